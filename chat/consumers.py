@@ -1,0 +1,92 @@
+"""The chat WebSocket: parse a frame, hand it to the conversation, send back fragments."""
+from __future__ import annotations
+
+import logging
+
+from channels.db import database_sync_to_async
+from channels.generic.websocket import AsyncWebsocketConsumer
+from django.conf import settings
+
+from chat import conversation, rendering
+from chat.frames import FrameError, command_from_frame
+from chat.selectors import OWNED_SESSIONS_KEY, SessionNotOwned, SessionUnknown, chat_session_get_owned
+from chat.services import InvalidAction
+
+logger = logging.getLogger(__name__)
+
+# Close codes for refused sockets (4000-4999 are the application's). The browser does not
+# reconnect after them: the page explains and offers a reload.
+CLOSE_SESSION_UNKNOWN = 4404
+CLOSE_SESSION_NOT_OWNED = 4403
+
+
+class SocketSink:
+    """Streams a reply into the asking tab: a typing bubble, then its words."""
+
+    def __init__(self, consumer: ChatConsumer) -> None:
+        self.consumer = consumer
+        self.started = False
+
+    async def token(self, text: str) -> None:
+        if not self.started:
+            self.started = True
+            await self.consumer.send(text_data=rendering.render_stream_start(self.consumer.language))
+        await self.consumer.send(text_data=rendering.render_stream_token(text))
+
+    async def discard(self) -> None:
+        self.started = False
+        await self.consumer.send(text_data=rendering.render_stream_discard())
+
+    async def show(self, html: str) -> None:
+        await self.consumer.send(text_data=html)
+
+
+class ChatConsumer(AsyncWebsocketConsumer):
+    session_id: str | None = None
+    language: str = settings.LANGUAGE_CODE
+
+    async def connect(self) -> None:
+        # Accept, then close with a reason: a refused handshake makes browsers retry in a loop.
+        await self.accept()
+        session_id = self.scope["url_route"]["kwargs"]["session_id"]
+        owned = self.scope["session"].get(OWNED_SESSIONS_KEY, []) if "session" in self.scope else []
+        try:
+            session = await database_sync_to_async(chat_session_get_owned)(session_id=session_id, owned_ids=owned)
+        except SessionUnknown:
+            await self._refuse("session_unknown", CLOSE_SESSION_UNKNOWN)
+            return
+        except SessionNotOwned:
+            await self._refuse("session_not_yours", CLOSE_SESSION_NOT_OWNED)
+            return
+        self.session_id = str(session.pk)
+        self.language = session.language
+        await self.channel_layer.group_add(conversation.group_name(self.session_id), self.channel_name)
+        await self.send(text_data=await database_sync_to_async(rendering.render_state)(session))
+
+    async def _refuse(self, code: str, close_code: int) -> None:
+        await self.send(text_data=rendering.render_error(code, self.language))
+        await self.close(code=close_code, reason=code)
+
+    async def disconnect(self, code: int) -> None:
+        if self.session_id:
+            await self.channel_layer.group_discard(conversation.group_name(self.session_id), self.channel_name)
+
+    async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
+        if not self.session_id:
+            return
+        try:
+            command = command_from_frame(text_data, bytes_data, max_bytes=settings.CHAT_MAX_FRAME_BYTES)
+            await conversation.command_handle(
+                session_id=self.session_id, command=command, sink=SocketSink(self), origin=self.channel_name
+            )
+        except (FrameError, InvalidAction) as error:
+            await self.send(text_data=rendering.render_error(error.code, self.language))
+        except Exception:
+            # The answer is saved before anything that can fail here; say so and keep the socket.
+            logger.exception("chat turn failed (session %s)", self.session_id)
+            await self.send(text_data=rendering.render_error("internal", self.language))
+
+    async def chat_fragments(self, event: dict) -> None:
+        """A fragment published by another tab (or form post) of the same chat."""
+        if event.get("origin") != self.channel_name:
+            await self.send(text_data=event["html"])

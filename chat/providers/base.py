@@ -1,0 +1,42 @@
+"""What every member of the provider chain receives and must do."""
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Mapping
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Protocol
+
+
+class ReplyKind(StrEnum):
+    ADVANCE = "advance"  # a valid answer: acknowledge it and ask the next question
+    REASK = "reask"  # an invalid answer: say why in one sentence and ask again
+    EDIT_ASK = "edit_ask"  # the artist wants to change an earlier answer
+    EDIT_DONE = "edit_done"  # the earlier answer was changed: resume where we were
+    RESUME = "resume"  # edit cancelled: ask the current question again
+    COMPLETE = "complete"  # the last step was answered
+    ALREADY_COMPLETE = "already_complete"  # a message after the presskit is complete
+    RESTART = "restart"  # the artist started over
+
+
+@dataclass(frozen=True)
+class ReplyRequest:
+    """Everything a responder may use to write one reply. Decisions are already taken."""
+
+    session_id: str
+    language: str
+    kind: ReplyKind
+    step: int  # the step the reply is about (answered, re-asked or being edited)
+    next_step: int | None  # the step whose question the reply ends with, if any
+    answer: str = ""  # the artist's answer as stored, in display form
+    reason_code: str = ""  # why an answer was invalid (REASK)
+    reason_params: Mapping[str, object] = field(default_factory=dict)
+    artist_name: str = ""
+    answers: Mapping[str, str] = field(default_factory=dict)  # field -> display value
+
+
+class Provider(Protocol):
+    """A member of the chain. `stream` yields the reply in pieces (tokens) as they come."""
+
+    name: str
+
+    def stream(self, request: ReplyRequest) -> AsyncIterator[str]: ...

@@ -1,0 +1,90 @@
+"""The template responder: the chain's last member, built in, in the artist's language.
+
+It needs no network and always answers: it acknowledges the answer with a phrase fitted to it
+(a per-step pattern when one matches, else a generic one), then asks the next question, so the
+conversation always moves forward. Choices are deterministic per session and step, so a reply
+never changes on a retry and never reads as a random non-sequitur.
+"""
+from __future__ import annotations
+
+import asyncio
+import re
+import zlib
+from collections.abc import AsyncIterator, Sequence
+
+from chat.catalogue import Catalogue
+from chat.providers.base import ReplyKind, ReplyRequest
+from chat.steps import step_by_number
+from chat.texts import catalogue_for
+
+_TOKEN = re.compile(r"\S+\s*")
+
+
+def _pick(options: Sequence[str], request: ReplyRequest) -> str:
+    seed = zlib.crc32(f"{request.session_id}:{request.step}:{request.kind}".encode())
+    return options[seed % len(options)]
+
+
+def _question(catalogue: Catalogue, step_number: int | None) -> str:
+    if step_number is None:
+        return ""
+    return catalogue.steps[step_by_number(step_number).field].question
+
+
+def _acknowledgement(catalogue: Catalogue, request: ReplyRequest) -> str:
+    texts = catalogue.steps[step_by_number(request.step).field]
+    values = {"value": request.answer, "name": request.artist_name or request.answer}
+    for pattern in texts.patterns:
+        if pattern.regex.search(request.answer):
+            return pattern.reply.format(**values)
+    return _pick(texts.acknowledgements, request).format(**values)
+
+
+def compose_reply(request: ReplyRequest) -> str:
+    """The whole reply text for a request (plain text; escaped when rendered)."""
+    catalogue = catalogue_for(request.language)
+    question = _question(catalogue, request.next_step)
+    label = catalogue.steps[step_by_number(request.step).field].label
+    name = request.artist_name
+    match request.kind:
+        case ReplyKind.ADVANCE:
+            return f"{_acknowledgement(catalogue, request)} {question}"
+        case ReplyKind.REASK:
+            reason = catalogue.invalid[request.reason_code].format(**request.reason_params)
+            return catalogue.reask.format(reason=reason, question=question)
+        case ReplyKind.EDIT_ASK:
+            return catalogue.edit_ask.format(label=label, value=request.answer, question=question)
+        case ReplyKind.EDIT_DONE if request.next_step is None:
+            return catalogue.edit_done_complete.format(label=label, value=request.answer)
+        case ReplyKind.EDIT_DONE:
+            return catalogue.edit_done.format(label=label, value=request.answer, question=question)
+        case ReplyKind.RESUME:
+            return catalogue.resume.format(question=question)
+        case ReplyKind.COMPLETE:
+            return f"{_acknowledgement(catalogue, request)} {catalogue.complete.format(name=name)}"
+        case ReplyKind.ALREADY_COMPLETE:
+            return catalogue.already_complete.format(name=name)
+        case ReplyKind.RESTART:
+            return catalogue.restart.format(question=question)
+    raise ValueError(f"unknown reply kind {request.kind!r}")
+
+
+def emergency_reply(request: ReplyRequest) -> str:
+    """What the chain says when no responder could answer: short, and it still moves forward."""
+    catalogue = catalogue_for(request.language)
+    opener = _pick(catalogue.emergency, request)
+    return f"{opener} {_question(catalogue, request.next_step)}".strip()
+
+
+class TemplateResponder:
+    name = "template"
+
+    def __init__(self, *, token_delay: float = 0.0) -> None:
+        # A short pause between words, so template replies read as typed like the AI's.
+        self.token_delay = token_delay
+
+    async def stream(self, request: ReplyRequest) -> AsyncIterator[str]:
+        for token in _TOKEN.findall(compose_reply(request)):
+            yield token
+            if self.token_delay:
+                await asyncio.sleep(self.token_delay)

@@ -1,0 +1,88 @@
+"""HTML for the chat page and the fragments sent over the WebSocket.
+
+Every fragment comes from a template (autoescaped): the artist's words are plain text and are
+escaped wherever they appear. Fragments swap out-of-band by id (`hx-swap-oob`).
+"""
+from __future__ import annotations
+
+from typing import Any
+
+from django.template.loader import render_to_string
+
+from chat.models import ChatMessage, ChatSession
+from chat.steps import STEPS, TOTAL_STEPS, display_value
+from chat.texts import catalogue_for
+
+
+def chat_context(session: ChatSession, *, with_messages: bool) -> dict[str, Any]:
+    catalogue = catalogue_for(session.language)
+    presskit = session.presskit
+    in_question = session.step_in_question
+    step_texts = catalogue.steps[STEPS[in_question - 1].field] if in_question else None
+    shown_step = min(session.current_step, TOTAL_STEPS)
+    context: dict[str, Any] = {
+        "session": session,
+        "t": catalogue.ui,
+        "total_steps": TOTAL_STEPS,
+        "shown_step": shown_step,
+        "answered_count": session.current_step - 1,
+        "progress_text": (
+            catalogue.ui["progress_complete"]
+            if session.is_complete
+            else catalogue.ui["progress"].format(step=shown_step, total=TOTAL_STEPS)
+        ),
+        "draft": [
+            {
+                "number": step.number,
+                "label": catalogue.steps[step.field].label,
+                "value": display_value(getattr(presskit, step.field)),
+                "answered": step.number < session.current_step,
+                "editing": step.number == session.editing_step,
+                "edit_label": catalogue.ui["edit_field"].format(label=catalogue.steps[step.field].label),
+            }
+            for step in STEPS
+        ],
+        "hint": step_texts.hint if step_texts else "",
+        "suggestions": step_texts.suggestions if step_texts else (),
+        "editing_label": catalogue.steps[STEPS[session.editing_step - 1].field].label
+        if session.editing_step
+        else "",
+    }
+    if with_messages:
+        context["messages"] = list(session.messages.all())
+    return context
+
+
+def _render(template: str, context: dict[str, Any]) -> str:
+    return render_to_string(f"chat/fragments/{template}", context)
+
+
+def render_state(session: ChatSession) -> str:
+    """The whole chat state, sent on every (re)connect so a stale page catches up."""
+    return _render("state.html", chat_context(session, with_messages=True))
+
+
+def render_user_turn(session: ChatSession, message: ChatMessage) -> str:
+    """The artist's message, shown as soon as it is saved."""
+    return _render("user_turn.html", {**chat_context(session, with_messages=False), "message": message})
+
+
+def render_turn_done(session: ChatSession, message: ChatMessage) -> str:
+    """The finished reply with the state it leaves: progress, draft, hint and suggestions."""
+    return _render("turn_done.html", {**chat_context(session, with_messages=False), "message": message})
+
+
+def render_error(code: str, language: str) -> str:
+    return _render("error.html", {"text": catalogue_for(language).errors[code]})
+
+
+def render_stream_start(language: str) -> str:
+    return _render("stream_start.html", {"t": catalogue_for(language).ui})
+
+
+def render_stream_token(text: str) -> str:
+    return _render("stream_token.html", {"text": text})
+
+
+def render_stream_discard() -> str:
+    return _render("stream_discard.html", {})

@@ -1,0 +1,194 @@
+"""The English texts of the chat: what the assistant asks, answers and explains."""
+import re
+
+from chat.catalogue import Catalogue, Pattern, StepTexts
+
+
+def _p(regex: str, reply: str) -> Pattern:
+    return Pattern(re.compile(regex, re.IGNORECASE), reply)
+
+
+CATALOGUE = Catalogue(
+    language="en",
+    steps={
+        "artist_name": StepTexts(
+            label="Artist name",
+            question="To start, what's your artist name?",
+            hint="Exactly as you want it on the posters. E.g. Luna Roja",
+            acknowledgements=(
+                "Lovely to meet you, {value}!",
+                "Great to meet you, {value}!",
+                "{value}: that looks good on a festival line-up.",
+            ),
+            patterns=(
+                _p(r"^(dj|mc)\b", "{value}, love it! Name saved."),
+                _p(r"\b(band|trio|trío|duo|quartet|orchestra|ensemble|collective|crew|"
+                   r"banda|cuarteto|orquesta|colectivo)\b",
+                   "Great, {value}! Project name saved."),
+            ),
+        ),
+        "genres": StepTexts(
+            label="Genres",
+            question="Which genres or styles define your music? You can list up to five, separated by commas.",
+            hint="E.g. house, melodic techno, disco",
+            acknowledgements=(
+                "{value}: got it, {name}.",
+                "Perfect, {value}. I'm getting a feel for your sound.",
+            ),
+            patterns=(
+                _p(r"techno", "Techno in the presskit: promoters look for it a lot. Saved: {value}."),
+                _p(r"house|disco", "Nice groove! Saved: {value}."),
+                _p(r"flamenco|rumba|copla|folk", "Roots with character: {value}. Saved."),
+                _p(r"reggaet|urban|trap|dembow|hip ?hop|rap|grime|drill|r&b",
+                   "Urban sound: {value}. Saved."),
+                _p(r"rock|punk|metal|indie", "Guitars up front: {value}. Saved."),
+                _p(r"jazz|soul|funk|blues", "Serious craft in those styles: {value}. Saved."),
+            ),
+            suggestions=("House", "Techno", "Indie", "Pop", "Reggaeton", "Flamenco", "Jazz", "Drum & Bass"),
+        ),
+        "experience": StepTexts(
+            label="Experience",
+            question="How long have you been making music? Tell me the years, or the year you started.",
+            hint="E.g. 8 years, or since 2016",
+            acknowledgements=(
+                "Got it: {value}.",
+                "Perfect, {value} on the road. That counts for a lot in a presskit.",
+            ),
+            patterns=(
+                _p(r"\b(1\d|[2-9]\d)\s*\+?\s*(years?|yrs?|años)\b"
+                   r"|\b(ten|eleven|twelve|thirteen|fourteen|fifteen|sixteen|seventeen|eighteen|"
+                   r"nineteen|twenty|thirty|forty)\s*\+?\s*(years?|yrs?)\b"
+                   r"|\bdecades?\b|\b(19[5-9]\d|200\d)\b",
+                   "Quite a career! Saved: {value}."),
+                _p(r"\b([1-3]|a|an|one|two|three|un|una|dos|tres)\s*(years?|yrs?|año|años)\b"
+                   r"|\b(\d{1,2}|a|an|one|two|three|four|five|six|seven|eight|nine|ten|eleven|"
+                   r"a few|few|several|some|un|una|dos|tres|seis)\s*(months?|meses|mes)\b"
+                   r"|\bhalf a year\b|\bmedio año\b|\b202[2-9]\b",
+                   "Great start! Everyone begins somewhere. Saved: {value}."),
+            ),
+            suggestions=("1 year", "3 years", "5 years", "10 years", "Since 2015"),
+        ),
+        "location": StepTexts(
+            label="Base and venues",
+            question="Which city are you based in, and where do you usually play?",
+            hint="E.g. London; I play clubs and festivals across the UK and Europe",
+            acknowledgements=("Got it: {value}.", "Perfect, {value}. Now promoters know where to find you."),
+            patterns=(
+                _p(r"festival", "Festivals on your map: that sells. Saved: {value}."),
+                _p(r"tour|international|abroad|worldwide|europe|latam|latin america|"
+                   r"gira|internacional|latinoam",
+                   "Playing beyond home: saved, {value}."),
+            ),
+            suggestions=("London", "New York", "Los Angeles", "Berlin", "Madrid", "Mexico City"),
+        ),
+        "story": StepTexts(
+            label="Your story",
+            question=(
+                "Now your story: how you got started, your influences and your biggest achievements. "
+                "A few sentences is enough."
+            ),
+            hint="Between 20 and 2000 characters. E.g. I started out spinning my dad's records…",
+            acknowledgements=(
+                "Thanks for sharing, {name}. That's the heart of your bio.",
+                "Great story, {name}. I'll keep it for your bio.",
+            ),
+        ),
+        "links": StepTexts(
+            label="Socials and music",
+            question=(
+                "Where can people listen to you and follow you? Paste your links (Instagram, SoundCloud, "
+                "Spotify, YouTube, Bandcamp, website) or your @handle, separated by spaces or commas."
+            ),
+            hint="E.g. @lunaroja soundcloud.com/lunaroja",
+            acknowledgements=("Links saved: {value}.", "Perfect, now I know where to listen to you."),
+        ),
+        "booking_email": StepTexts(
+            label="Booking contact",
+            question="Last one: which email should promoters write to for bookings?",
+            hint="E.g. booking@lunaroja.com",
+            acknowledgements=("Booking email saved: {value}.",),
+        ),
+    },
+    greeting=(
+        "Hi! I'm the ÍTERA assistant, and we're going to build your presskit together in 7 steps. "
+        "Your answers are saved as soon as you send them."
+    ),
+    reask="{reason} {question}",
+    edit_ask="Let's change “{label}”. Right now it's: {value}. {question}",
+    edit_done="Changed: “{label}” is now {value}. Let's pick up where we left off: {question}",
+    edit_done_complete="Changed: “{label}” is now {value}. Your presskit is up to date.",
+    resume="Let's pick up where we left off: {question}",
+    complete=(
+        "All done, {name}! I have all 7 steps of your presskit. Check your answers in the "
+        "“Your presskit” panel and tap “Edit” on any of them to change it."
+    ),
+    already_complete=(
+        "Your presskit is already complete, {name}. To change something, tap “Edit” next to "
+        "the answer in the “Your presskit” panel."
+    ),
+    restart="Let's start again. {question}",
+    emergency=(
+        "Got it. Let's keep going.",
+        "Perfect, saved. Let's continue.",
+        "Received. On to the next one.",
+    ),
+    invalid={
+        "name_length": "Your artist name must be between 2 and 50 characters.",
+        "genres_empty": "I need at least one genre.",
+        "genres_too_many": "You've listed {count} genres; pick up to 5, the ones that define you best.",
+        "genre_too_long": "“{genre}” is too long for a genre (40 characters max).",
+        "experience_unclear": "I couldn't find a length of time or a year in your answer.",
+        "experience_future_year": "{year} hasn't happened yet.",
+        "experience_too_long": "A short sentence is enough (200 characters max).",
+        "location_empty": "I need at least your city.",
+        "location_too_long": "Please shorten it a little (200 characters max).",
+        "story_too_short": "Your story is a bit short ({length} characters); tell me at least 20.",
+        "story_too_long": "Your story is {length} characters; the maximum is 2000. Please trim it a little.",
+        "links_empty": "I need at least one link or @handle.",
+        "links_too_many": "You've added {count} links; 10 at most is plenty.",
+        "link_invalid": "“{link}” doesn't look like a valid link or @handle.",
+        "email_invalid": "That doesn't look like a valid email.",
+    },
+    errors={
+        "binary": "I can only read text messages.",
+        "too_large": "Your message is too long. Please shorten it and send it again.",
+        "not_json": "I couldn't read your message. Please send it again.",
+        "no_message": "I didn't get an answer. Type it in the box and press “Send”.",
+        "empty_message": "Your answer is empty. Type something before sending.",
+        "unknown_action": "I don't recognise that action.",
+        "bad_step": "You can only edit steps you've already answered.",
+        "not_editing": "You are not editing any answer.",
+        "internal": "Something went wrong while replying. What you already sent is saved; please try again in a moment.",
+        "session_unknown": "This conversation doesn't exist. Reload the page to start a new one.",
+        "session_not_yours": "This conversation belongs to someone else. Reload the page to open yours.",
+    },
+    ui={
+        "title": "Build your presskit",
+        "tagline": "Your professional presskit in 7 steps, just by chatting.",
+        "progress": "Step {step} of {total}",
+        "progress_complete": "Presskit complete",
+        "composer_label": "Your answer",
+        "placeholder": "Type your answer…",
+        "send": "Send",
+        "suggestions": "Suggestions",
+        "draft_title": "Your presskit",
+        "draft_empty": "Your answers will show up here.",
+        "edit": "Edit",
+        "edit_field": "Edit {label}",
+        "editing": "Editing",
+        "cancel_edit": "Keep it as it was",
+        "restart": "Start over",
+        "restart_confirm": "Are you sure? Your answers will be deleted and you'll start again from step 1.",
+        "connecting": "Connecting…",
+        "connected": "Connected",
+        "reconnecting": "Connection lost. Reconnecting…",
+        "offline_send": "You're offline: your answer stays in the box and you can send it once you reconnect.",
+        "refused": "This conversation can't be opened.",
+        "you": "You",
+        "assistant": "ÍTERA assistant",
+        "fallback_badge": "backup reply",
+        "language": "Language",
+        "change_language": "Change",
+        "typing": "The assistant is typing…",
+    },
+)

@@ -1,0 +1,185 @@
+"""The Spanish texts of the chat: what the assistant asks, answers and explains."""
+import re
+
+from chat.catalogue import Catalogue, Pattern, StepTexts
+
+
+def _p(regex: str, reply: str) -> Pattern:
+    return Pattern(re.compile(regex, re.IGNORECASE), reply)
+
+
+CATALOGUE = Catalogue(
+    language="es",
+    steps={
+        "artist_name": StepTexts(
+            label="Nombre artístico",
+            question="Para empezar, ¿cuál es tu nombre artístico?",
+            hint="Tal como quieres que aparezca en carteles. Ej.: Luna Roja",
+            acknowledgements=(
+                "¡Un placer, {value}!",
+                "¡Encantado de conocerte, {value}!",
+                "{value}: suena a cartel de festival.",
+            ),
+            patterns=(
+                _p(r"^(dj|mc)\b", "{value}, ¡me gusta! Nombre anotado."),
+                _p(r"\b(band|banda|trío|trio|cuarteto|orquesta|collective|colectivo)\b",
+                   "¡Genial, {value}! Anotado el nombre del proyecto."),
+            ),
+        ),
+        "genres": StepTexts(
+            label="Géneros",
+            question="¿Qué géneros o estilos definen tu música? Puedes poner hasta cinco, separados por comas.",
+            hint="Ej.: house, techno melódico, disco",
+            acknowledgements=(
+                "{value}: anotado, {name}.",
+                "Perfecto, {value}. Ya me hago una idea de tu sonido.",
+            ),
+            patterns=(
+                _p(r"techno", "Techno en el presskit: los promotores lo buscan mucho. Anotado: {value}."),
+                _p(r"house|disco", "¡Buen groove! Anotado: {value}."),
+                _p(r"flamenco|rumba|copla", "Raíces con carácter: {value}. Anotado."),
+                _p(r"reggaet|urban|trap|dembow|hip ?hop|rap", "Sonido urbano: {value}. Anotado."),
+                _p(r"rock|punk|metal|indie", "Guitarras al frente: {value}. Anotado."),
+                _p(r"jazz|soul|funk|blues", "Mucho oficio en esos estilos: {value}. Anotado."),
+            ),
+            suggestions=("House", "Techno", "Indie", "Pop", "Reggaetón", "Flamenco", "Jazz", "Drum & Bass"),
+        ),
+        "experience": StepTexts(
+            label="Trayectoria",
+            question="¿Cuánto tiempo llevas en la música? Dime los años o desde qué año.",
+            hint="Ej.: 8 años, o desde 2016",
+            acknowledgements=(
+                "Anotado: {value}.",
+                "Perfecto: {value}. La experiencia suma mucho en un presskit.",
+            ),
+            patterns=(
+                _p(r"\b(1\d|[2-9]\d)\s*(años|years)|\b(19[5-9]\d|200\d)\b",
+                   "¡Toda una trayectoria! Anotado: {value}."),
+                _p(r"\b([1-3]|un|una|dos|tres|medio)\s*(año|años|meses|mes)\b|\b202[2-9]\b",
+                   "¡Buen comienzo! Todo el mundo empezó alguna vez. Anotado: {value}."),
+            ),
+            suggestions=("1 año", "3 años", "5 años", "10 años", "Desde 2015"),
+        ),
+        "location": StepTexts(
+            label="Base y escenarios",
+            question="¿Desde qué ciudad trabajas y dónde sueles tocar?",
+            hint="Ej.: Madrid; toco en salas y festivales de España y Portugal",
+            acknowledgements=("Anotado: {value}.", "Perfecto, {value}. Así los promotores saben dónde encontrarte."),
+            patterns=(
+                _p(r"festival", "Festivales en tu mapa: eso vende. Anotado: {value}."),
+                _p(r"gira|tour|internacional|europa|latam|latinoam",
+                   "Con proyección fuera: anotado, {value}."),
+            ),
+            suggestions=("Madrid", "Barcelona", "Valencia", "Sevilla", "Ciudad de México", "Buenos Aires"),
+        ),
+        "story": StepTexts(
+            label="Tu historia",
+            question=(
+                "Ahora tu historia: cómo empezaste, tus influencias y tus logros más importantes. "
+                "Con unas frases basta."
+            ),
+            hint="Entre 20 y 2000 caracteres. Ej.: Empecé pinchando vinilos de mi padre…",
+            acknowledgements=(
+                "Gracias por contarlo, {name}. Es la base de tu biografía.",
+                "Muy buena historia, {name}. La guardo para tu biografía.",
+            ),
+        ),
+        "links": StepTexts(
+            label="Redes y música",
+            question=(
+                "¿Dónde pueden escucharte y seguirte? Pega tus enlaces (Instagram, SoundCloud, "
+                "Spotify, YouTube, Bandcamp, web) o tu @usuario, separados por espacios o comas."
+            ),
+            hint="Ej.: @lunaroja soundcloud.com/lunaroja",
+            acknowledgements=("Enlaces guardados: {value}.", "Perfecto, ya tengo dónde escucharte."),
+        ),
+        "booking_email": StepTexts(
+            label="Contacto de booking",
+            question="Por último, ¿a qué email deben escribir para contratarte?",
+            hint="Ej.: booking@lunaroja.com",
+            acknowledgements=("Email de booking guardado: {value}.",),
+        ),
+    },
+    greeting=(
+        "¡Hola! Soy el asistente de ÍTERA y vamos a crear tu presskit juntos, en 7 pasos. "
+        "Tus respuestas se guardan en cuanto las envías."
+    ),
+    reask="{reason} {question}",
+    edit_ask="Vamos a cambiar «{label}». Ahora mismo es: {value}. {question}",
+    edit_done="Cambiado: «{label}» ahora es {value}. Sigamos donde lo dejamos: {question}",
+    edit_done_complete="Cambiado: «{label}» ahora es {value}. Tu presskit está actualizado.",
+    resume="Sigamos donde lo dejamos: {question}",
+    complete=(
+        "¡Listo, {name}! Ya tengo los 7 pasos de tu presskit. Revisa tus respuestas en el panel "
+        "«Tu presskit» y toca «Editar» en cualquiera si quieres cambiarla."
+    ),
+    already_complete=(
+        "Tu presskit ya está completo, {name}. Si quieres cambiar algo, toca «Editar» junto a "
+        "la respuesta en el panel «Tu presskit»."
+    ),
+    restart="Empezamos de nuevo. {question}",
+    emergency=(
+        "Anotado. Sigamos.",
+        "Perfecto, guardado. Continuemos.",
+        "Recibido. Vamos con el siguiente punto.",
+    ),
+    invalid={
+        "name_length": "El nombre artístico debe tener entre 2 y 50 caracteres.",
+        "genres_empty": "Necesito al menos un género.",
+        "genres_too_many": "Has puesto {count} géneros; elige como máximo 5, los que mejor te definan.",
+        "genre_too_long": "«{genre}» es demasiado largo para un género (máximo 40 caracteres).",
+        "experience_unclear": "No he encontrado una duración ni un año en tu respuesta.",
+        "experience_future_year": "{year} todavía no ha llegado.",
+        "experience_too_long": "Con una frase corta basta (máximo 200 caracteres).",
+        "location_empty": "Necesito al menos tu ciudad.",
+        "location_too_long": "Resúmelo un poco, por favor (máximo 200 caracteres).",
+        "story_too_short": "Tu historia es un poco corta ({length} caracteres); cuéntame al menos 20.",
+        "story_too_long": "Tu historia tiene {length} caracteres; el máximo es 2000. Resúmela un poco.",
+        "links_empty": "Necesito al menos un enlace o un @usuario.",
+        "links_too_many": "Has puesto {count} enlaces; con 10 como máximo basta.",
+        "link_invalid": "«{link}» no parece un enlace válido ni un @usuario.",
+        "email_invalid": "Eso no parece un email válido.",
+    },
+    errors={
+        "binary": "Solo puedo leer mensajes de texto.",
+        "too_large": "Tu mensaje es demasiado largo. Resúmelo un poco y vuelve a enviarlo.",
+        "not_json": "No he podido leer tu mensaje. Vuelve a enviarlo, por favor.",
+        "no_message": "No he recibido ninguna respuesta. Escríbela en el cuadro y pulsa «Enviar».",
+        "empty_message": "Tu respuesta está vacía. Escribe algo antes de enviar.",
+        "unknown_action": "No reconozco esa acción.",
+        "bad_step": "Solo puedes editar pasos que ya has respondido.",
+        "not_editing": "No estás editando ninguna respuesta.",
+        "internal": "Algo ha fallado al responderte. Lo que ya enviaste está guardado; inténtalo de nuevo en un momento.",
+        "session_unknown": "Esta conversación no existe. Recarga la página para empezar una nueva.",
+        "session_not_yours": "Esta conversación pertenece a otra persona. Recarga la página para abrir la tuya.",
+    },
+    ui={
+        "title": "Crea tu presskit",
+        "tagline": "Tu presskit profesional en 7 pasos, charlando.",
+        "progress": "Paso {step} de {total}",
+        "progress_complete": "Presskit completo",
+        "composer_label": "Tu respuesta",
+        "placeholder": "Escribe tu respuesta…",
+        "send": "Enviar",
+        "suggestions": "Sugerencias",
+        "draft_title": "Tu presskit",
+        "draft_empty": "Aquí irán apareciendo tus respuestas.",
+        "edit": "Editar",
+        "edit_field": "Editar {label}",
+        "editing": "Editando",
+        "cancel_edit": "Dejarlo como estaba",
+        "restart": "Empezar de nuevo",
+        "restart_confirm": "¿Seguro? Se borrarán tus respuestas y empezarás desde el paso 1.",
+        "connecting": "Conectando…",
+        "connected": "Conexión estable",
+        "reconnecting": "Conexión perdida. Reconectando…",
+        "offline_send": "Sin conexión: tu respuesta sigue en el cuadro y podrás enviarla al reconectar.",
+        "refused": "No se puede abrir esta conversación.",
+        "you": "Tú",
+        "assistant": "Asistente ÍTERA",
+        "fallback_badge": "respuesta de respaldo",
+        "language": "Idioma",
+        "change_language": "Cambiar",
+        "typing": "El asistente está escribiendo…",
+    },
+)

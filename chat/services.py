@@ -1,0 +1,165 @@
+"""Writes of the conversation. Each runs in one transaction and returns what to reply.
+
+The artist's message is saved first, then validated, then the draft and the step are updated;
+the reply is written afterwards by the provider chain and recorded by `reply_record`. So no
+failure while replying can lose an answer.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from django.db import transaction
+
+from chat.chain import Reply
+from chat.models import ChatMessage, ChatSession
+from chat.providers.base import ReplyKind, ReplyRequest
+from chat.steps import STEPS, TOTAL_STEPS, InvalidAnswer, display_value, step_by_number
+from chat.texts import catalogue_for
+from presskit.models import Presskit
+
+
+@dataclass(frozen=True)
+class Turn:
+    """The outcome of what the artist did, and what the reply must be about."""
+
+    session: ChatSession
+    request: ReplyRequest
+    message: ChatMessage | None = None  # the artist's saved message, when the turn began with one
+
+
+class InvalidAction(ValueError):
+    """An action the session's state does not allow; `code` names the error text."""
+
+    def __init__(self, code: str) -> None:
+        super().__init__(code)
+        self.code = code
+
+
+def _answers(presskit: Presskit) -> dict[str, str]:
+    return {
+        step.field: display_value(value)
+        for step in STEPS
+        if (value := getattr(presskit, step.field))
+    }
+
+
+def _turn(session: ChatSession, kind: ReplyKind, step: int, next_step: int | None,
+          message: ChatMessage | None = None, **extra: object) -> Turn:
+    request = ReplyRequest(
+        session_id=str(session.pk),
+        language=session.language,
+        kind=kind,
+        step=step,
+        next_step=next_step,
+        artist_name=session.presskit.artist_name,
+        answers=_answers(session.presskit),
+        **extra,
+    )
+    return Turn(session=session, request=request, message=message)
+
+
+def _locked(session_id: str) -> ChatSession:
+    return ChatSession.objects.select_for_update().select_related("presskit").get(pk=session_id)
+
+
+def chat_session_create(*, language: str) -> ChatSession:
+    """A new chat with its empty presskit draft and the assistant's greeting."""
+    catalogue = catalogue_for(language)
+    with transaction.atomic():
+        session = ChatSession.objects.create(presskit=Presskit.objects.create(), language=catalogue.language)
+        first_question = catalogue.steps[step_by_number(1).field].question
+        ChatMessage.objects.create(
+            session=session, role=ChatMessage.Role.ASSISTANT, step=1, provider="template",
+            text=f"{catalogue.greeting} {first_question}",
+        )
+    return session
+
+
+def chat_session_set_language(*, session: ChatSession, language: str) -> None:
+    language = catalogue_for(language).language
+    if session.language != language:
+        session.language = language
+        session.save(update_fields=["language", "updated_at"])
+
+
+def answer_submit(*, session_id: str, text: str) -> Turn:
+    """Save the artist's message, validate it for the step in question, and move on."""
+    with transaction.atomic():
+        session = _locked(session_id)
+        step_number = session.step_in_question
+        message = ChatMessage.objects.create(
+            session=session, role=ChatMessage.Role.USER, step=step_number, text=text
+        )
+        if step_number is None:
+            return _turn(session, ReplyKind.ALREADY_COMPLETE, TOTAL_STEPS, None, message)
+
+        step = step_by_number(step_number)
+        try:
+            value = step.validate(text)
+        except InvalidAnswer as invalid:
+            return _turn(session, ReplyKind.REASK, step_number, step_number, message,
+                         reason_code=invalid.code, reason_params=invalid.params)
+
+        presskit = session.presskit
+        setattr(presskit, step.field, value)
+        presskit.save(update_fields=[step.field, "updated_at"])
+        answer = display_value(value)
+        if session.editing_step is not None:
+            session.editing_step = None
+            session.save(update_fields=["editing_step", "updated_at"])
+            next_step = None if session.is_complete else session.current_step
+            return _turn(session, ReplyKind.EDIT_DONE, step_number, next_step, message, answer=answer)
+
+        session.current_step = step_number + 1
+        session.save(update_fields=["current_step", "updated_at"])
+        if session.is_complete:
+            return _turn(session, ReplyKind.COMPLETE, step_number, None, message, answer=answer)
+        return _turn(session, ReplyKind.ADVANCE, step_number, session.current_step, message, answer=answer)
+
+
+def answer_edit_start(*, session_id: str, step: int) -> Turn:
+    """Point the next answer at an earlier, already answered step."""
+    with transaction.atomic():
+        session = _locked(session_id)
+        if not 1 <= step < session.current_step:
+            raise InvalidAction("bad_step")
+        session.editing_step = step
+        session.save(update_fields=["editing_step", "updated_at"])
+        current = display_value(getattr(session.presskit, step_by_number(step).field))
+        return _turn(session, ReplyKind.EDIT_ASK, step, step, answer=current)
+
+
+def answer_edit_cancel(*, session_id: str) -> Turn:
+    """Leave an edit unchanged and go back to where the conversation was."""
+    with transaction.atomic():
+        session = _locked(session_id)
+        if session.editing_step is None:
+            raise InvalidAction("not_editing")
+        step = session.editing_step
+        session.editing_step = None
+        session.save(update_fields=["editing_step", "updated_at"])
+        if session.is_complete:
+            return _turn(session, ReplyKind.ALREADY_COMPLETE, step, None)
+        return _turn(session, ReplyKind.RESUME, step, session.current_step)
+
+
+def chat_session_restart(*, session_id: str) -> Turn:
+    """Start the seven steps again with an empty draft; the transcript is kept."""
+    with transaction.atomic():
+        session = _locked(session_id)
+        presskit = session.presskit
+        for step in STEPS:
+            setattr(presskit, step.field, presskit._meta.get_field(step.field).get_default())
+        presskit.save()
+        session.current_step = 1
+        session.editing_step = None
+        session.save(update_fields=["current_step", "editing_step", "updated_at"])
+        return _turn(session, ReplyKind.RESTART, 1, 1)
+
+
+def reply_record(*, session_id: str, request: ReplyRequest, reply: Reply) -> ChatMessage:
+    return ChatMessage.objects.create(
+        session_id=session_id, role=ChatMessage.Role.ASSISTANT, step=request.next_step or request.step,
+        text=reply.text, provider=reply.provider, fallback_used=reply.fallback_used,
+    )
+

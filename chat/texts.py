@@ -1,0 +1,14 @@
+"""The chat's texts by language: Spanish first, English available."""
+from django.conf import settings
+
+from chat import responder_en, responder_es
+from chat.catalogue import Catalogue
+
+CATALOGUES: dict[str, Catalogue] = {
+    responder_es.CATALOGUE.language: responder_es.CATALOGUE,
+    responder_en.CATALOGUE.language: responder_en.CATALOGUE,
+}
+
+
+def catalogue_for(language: str) -> Catalogue:
+    return CATALOGUES.get(language) or CATALOGUES[settings.LANGUAGE_CODE]

@@ -1,0 +1,11 @@
+"""Scheduled housekeeping for the presskit project."""
+from importlib import import_module
+
+from celery import shared_task
+from django.conf import settings
+
+
+@shared_task(name="presskit.tasks.sessions_clear_expired")
+def sessions_clear_expired() -> None:
+    """Delete expired browser sessions (an artist's claim to a chat lives in one)."""
+    import_module(settings.SESSION_ENGINE).SessionStore.clear_expired()

@@ -1,0 +1,90 @@
+// The chat page's behaviour around the htmx ws extension: connection status, reconnects the
+// extension does not do by itself, clearing the input after a send, suggestion chips, Enter to
+// send, and keeping the newest message in view.
+(function () {
+  "use strict";
+
+  const RETRYABLE_BY_HTMX = [1006, 1011, 1012, 1013]; // htmx-ext-ws reconnects after these itself
+  const REFUSED = [4403, 4404]; // the server refused this chat: reconnecting would not help
+  let retries = 0;
+  let socketWrapper = null;
+
+  function app() { return document.getElementById("chat-app"); }
+
+  function setConnection(state, text) {
+    const status = document.getElementById("connection");
+    if (!status) return;
+    status.dataset.state = state;
+    status.textContent = text;
+  }
+
+  function scrollToNewest() {
+    const stream = document.getElementById("stream");
+    const target = stream && stream.firstElementChild ? stream : document.getElementById("messages");
+    if (target && target.lastElementChild) target.lastElementChild.scrollIntoView({ block: "end", behavior: "smooth" });
+  }
+
+  document.addEventListener("htmx:wsOpen", function (event) {
+    retries = 0;
+    socketWrapper = event.detail.socketWrapper;
+    setConnection("open", app().dataset.textConnected);
+  });
+
+  document.addEventListener("htmx:wsClose", function (event) {
+    const code = event.detail.event.code;
+    socketWrapper = event.detail.socketWrapper;
+    if (REFUSED.includes(code)) {
+      setConnection("refused", app().dataset.textRefused);
+      return;
+    }
+    setConnection("reconnecting", app().dataset.textReconnecting);
+    if (!RETRYABLE_BY_HTMX.includes(code)) {
+      // e.g. 1001 when the server restarts: reconnect with capped, jittered backoff.
+      const delay = Math.random() * Math.min(30000, 1000 * 2 ** retries);
+      retries += 1;
+      setTimeout(function () { socketWrapper.reconnect(); }, delay);
+    }
+  });
+
+  document.addEventListener("htmx:wsConfigSend", function (event) {
+    const form = event.target;
+    // Do not queue answers while offline: they stay in the box until the socket is back.
+    if (!socketWrapper || document.getElementById("connection").dataset.state !== "open") {
+      event.preventDefault();
+      document.getElementById("chat-error").textContent = app().dataset.textOfflineSend;
+      return;
+    }
+    if (form.dataset.confirm && !window.confirm(form.dataset.confirm)) {
+      event.preventDefault();
+      return;
+    }
+    delete event.detail.parameters.csrfmiddlewaretoken; // only the no-JavaScript post needs it
+  });
+
+  document.addEventListener("htmx:wsAfterSend", function (event) {
+    if (event.target.id === "composer") {
+      event.target.reset();
+      document.getElementById("message").focus();
+    }
+  });
+
+  document.addEventListener("htmx:wsAfterMessage", scrollToNewest);
+
+  document.addEventListener("click", function (event) {
+    const chip = event.target.closest("[data-chip]");
+    if (!chip) return;
+    const input = document.getElementById("message");
+    const current = input.value.trim();
+    input.value = current ? current.replace(/[,\s]*$/, "") + ", " + chip.dataset.chip : chip.dataset.chip;
+    input.focus();
+  });
+
+  document.addEventListener("keydown", function (event) {
+    if (event.target.id === "message" && event.key === "Enter" && !event.shiftKey && !event.isComposing) {
+      event.preventDefault();
+      event.target.form.requestSubmit();
+    }
+  });
+
+  document.addEventListener("DOMContentLoaded", scrollToNewest);
+})();
