@@ -52,7 +52,7 @@ CATALOGUE = Catalogue(
             hint="E.g. 8 years, or since 2016",
             acknowledgements=(
                 "Got it: {value}.",
-                "Perfect, {value} on the road. That counts for a lot in a presskit.",
+                "Perfect: {value}. Experience counts for a lot in a presskit.",
             ),
             patterns=(
                 _p(r"\b(1\d|[2-9]\d)\s*\+?\s*(years?|yrs?|años)\b"
