@@ -1,8 +1,11 @@
 from django.contrib import admin
 from django.urls import include, path
 
+from presskit import views
+
 urlpatterns = [
     path("", include("chat.urls")),
+    path("healthz", views.healthz, name="healthz"),
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),
 ]

@@ -1,0 +1,27 @@
+# The README's two commands. Both create the virtualenv on first use.
+#   make run    the app on http://localhost:$(PORT): embedded Redis + SQLite unless REDIS_URL /
+#               DATABASE_URL are set; Daphne, a Celery worker and Celery beat; Ctrl-C stops all.
+#   make test   the whole test suite (same Redis rule; pass pytest options with ARGS="...").
+PYTHON ?= python3
+VENV ?= .venv
+PORT ?= 8000
+HOST ?= 127.0.0.1
+PY := $(VENV)/bin/python
+
+.PHONY: run test
+
+run: $(VENV)/.app-installed
+	$(PY) -m presskit.stack run --host $(HOST) --port $(PORT)
+
+test: $(VENV)/.test-installed
+	$(PY) -m presskit.stack test $(ARGS)
+
+$(VENV)/.app-installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e .
+	touch $@
+
+$(VENV)/.test-installed: $(VENV)/.app-installed
+	$(PY) -m pip install --quiet -e '.[test]'
+	touch $@

@@ -1,0 +1,54 @@
+"""The settings that matter are present and effective (a typo in a setting name fails silently)."""
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+from django.conf import settings
+from django.core.cache import cache, caches
+from django_redis.cache import RedisCache
+
+from presskit import celery_app
+from tests.servers import REPO
+
+
+def test_every_redis_user_points_at_the_one_redis():
+    assert settings.CACHES["default"]["BACKEND"] == "django_redis.cache.RedisCache"
+    assert isinstance(caches["default"], RedisCache)
+    assert settings.CHANNEL_LAYERS["default"]["BACKEND"] == "channels_redis.core.RedisChannelLayer"
+    assert settings.CHANNEL_LAYERS["default"]["CONFIG"]["hosts"] == [settings.REDIS_URL]
+    assert celery_app.conf.broker_url == settings.REDIS_URL
+
+
+def test_the_cache_really_talks_to_redis():
+    cache.set("settings-probe", "ok", 5)
+    assert cache.get("settings-probe") == "ok"
+
+
+def test_celery_settings_are_effective():
+    conf = celery_app.conf
+    assert conf.task_serializer == "json" and conf.accept_content == ["json"]
+    assert conf.task_soft_time_limit == settings.CELERY_TASK_SOFT_TIME_LIMIT
+    assert conf.task_time_limit == settings.CELERY_TASK_TIME_LIMIT > conf.task_soft_time_limit
+    assert conf.worker_soft_shutdown_timeout == settings.CELERY_WORKER_SOFT_SHUTDOWN_TIMEOUT > 0
+    assert conf.worker_prefetch_multiplier == 1
+    assert "sessions-clear-expired" in conf.beat_schedule
+    assert "presskit.tasks.sessions_clear_expired" in celery_app.tasks
+
+
+def test_daphne_friendly_database_settings():
+    assert settings.DATABASES["default"]["CONN_MAX_AGE"] == 0
+    assert settings.LANGUAGE_CODE == "es"
+    assert [code for code, _ in settings.LANGUAGES] == ["es", "en"]
+
+
+@pytest.mark.parametrize("command", [["manage.py", "check"], ["-m", "celery", "-A", "presskit", "inspect", "ping"]])
+def test_without_redis_url_a_process_stops_with_one_clear_sentence(command, tmp_path):
+    env = {"PATH": "/usr/bin:/bin", "PRESSKIT_DATA_DIR": str(tmp_path), "HOME": str(tmp_path)}
+    result = subprocess.run([sys.executable, *command], cwd=REPO, env=env, capture_output=True, text=True, timeout=60)
+    assert result.returncode != 0
+    message = result.stderr.strip()
+    assert "Traceback" not in message
+    assert message.count("\n") == 0, message
+    assert "REDIS_URL is not set" in message and "make run" in message and "REDIS_URL=redis://" in message
