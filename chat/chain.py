@@ -60,6 +60,8 @@ class ProviderChain:
                 return Reply(text, provider.name, fallback_used=position > 0)
             logger.warning("provider %s returned an empty reply (session %s, step %s)",
                            provider.name, request.session_id, request.step)
+            if shown:
+                await sink.discard()
         text = emergency_reply(request)
         await sink.token(text)
         return Reply(text, EMERGENCY_PROVIDER, fallback_used=True)

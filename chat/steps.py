@@ -44,7 +44,7 @@ _GENRE_SEPARATORS = re.compile(r"\s*(?:[,;/|\n]|\s+y\s+|\s+and\s+|\s+e\s+)\s*", 
 def validate_genres(text: str) -> list[str]:
     genres: list[str] = []
     for raw in _GENRE_SEPARATORS.split(text.strip()):
-        genre = _one_line(raw).strip(".")
+        genre = _one_line(raw).strip(". ")
         if genre and genre.casefold() not in {known.casefold() for known in genres}:
             genres.append(genre)
     if not genres:

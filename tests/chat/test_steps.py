@@ -109,8 +109,6 @@ def test_genres_rejections_carry_code_and_params(text, code, params):
     assert (error.code, error.params) == (code, params)
 
 
-@pytest.mark.xfail(strict=True, reason="product bug: validate_genres strips dots after collapsing "
-                   "whitespace, so '. rock' keeps a leading space and '. .' yields a blank genre")
 @pytest.mark.parametrize(("text", "expected"), [("rock, . rock", ["rock"]), (". .", None)])
 def test_genres_never_keep_surrounding_or_blank_whitespace(text, expected):
     if expected is None:
