@@ -96,7 +96,10 @@ TEMPLATES = [
 # Database: SQLite in the data folder unless DATABASE_URL names another (Postgres in production).
 DATABASES = {"default": env.db("DATABASE_URL", default=f"sqlite:///{DATA_DIR / 'db.sqlite3'}")}
 DATABASES["default"]["CONN_MAX_AGE"] = 0  # Daphne: connections are not reused across events
-if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    # psycopg 3's pool instead of persistent connections, which leak under ASGI.
+    DATABASES["default"]["OPTIONS"] = {"pool": {"min_size": 1, "max_size": env.int("DATABASE_POOL_MAX", default=10)}}
+elif DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     DATABASES["default"]["OPTIONS"] = {
         # Several processes (Daphne, worker) write: wait for the lock, take it up front, use WAL.
         "timeout": 20,
