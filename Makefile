@@ -7,14 +7,16 @@ VENV ?= .venv
 PORT ?= 8000
 HOST ?= 127.0.0.1
 PY := $(VENV)/bin/python
+# The browser tests drive Debian's Chromium (Playwright cannot download browsers here).
+CHROMIUM ?= /usr/bin/chromium
 
 .PHONY: run test
 
 run: $(VENV)/.app-installed
 	$(PY) -m presskit.stack run --host $(HOST) --port $(PORT)
 
-test: $(VENV)/.test-installed
-	$(PY) -m presskit.stack test $(ARGS)
+test: $(VENV)/.test-installed $(CHROMIUM)
+	CHROMIUM_PATH=$(CHROMIUM) $(PY) -m presskit.stack test $(ARGS)
 
 $(VENV)/.app-installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -25,3 +27,8 @@ $(VENV)/.app-installed: pyproject.toml
 $(VENV)/.test-installed: $(VENV)/.app-installed
 	$(PY) -m pip install --quiet -e '.[test]'
 	touch $@
+
+$(CHROMIUM):
+	@echo "Installing Debian's Chromium for the browser tests (needs root and apt)"
+	apt-get update -qq
+	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium
