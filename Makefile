@@ -10,7 +10,7 @@ PY := $(VENV)/bin/python
 # The browser tests drive Debian's Chromium (Playwright cannot download browsers here).
 CHROMIUM ?= /usr/bin/chromium
 
-.PHONY: run test
+.PHONY: run test manage
 
 run: $(VENV)/.app-installed
 	$(PY) -m presskit.stack run --host $(HOST) --port $(PORT)
@@ -32,3 +32,7 @@ $(CHROMIUM):
 	@echo "Installing Debian's Chromium for the browser tests (needs root and apt)"
 	apt-get update -qq
 	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium
+
+# Any manage.py command with the right Redis, e.g. make manage ARGS=createsuperuser
+manage: $(VENV)/.app-installed
+	$(PY) -m presskit.stack manage $(ARGS)

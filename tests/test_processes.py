@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import signal
 import socket
+import subprocess
+import sys
 
 import psutil
 import pytest
 
 from presskit.embedded_redis import free_local_port
 from tests.servers import (
-    BrowserLikeClient, ServerProcess, server_environment, socket_answer, start_daphne, database_url_of_test_db,
+    REPO, BrowserLikeClient, ServerProcess, server_environment, socket_answer, start_daphne, database_url_of_test_db,
     wait_until_serving,
 )
 
@@ -81,3 +83,13 @@ def test_the_run_command_serves_the_chat_and_ctrl_c_stops_everything(tmp_path):
     assert not alive, f"still running after Ctrl-C: {[p.pid for p in alive]}\n{run.output[-3000:]}"
     assert "[stack] embedded Redis stopped" in run.output
     assert _port_is_free(port)
+
+
+def test_manage_commands_run_without_redis_url(tmp_path):
+    env = server_environment(PRESSKIT_DATA_DIR=str(tmp_path))
+    env.pop("REDIS_URL", None)
+    result = subprocess.run([sys.executable, "-m", "presskit.stack", "manage", "check"], cwd=REPO, env=env,
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert "System check identified no issues" in result.stdout
+    assert "[stack] embedded Redis stopped" in result.stdout
