@@ -98,6 +98,19 @@ async def connect() -> AsyncIterator[Callable[..., object]]:
         await communicator.disconnect()
 
 
+@pytest_asyncio.fixture
+async def open_chat(connect) -> Callable[..., object]:
+    """A connected chat socket whose initial state frame has been read."""
+
+    async def _open(artist: Artist) -> WebsocketCommunicator:
+        communicator, connected, _ = await connect(artist)
+        assert connected
+        assert 'id="progress"' in await communicator.receive_from(5)
+        return communicator
+
+    return _open
+
+
 _ERROR = re.compile(r'id="chat-error"[^>]*>([^<]+)</div>')
 _TEXT = re.compile(r'<p class="msg__text"[^>]*>(.*?)</p>', re.DOTALL)
 

@@ -12,10 +12,9 @@ from tests.conftest import answer, error_text, make_artist, send_and_collect
 pytestmark = [pytest.mark.asyncio, pytest.mark.django_db(transaction=True)]
 
 
-async def opened(connect, artist):
-    communicator, connected, _ = await connect(artist)
-    assert connected
-    await communicator.receive_from(5)
+async def named(open_chat, artist):
+    """A chat past step 1, so a bad frame has data to (not) lose."""
+    communicator = await open_chat(artist)
     await answer(communicator, "Luna Roja")
     return communicator
 
@@ -45,8 +44,8 @@ async def assert_intact(communicator, artist) -> None:
     ids=["not-json", "json-array", "no-message", "message-not-text", "empty", "unknown-action",
          "edit-bad-step", "edit-unanswered-step", "resume-without-edit", "one-megabyte"],
 )
-async def test_bad_frames_get_a_clear_error(artist, connect, frame, expected):
-    communicator = await opened(connect, artist)
+async def test_bad_frames_get_a_clear_error(artist, open_chat, frame, expected):
+    communicator = await named(open_chat, artist)
     messages_before = await ChatMessage.objects.filter(session_id=artist.chat_id).acount()
     frames = await send_and_collect(communicator, frame)
     assert len(frames) == 1
@@ -55,16 +54,15 @@ async def test_bad_frames_get_a_clear_error(artist, connect, frame, expected):
     await assert_intact(communicator, artist)
 
 
-async def test_a_binary_frame_gets_a_clear_error(artist, connect):
-    communicator = await opened(connect, artist)
+async def test_a_binary_frame_gets_a_clear_error(artist, open_chat):
+    communicator = await named(open_chat, artist)
     await communicator.send_to(bytes_data=b"\x00\x01")
     assert error_text(await communicator.receive_from(5)) == "Solo puedo leer mensajes de texto."
     await assert_intact(communicator, artist)
 
 
-async def test_script_in_an_answer_is_escaped_in_every_fragment(artist, connect):
-    communicator, _, _ = await connect(artist)
-    await communicator.receive_from(5)
+async def test_script_in_an_answer_is_escaped_in_every_fragment(artist, connect, open_chat):
+    communicator = await open_chat(artist)
     hostile = '<script>alert("x")</script><img src=x onerror=alert(1)>'
     frames = await answer(communicator, f"DJ {hostile}"[:50])
     stored = (await ChatSession.objects.select_related("presskit").aget(pk=artist.chat_id)).presskit.artist_name
@@ -78,9 +76,8 @@ async def test_script_in_an_answer_is_escaped_in_every_fragment(artist, connect)
     assert "<script" not in state and "&lt;script&gt;" in state
 
 
-async def test_control_characters_are_dropped(artist, connect):
-    communicator, _, _ = await connect(artist)
-    await communicator.receive_from(5)
+async def test_control_characters_are_dropped(artist, open_chat):
+    communicator = await open_chat(artist)
     frames = await answer(communicator, "Luna\x00 Roja\x07")
     assert "Paso 2 de 7" in frames[-1]
     session = await ChatSession.objects.select_related("presskit").aget(pk=artist.chat_id)

@@ -42,9 +42,8 @@ async def test_connect_sends_the_current_state(artist, connect):
     assert any("¿cuál es tu nombre artístico?" in text for text in message_texts(state))
 
 
-async def test_an_artist_completes_all_seven_steps(artist, connect):
-    communicator, _, _ = await connect(artist)
-    await communicator.receive_from(5)
+async def test_an_artist_completes_all_seven_steps(artist, open_chat):
+    communicator = await open_chat(artist)
     for number, text in enumerate(SEVEN_ANSWERS, start=1):
         frames = await answer(communicator, text)
         expected = "Presskit completo" if number == 7 else f"Paso {number + 1} de 7"
@@ -62,9 +61,8 @@ async def test_an_artist_completes_all_seven_steps(artist, connect):
     assert "¡Listo, Luna Roja!" in message_texts(frames[-1])[-1]
 
 
-async def test_reply_streams_token_by_token_before_the_final_message(artist, connect):
-    communicator, _, _ = await connect(artist)
-    await communicator.receive_from(5)
+async def test_reply_streams_token_by_token_before_the_final_message(artist, open_chat):
+    communicator = await open_chat(artist)
     frames = await answer(communicator, "Luna Roja")
     assert "Luna Roja" in frames[0]  # the artist's own message comes back first
     assert 'id="stream"' in frames[1] and 'aria-busy="true"' in frames[1]
@@ -75,9 +73,8 @@ async def test_reply_streams_token_by_token_before_the_final_message(artist, con
     assert "".join(tokens).strip() == final
 
 
-async def test_an_invalid_answer_is_asked_again_with_a_reason(artist, connect):
-    communicator, _, _ = await connect(artist)
-    await communicator.receive_from(5)
+async def test_an_invalid_answer_is_asked_again_with_a_reason(artist, open_chat):
+    communicator = await open_chat(artist)
     await answer(communicator, "Luna Roja")
     await answer(communicator, "house")
     frames = await answer(communicator, "mucho tiempo")
@@ -91,9 +88,8 @@ async def test_an_invalid_answer_is_asked_again_with_a_reason(artist, connect):
     assert await ChatMessage.objects.filter(session_id=artist.chat_id, text="mucho tiempo").aexists()
 
 
-async def test_an_earlier_answer_can_be_edited_and_the_chat_resumes(artist, connect):
-    communicator, _, _ = await connect(artist)
-    await communicator.receive_from(5)
+async def test_an_earlier_answer_can_be_edited_and_the_chat_resumes(artist, open_chat):
+    communicator = await open_chat(artist)
     for text in SEVEN_ANSWERS[:3]:
         await answer(communicator, text)
     frames = await send_and_collect(communicator, {"action": "edit", "step": "2"})
@@ -108,9 +104,8 @@ async def test_an_earlier_answer_can_be_edited_and_the_chat_resumes(artist, conn
     assert session.current_step == 4 and session.editing_step is None
 
 
-async def test_an_edit_can_be_cancelled(artist, connect):
-    communicator, _, _ = await connect(artist)
-    await communicator.receive_from(5)
+async def test_an_edit_can_be_cancelled(artist, open_chat):
+    communicator = await open_chat(artist)
     await answer(communicator, "Luna Roja")
     await send_and_collect(communicator, {"action": "edit", "step": 1})
     frames = await send_and_collect(communicator, {"action": "resume"})
@@ -119,9 +114,8 @@ async def test_an_edit_can_be_cancelled(artist, connect):
     assert session.editing_step is None and session.presskit.artist_name == "Luna Roja"
 
 
-async def test_restart_clears_the_draft_and_keeps_the_transcript(artist, connect):
-    communicator, _, _ = await connect(artist)
-    await communicator.receive_from(5)
+async def test_restart_clears_the_draft_and_keeps_the_transcript(artist, open_chat):
+    communicator = await open_chat(artist)
     await answer(communicator, "Luna Roja")
     frames = await send_and_collect(communicator, {"action": "restart"})
     assert "Paso 1 de 7" in frames[-1]
@@ -130,9 +124,8 @@ async def test_restart_clears_the_draft_and_keeps_the_transcript(artist, connect
     assert await ChatMessage.objects.filter(session_id=artist.chat_id, text="Luna Roja").aexists()
 
 
-async def test_a_reconnect_resumes_the_same_step_with_the_transcript(artist, connect):
-    communicator, _, _ = await connect(artist)
-    await communicator.receive_from(5)
+async def test_a_reconnect_resumes_the_same_step_with_the_transcript(artist, connect, open_chat):
+    communicator = await open_chat(artist)
     for text in SEVEN_ANSWERS[:4]:
         await answer(communicator, text)
     await communicator.disconnect()
@@ -158,9 +151,8 @@ async def test_a_second_tab_of_the_same_chat_sees_the_turn(artist, connect):
     assert "Paso 2 de 7" in seen[1]  # the finished reply and progress (tokens go only to the asking tab)
 
 
-async def test_after_completion_a_message_gets_a_helpful_reply(artist, connect):
-    communicator, _, _ = await connect(artist)
-    await communicator.receive_from(5)
+async def test_after_completion_a_message_gets_a_helpful_reply(artist, open_chat):
+    communicator = await open_chat(artist)
     for text in SEVEN_ANSWERS:
         await answer(communicator, text)
     frames = await answer(communicator, "¿y ahora qué?")
@@ -186,15 +178,14 @@ class _ProbeThenFail:
         raise ConnectionError("provider went away mid-reply")
 
 
-async def test_the_answer_is_saved_before_any_reply_and_a_broken_reply_is_replaced(artist, connect, monkeypatch):
+async def test_the_answer_is_saved_before_any_reply_and_a_broken_reply_is_replaced(artist, open_chat, monkeypatch):
     from chat import conversation
     from chat.chain import ProviderChain
     from chat.providers.template import TemplateResponder
 
     probe = _ProbeThenFail()
     monkeypatch.setattr(conversation, "chain_from_settings", lambda: ProviderChain([probe, TemplateResponder()]))
-    communicator, _, _ = await connect(artist)
-    await communicator.receive_from(5)
+    communicator = await open_chat(artist)
     frames = await answer(communicator, "Luna Roja")
 
     assert probe.seen == [(True, "Luna Roja")]
