@@ -133,6 +133,30 @@ CHANNEL_LAYERS = {
     }
 }
 
+# Circuit breakers (resilience app): state in Redis, shared by every process.
+RESILIENCE_REDIS_URL = REDIS_URL
+RESILIENCE_KEY_PREFIX = f"{REDIS_KEY_PREFIX}:resilience"
+AI_TOTAL_TIMEOUT = env.float("AI_TOTAL_TIMEOUT", default=10.0)
+_AI_BREAKER = {"failure_threshold": 5, "volume_threshold": 10, "window": 60, "recovery_timeout": 60,
+               "call_timeout": AI_TOTAL_TIMEOUT}
+RESILIENCE_BREAKERS = {
+    "openai": _AI_BREAKER,
+    "anthropic": _AI_BREAKER,
+    "local": _AI_BREAKER,
+    "database": {"failure_threshold": 3, "volume_threshold": 3, "window": 30, "recovery_timeout": 30,
+                 "call_timeout": 5},
+    "redis": {"failure_threshold": 5, "volume_threshold": 5, "window": 20, "recovery_timeout": 20,
+              "call_timeout": 2},
+    "storage": {"failure_threshold": 5, "volume_threshold": 5, "window": 30, "recovery_timeout": 30,
+                "call_timeout": 30},
+    # The template for every `integration:<service>` breaker (webhooks, mailing lists…).
+    "integration": {"failure_threshold": 3, "volume_threshold": 3, "window": 300, "recovery_timeout": 60,
+                    "call_timeout": 10},
+}
+# JSON, e.g. {"openai": {"recovery_timeout": 5}}: fields failure_threshold, volume_threshold,
+# window, recovery_timeout, call_timeout. Checked at startup: a typo is an error.
+BREAKER_OVERRIDES = env("BREAKER_OVERRIDES", default="")
+
 # Sessions in the database: an artist's claim to a chat survives a Redis restart.
 SESSION_ENGINE = "django.contrib.sessions.backends.db"
 SESSION_COOKIE_AGE = env.int("SESSION_COOKIE_AGE", default=60 * 60 * 24 * 30)

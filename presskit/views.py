@@ -1,9 +1,16 @@
 """Operational endpoints of the project."""
-from django.http import HttpRequest, JsonResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views.decorators.http import require_GET
+from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, generate_latest
 
 
 @require_GET
 def healthz(request: HttpRequest) -> JsonResponse:
     """Liveness: the process serves requests. Touches no dependency, so it never flaps with them."""
     return JsonResponse({"status": "ok"})
+
+
+@require_GET
+def metrics(request: HttpRequest) -> HttpResponse:
+    """Prometheus scrape endpoint (breaker metrics are read from the shared store)."""
+    return HttpResponse(generate_latest(REGISTRY), content_type=CONTENT_TYPE_LATEST)

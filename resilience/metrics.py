@@ -1,0 +1,42 @@
+"""Prometheus metrics for the breakers, read from the shared store at scrape time.
+
+Counts live in Redis (every process adds to them), so any process's /metrics tells the same
+story without prometheus-client's multiprocess mode.
+"""
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
+from prometheus_client.registry import Collector
+
+from resilience.machine import Snapshot, State
+
+# circuit_breaker_state: 0 closed, 1 open, 2 half-open (DESIGN.md); forced states read as
+# what they do, and `circuit_breaker_forced` says a person set them.
+STATE_VALUES = {State.CLOSED: 0, State.OPEN: 1, State.HALF_OPEN: 2, State.FORCED_OPEN: 1, State.FORCED_CLOSED: 0}
+
+
+class BreakerCollector(Collector):
+    def __init__(self, snapshots: Callable[[], list[Snapshot]]) -> None:
+        self.snapshots = snapshots
+
+    def collect(self) -> Iterable[Metric]:
+        state = GaugeMetricFamily("circuit_breaker_state", "0 closed, 1 open, 2 half-open", labels=["breaker"])
+        forced = GaugeMetricFamily("circuit_breaker_forced", "1 when staff forced the state", labels=["breaker"])
+        calls = CounterMetricFamily("circuit_breaker_calls", "Calls let through", labels=["breaker"])
+        failures = CounterMetricFamily("circuit_breaker_failures", "Failed calls (timeouts included)",
+                                       labels=["breaker"])
+        timeouts = CounterMetricFamily("circuit_breaker_timeouts", "Calls over the call timeout", labels=["breaker"])
+        fallbacks = CounterMetricFamily("circuit_breaker_fallback_calls", "Fallbacks served", labels=["breaker"])
+        changes = CounterMetricFamily("circuit_breaker_state_changes", "State changes", labels=["breaker"])
+        for snapshot in self.snapshots():
+            labels = [snapshot.name]
+            state.add_metric(labels, STATE_VALUES[snapshot.state])
+            forced.add_metric(labels, int(snapshot.state in (State.FORCED_OPEN, State.FORCED_CLOSED)))
+            calls.add_metric(labels, snapshot.calls)
+            failures.add_metric(labels, snapshot.failures)
+            timeouts.add_metric(labels, snapshot.timeouts)
+            fallbacks.add_metric(labels, snapshot.fallbacks)
+            changes.add_metric(labels, snapshot.state_changes)
+        yield from (state, forced, calls, failures, timeouts, fallbacks, changes)
