@@ -36,10 +36,10 @@ class EmbeddedRedis:
     survive a restart of the run command; tests use `persistent=False`.
     """
 
-    def __init__(self, data_dir: Path, *, persistent: bool) -> None:
+    def __init__(self, data_dir: Path, *, persistent: bool, port: int | None = None) -> None:
         self.data_dir = data_dir
         self.persistent = persistent
-        self.port = free_local_port()
+        self.port = port or free_local_port()
         self.process: subprocess.Popen[bytes] | None = None
 
     @property
