@@ -77,3 +77,9 @@ def config() -> BreakerConfig:
 @pytest.fixture
 def breaker(config, store, clock, listener) -> CircuitBreaker:
     return CircuitBreaker(config, store, clock=clock, listeners=[listener])
+
+
+@pytest.fixture(autouse=True)
+def fresh_breaker_registry(settings):
+    """The project's breakers on a Redis prefix of this test's own, so tests start CLOSED."""
+    settings.RESILIENCE_KEY_PREFIX = f"test-registry-{uuid.uuid4().hex[:12]}"
