@@ -43,28 +43,41 @@ class ProviderChain:
 
     async def reply(self, request: ReplyRequest, sink: ReplySink) -> Reply:
         for position, provider in enumerate(self.providers):
-            shown = []
+            text = await self._try(provider, request, sink)
+            if text:
+                return Reply(text, provider.name, fallback_used=position > 0)
+        text = emergency_reply(request)
+        await sink.token(text)
+        return Reply(text, EMERGENCY_PROVIDER, fallback_used=True)
+
+    @staticmethod
+    async def _try(provider: Provider, request: ReplyRequest, sink: ReplySink) -> str:
+        """The provider's whole reply, streamed to the sink; "" (and nothing left shown) if it
+        failed or said nothing."""
+        shown: list[str] = []
+        sent_any = False
+        tokens = aiter(provider.stream(request))
+        while True:
             try:
-                async for token in provider.stream(request):
-                    shown.append(token)
-                    await sink.token(token)
+                token = await anext(tokens)
+            except StopAsyncIteration:
+                break
             except Exception:
                 # Logged without the artist's content: the request's ids say enough.
                 logger.exception("provider %s failed (session %s, step %s, kind %s)",
                                  provider.name, request.session_id, request.step, request.kind)
-                if shown:
-                    await sink.discard()
-                continue
-            text = "".join(shown).strip()
-            if text:
-                return Reply(text, provider.name, fallback_used=position > 0)
-            logger.warning("provider %s returned an empty reply (session %s, step %s)",
+                shown.clear()
+                break
+            shown.append(token)
+            sent_any = True
+            await sink.token(token)  # outside the provider's error scope: not its fault if it fails
+        text = "".join(shown).strip()
+        if not text:
+            logger.warning("provider %s gave no reply (session %s, step %s)",
                            provider.name, request.session_id, request.step)
-            if shown:
+            if sent_any:
                 await sink.discard()
-        text = emergency_reply(request)
-        await sink.token(text)
-        return Reply(text, EMERGENCY_PROVIDER, fallback_used=True)
+        return text
 
 
 def _provider(name: str) -> Provider:

@@ -18,6 +18,7 @@ logger = logging.getLogger(__name__)
 # reconnect after them: the page explains and offers a reload.
 CLOSE_SESSION_UNKNOWN = 4404
 CLOSE_SESSION_NOT_OWNED = 4403
+CLOSE_TRY_AGAIN_LATER = 1013
 
 
 class SocketSink:
@@ -49,19 +50,25 @@ class ChatConsumer(AsyncWebsocketConsumer):
         # Accept, then close with a reason: a refused handshake makes browsers retry in a loop.
         await self.accept()
         session_id = self.scope["url_route"]["kwargs"]["session_id"]
-        owned = self.scope["session"].get(OWNED_SESSIONS_KEY, []) if "session" in self.scope else []
         try:
-            session = await database_sync_to_async(chat_session_get_owned)(session_id=session_id, owned_ids=owned)
+            session = await database_sync_to_async(self._owned_session)(session_id)
+            self.session_id = str(session.pk)
+            self.language = session.language
+            await self.channel_layer.group_add(conversation.group_name(self.session_id), self.channel_name)
+            await self.send(text_data=await database_sync_to_async(rendering.render_state)(session))
         except SessionUnknown:
             await self._refuse("session_unknown", CLOSE_SESSION_UNKNOWN)
-            return
         except SessionNotOwned:
             await self._refuse("session_not_yours", CLOSE_SESSION_NOT_OWNED)
-            return
-        self.session_id = str(session.pk)
-        self.language = session.language
-        await self.channel_layer.group_add(conversation.group_name(self.session_id), self.channel_name)
-        await self.send(text_data=await database_sync_to_async(rendering.render_state)(session))
+        except Exception:
+            # Database or Redis trouble: "try again later", which the page retries with backoff.
+            logger.exception("chat connect failed (session %s)", session_id)
+            self.session_id = None
+            await self.close(code=CLOSE_TRY_AGAIN_LATER)
+
+    def _owned_session(self, session_id: str):
+        owned = self.scope["session"].get(OWNED_SESSIONS_KEY, []) if "session" in self.scope else []
+        return chat_session_get_owned(session_id=session_id, owned_ids=owned)
 
     async def _refuse(self, code: str, close_code: int) -> None:
         await self.send(text_data=rendering.render_error(code, self.language))

@@ -53,11 +53,11 @@ async def command_handle(*, session_id: str, command: Command, sink: TurnSink, o
     """Carry out the artist's command and deliver the reply. Raises `services.InvalidAction`."""
     turn = await database_sync_to_async(_apply)(session_id, command)
     if turn.message is not None:
-        html = await database_sync_to_async(rendering.render_user_turn)(turn.session, turn.message)
+        html = rendering.render_user_turn(turn.message, turn.session.language)
         await _publish(session_id, html, sink, origin)
     reply = await chain_from_settings().reply(turn.request, sink)
     message = await database_sync_to_async(services.reply_record)(
         session_id=session_id, request=turn.request, reply=reply
     )
-    html = await database_sync_to_async(rendering.render_turn_done)(turn.session, message)
+    html = await database_sync_to_async(rendering.render_turn_done)(session_id, message)
     await _publish(session_id, html, sink, origin)

@@ -62,13 +62,15 @@ def render_state(session: ChatSession) -> str:
     return _render("state.html", chat_context(session, with_messages=True))
 
 
-def render_user_turn(session: ChatSession, message: ChatMessage) -> str:
+def render_user_turn(message: ChatMessage, language: str) -> str:
     """The artist's message, shown as soon as it is saved."""
-    return _render("user_turn.html", {**chat_context(session, with_messages=False), "message": message})
+    return _render("user_turn.html", {"t": catalogue_for(language).ui, "message": message})
 
 
-def render_turn_done(session: ChatSession, message: ChatMessage) -> str:
-    """The finished reply with the state it leaves: progress, draft, hint and suggestions."""
+def render_turn_done(session_id: str, message: ChatMessage) -> str:
+    """The finished reply with the state the session is in *now* (another tab may have moved it
+    while the reply streamed): progress, draft, hint and suggestions."""
+    session = ChatSession.objects.select_related("presskit").get(pk=session_id)
     return _render("turn_done.html", {**chat_context(session, with_messages=False), "message": message})
 
 

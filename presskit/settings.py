@@ -5,7 +5,9 @@ default here is the one a laptop with no services gets from `make run`.
 """
 from __future__ import annotations
 
+import os
 import secrets
+import tempfile
 from pathlib import Path
 
 import environ
@@ -32,8 +34,16 @@ def _secret_key() -> str:
         return key
     key_file = DATA_DIR / "secret_key"
     if not key_file.exists():
-        key_file.write_text(secrets.token_urlsafe(50))
-        key_file.chmod(0o600)
+        # Written whole to a private temporary file, then linked into place: processes that
+        # start together all end up reading the one complete key.
+        with tempfile.NamedTemporaryFile("w", dir=DATA_DIR, delete=False) as draft:
+            draft.write(secrets.token_urlsafe(50))
+        try:
+            os.link(draft.name, key_file)
+        except FileExistsError:
+            pass
+        finally:
+            os.unlink(draft.name)
     return key_file.read_text().strip()
 
 
@@ -98,14 +108,16 @@ DATABASES = {"default": env.db("DATABASE_URL", default=f"sqlite:///{DATA_DIR / '
 DATABASES["default"]["CONN_MAX_AGE"] = 0  # Daphne: connections are not reused across events
 if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     # psycopg 3's pool instead of persistent connections, which leak under ASGI.
-    DATABASES["default"]["OPTIONS"] = {"pool": {"min_size": 1, "max_size": env.int("DATABASE_POOL_MAX", default=10)}}
+    DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
+        "min_size": 1, "max_size": env.int("DATABASE_POOL_MAX", default=10),
+    }
 elif DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
-    DATABASES["default"]["OPTIONS"] = {
+    DATABASES["default"].setdefault("OPTIONS", {}).update({
         # Several processes (Daphne, worker) write: wait for the lock, take it up front, use WAL.
         "timeout": 20,
         "transaction_mode": "IMMEDIATE",
         "init_command": "PRAGMA journal_mode=WAL;",
-    }
+    })
     # A file, not memory, so server processes started by tests share the test database.
     DATABASES["default"]["TEST"] = {"NAME": str(DATA_DIR / "test.sqlite3")}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"

@@ -13,7 +13,6 @@ This module must not import Django: settings need REDIS_URL, which this module p
 from __future__ import annotations
 
 import argparse
-import ctypes
 import os
 import signal
 import subprocess
@@ -24,12 +23,11 @@ from pathlib import Path
 
 import redis
 
-from presskit.embedded_redis import EmbeddedRedis
+from presskit.embedded_redis import EmbeddedRedis, die_with_parent
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 BIN_DIR = Path(sys.executable).parent
 STOP_TIMEOUT_SECONDS = 20.0
-PR_SET_PDEATHSIG = 1
 RUNNING_REDIS_FILE = "redis.url"
 
 
@@ -69,33 +67,32 @@ def _resolve(argv: list[str]) -> list[str]:
     return [str(local) if local.exists() else argv[0], *argv[1:]]
 
 
-def _die_with_parent() -> None:
-    """In the child: get SIGTERM if the supervisor itself is killed, so nothing is orphaned."""
-    try:
-        ctypes.CDLL("libc.so.6", use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
-    except OSError:
-        pass  # not Linux: the supervisor's own shutdown still stops the children
-
-
 def _spawn(argv: list[str], env: dict[str, str]) -> subprocess.Popen[bytes]:
     # A session of its own: Ctrl-C reaches only the supervisor, which stops children in order.
     return subprocess.Popen(
         _resolve(argv), cwd=BASE_DIR, env=env, stdin=subprocess.DEVNULL,
-        start_new_session=True, preexec_fn=_die_with_parent,
+        start_new_session=True, preexec_fn=die_with_parent,
     )
 
 
-def _stop(process: subprocess.Popen[bytes]) -> None:
-    if process.poll() is not None:
-        return
+def _kill_group(process: subprocess.Popen[bytes]) -> None:
     try:
-        os.killpg(process.pid, signal.SIGTERM)
-        process.wait(timeout=STOP_TIMEOUT_SECONDS)
-    except subprocess.TimeoutExpired:
         os.killpg(process.pid, signal.SIGKILL)
-        process.wait()
     except ProcessLookupError:
         pass
+
+
+def _stop(process: subprocess.Popen[bytes]) -> None:
+    """SIGTERM to the leader only (a Celery worker then finishes its tasks and stops its pool);
+    after the timeout, or once it is gone, nothing of its process group may remain."""
+    if process.poll() is None:
+        process.terminate()
+        try:
+            process.wait(timeout=STOP_TIMEOUT_SECONDS)
+        except subprocess.TimeoutExpired:
+            _kill_group(process)
+            process.wait()
+    _kill_group(process)
 
 
 class _StopRequested(Exception):
@@ -201,18 +198,25 @@ def run(host: str, port: int) -> int:
     return exit_code
 
 
+def _restore_ctrl_c() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
+def _foreground(argv: list[str], redis_url: str) -> int:
+    """Run a command in our terminal's process group: Ctrl-C reaches it (and it reports what it
+    did) while we wait, ignoring Ctrl-C, to stop Redis after it."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    return subprocess.call(_resolve(argv), cwd=BASE_DIR, env=_environment(redis_url), preexec_fn=_restore_ctrl_c)
+
+
 def test(pytest_args: list[str]) -> int:
     with _RedisForStack(persistent=False, folder="test-redis") as redis_url:
-        # pytest shares our terminal: Ctrl-C reaches it directly and it reports what ran.
-        signal.signal(signal.SIGINT, signal.SIG_IGN)
-        env = _environment(redis_url)
-        return subprocess.call(_resolve(["python", "-m", "pytest", *pytest_args]), cwd=BASE_DIR, env=env)
+        return _foreground(["python", "-m", "pytest", *pytest_args], redis_url)
 
 
 def manage(arguments: list[str]) -> int:
     with _RedisForStack(persistent=False, folder="manage-redis", reuse_running=True) as redis_url:
-        return subprocess.call(_resolve(["python", "manage.py", *arguments]), cwd=BASE_DIR,
-                               env=_environment(redis_url))
+        return _foreground(["python", "manage.py", *arguments], redis_url)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -81,8 +81,13 @@ def test_the_run_command_serves_the_chat_and_ctrl_c_stops_everything(tmp_path):
 
     gone, alive = psutil.wait_procs(children, timeout=30)
     assert not alive, f"still running after Ctrl-C: {[p.pid for p in alive]}\n{run.output[-3000:]}"
-    assert "[stack] embedded Redis stopped" in run.output
     assert _port_is_free(port)
+    # Stopped in order, users first: Redis last, and by the supervisor, not by the Ctrl-C itself.
+    stopped = [line.split("] ")[1].split()[0] for line in run.lines if line.startswith("[stack]") and "stopped" in line]
+    assert stopped == ["beat", "worker", "daphne", "embedded"], run.output[-3000:]
+    redis_log = (tmp_path / "data" / "redis" / "redis.log").read_text()
+    assert "Received SIGTERM" in redis_log and "Received SIGINT" not in redis_log
+    assert "Connection to broker lost" not in run.output
 
 
 def test_manage_commands_run_without_redis_url(tmp_path):

@@ -6,8 +6,26 @@
 
   const RETRYABLE_BY_HTMX = [1006, 1011, 1012, 1013]; // htmx-ext-ws reconnects after these itself
   const REFUSED = [4403, 4404]; // the server refused this chat: reconnecting would not help
+  // Failed attempts since the server last *answered* (not merely accepted): a server that
+  // accepts and then closes must not be retried in a tight loop.
   let retries = 0;
   let socketWrapper = null;
+
+  function backoff() {
+    const delay = Math.random() * Math.min(30000, 1000 * 2 ** retries); // full jitter, capped
+    retries += 1;
+    return delay;
+  }
+  htmx.config.wsReconnectDelay = backoff;
+
+  function dropDuplicateMessages() {
+    // A reply published while the page was (re)loading its state can arrive twice.
+    const seen = new Set();
+    document.querySelectorAll("#messages > [id]").forEach(function (message) {
+      if (seen.has(message.id)) message.remove();
+      seen.add(message.id);
+    });
+  }
 
   function app() { return document.getElementById("chat-app"); }
 
@@ -25,7 +43,6 @@
   }
 
   document.addEventListener("htmx:wsOpen", function (event) {
-    retries = 0;
     socketWrapper = event.detail.socketWrapper;
     setConnection("open", app().dataset.textConnected);
   });
@@ -39,10 +56,8 @@
     }
     setConnection("reconnecting", app().dataset.textReconnecting);
     if (!RETRYABLE_BY_HTMX.includes(code)) {
-      // e.g. 1001 when the server restarts: reconnect with capped, jittered backoff.
-      const delay = Math.random() * Math.min(30000, 1000 * 2 ** retries);
-      retries += 1;
-      setTimeout(function () { socketWrapper.reconnect(); }, delay);
+      // e.g. 1001 when the server restarts: the extension would not retry by itself.
+      setTimeout(function () { socketWrapper.reconnect(); }, backoff());
     }
   });
 
@@ -68,7 +83,11 @@
     }
   });
 
-  document.addEventListener("htmx:wsAfterMessage", scrollToNewest);
+  document.addEventListener("htmx:wsAfterMessage", function () {
+    retries = 0;
+    dropDuplicateMessages();
+    scrollToNewest();
+  });
 
   document.addEventListener("click", function (event) {
     const chip = event.target.closest("[data-chip]");

@@ -197,3 +197,16 @@ async def test_the_answer_is_saved_before_any_reply_and_a_broken_reply_is_replac
     assert "Hola," not in message_texts(final)[-1]
     stored = await ChatMessage.objects.filter(session_id=artist.chat_id, role="assistant").alast()
     assert stored.provider == "template" and stored.fallback_used
+
+
+async def test_a_reply_that_ends_after_another_tab_moved_on_shows_the_current_state(artist, open_chat, settings):
+    settings.CHAT_TEMPLATE_TOKEN_DELAY = 0.03
+    slow, other = await open_chat(artist), await open_chat(artist)
+    await slow.send_to(text_data='{"message": "Luna Roja"}')
+    assert "Luna Roja" in await slow.receive_from(5)  # saved; the reply starts streaming
+    restart = await send_and_collect(other, {"action": "restart"})
+    assert "Paso 1 de 7" in restart[-1]
+    frames = []
+    while not frames or 'id="progress"' not in frames[-1]:
+        frames.append(await slow.receive_from(5))
+    assert "Paso 1 de 7" in frames[-1]  # not the "Paso 2 de 7" it was when its turn began
