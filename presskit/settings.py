@@ -148,6 +148,9 @@ CHANNEL_LAYERS = {
 # Circuit breakers (resilience app): state in Redis, shared by every process.
 RESILIENCE_REDIS_URL = REDIS_URL
 RESILIENCE_KEY_PREFIX = f"{REDIS_KEY_PREFIX}:resilience"
+# Seconds a process trusts the breaker state it last read from Redis: CLOSED and OPEN decisions
+# then cost no round trip; another process's transition reaches this one within this delay.
+RESILIENCE_STATE_TTL = env.float("RESILIENCE_STATE_TTL", default=0.25)
 AI_TOTAL_TIMEOUT = env.float("AI_TOTAL_TIMEOUT", default=10.0)
 _AI_BREAKER = {"failure_threshold": 5, "volume_threshold": 10, "window": 60, "recovery_timeout": 60,
                "call_timeout": AI_TOTAL_TIMEOUT}

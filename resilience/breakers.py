@@ -14,6 +14,7 @@ and not counted. Every transition, success, failure and fallback is told to the 
 from __future__ import annotations
 
 import asyncio
+import atexit
 import inspect
 import logging
 import time
@@ -27,7 +28,9 @@ from django.conf import settings
 
 from resilience.config import BreakerConfig, build_configs, config_for, parse_overrides
 from resilience.machine import Limits, Outcome, Permit, Snapshot, State, Transition
-from resilience.store import REDIS_BREAKER, BreakerStore, FailoverBreakerStore, LocalBreakerStore, RedisBreakerStore
+from resilience.store import (
+    REDIS_BREAKER, REDIS_TROUBLE, BreakerStore, FailoverBreakerStore, LocalBreakerStore, RedisBreakerStore, RedisHealth,
+)
 
 logger = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -285,13 +288,21 @@ def _registry() -> _Registry:
     def on_redis_transition(transition: Transition) -> None:
         LoggingListener().on_state_change(REDIS_BREAKER, transition.from_state, transition.to_state, transition.reason)
 
-    store = FailoverBreakerStore(
-        RedisBreakerStore(settings.RESILIENCE_REDIS_URL, prefix=settings.RESILIENCE_KEY_PREFIX),
-        LocalBreakerStore(),
-        limits_of(redis_config),
-        on_redis_transition,
+    local = LocalBreakerStore()
+    shared = RedisBreakerStore(
+        settings.RESILIENCE_REDIS_URL, prefix=settings.RESILIENCE_KEY_PREFIX,
+        mirror_ttl=settings.RESILIENCE_STATE_TTL,
+        health=RedisHealth(local, limits_of(redis_config), on_redis_transition),
     )
-    return _Registry(configs, overrides, store)
+    atexit.register(_flush_quietly, shared)  # counts kept back by this process reach Redis
+    return _Registry(configs, overrides, FailoverBreakerStore(shared, local))
+
+
+def _flush_quietly(store: RedisBreakerStore) -> None:
+    try:
+        store.flush()
+    except REDIS_TROUBLE:
+        logger.warning("breaker counts of this process could not be sent to Redis at exit")
 
 
 def get_breaker(name: str) -> CircuitBreaker:

@@ -1,10 +1,11 @@
 """Where breaker state lives: Redis (shared by every process), or this process as a fallback.
 
-`RedisBreakerStore` makes each decision with one Lua script, so it is atomic across processes
-and costs one round trip. `LocalBreakerStore` runs the same machine (`machine.py`) in memory.
+`RedisBreakerStore` makes each shared decision with one Lua script, so it is atomic across
+processes and costs one round trip; most decisions need none (see its docstring). `LocalBreakerStore` runs the same machine (`machine.py`) in memory.
 `FailoverBreakerStore` uses Redis while it answers and this process's memory while it does
-not; Redis's own health is tracked by the `redis` breaker, kept locally (it cannot live in the
-Redis it guards), so a dead Redis costs a few failed connections, not one per decision.
+not; Redis's own health is tracked by the `redis` breaker (`RedisHealth`), kept locally (it
+cannot live in the Redis it guards), so a dead Redis costs a few failed connections, not one
+per decision.
 """
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ import threading
 import time
 import weakref
 from collections.abc import Awaitable, Callable, Iterable
+from dataclasses import dataclass
 from typing import Any, Protocol, TypeVar
 
 import redis
@@ -34,66 +36,86 @@ local function move(key, to, now, reason)
   if to == 'open' then redis.call('HSET', key, 'opened_at', now) end
   return gen
 end
+-- Counts this process kept back (see RedisBreakerStore): calls, successes and fallbacks of
+-- generation `gen`, all inside the current window. Successes join the window only if the
+-- breaker is still CLOSED in that generation.
+local function apply_pending(key, gen, calls, successes, fallbacks)
+  if calls > 0 then redis.call('HINCRBY', key, 'calls', calls) end
+  if fallbacks > 0 then redis.call('HINCRBY', key, 'fallbacks', fallbacks) end
+  if successes > 0 then
+    redis.call('HINCRBY', key, 'successes', successes)
+    local r = redis.call('HMGET', key, 'state', 'gen')
+    if (r[1] or 'closed') == 'closed' and int(r[2]) == gen then
+      redis.call('HINCRBY', key, 'win_calls', successes)
+    end
+  end
+end
+local function view(key)
+  return redis.call('HMGET', key, 'state', 'gen', 'opened_at', 'win_start', 'win_fail')
+end
 """
 
-# KEYS: record, names set. ARGV: name, now, recovery_ms, lease_ms.
-# Returns {allowed, probe, generation, state, from_state, reason}.
+# KEYS: record, names set. ARGV: name, now, recovery_ms, lease_ms, pending gen/calls/successes/
+# fallbacks. Returns {allowed, probe, from_state, reason, state, generation, opened_at, win_start}.
 ACQUIRE_LUA = _LUA_HELPERS + """
 local key = KEYS[1]
 local now = tonumber(ARGV[2])
 redis.call('SADD', KEYS[2], ARGV[1])
-local r = redis.call('HMGET', key, 'state', 'gen', 'opened_at', 'probe_until')
+apply_pending(key, tonumber(ARGV[5]), tonumber(ARGV[6]), tonumber(ARGV[7]), tonumber(ARGV[8]))
+local r = redis.call('HMGET', key, 'state', 'opened_at', 'probe_until')
 local state = r[1] or 'closed'
-local gen = int(r[2])
+local allowed, probe, from, reason = 0, 0, '', ''
 if state == 'closed' or state == 'forced_closed' then
-  redis.call('HINCRBY', key, 'calls', 1)
-  return {1, 0, gen, state, '', ''}
-end
-if state == 'open' and now >= int(r[3]) + tonumber(ARGV[3]) then
-  local reason = 'recovery timeout elapsed'
-  gen = move(key, 'half_open', now, reason)
+  allowed = 1
+elseif state == 'open' and now >= int(r[2]) + tonumber(ARGV[3]) then
+  reason = 'recovery timeout elapsed'
+  move(key, 'half_open', now, reason)
   redis.call('HSET', key, 'probe_until', now + tonumber(ARGV[4]))
-  redis.call('HINCRBY', key, 'calls', 1)
-  return {1, 1, gen, 'half_open', 'open', reason}
-end
-if state == 'half_open' and now >= int(r[4]) then
+  allowed, probe, from = 1, 1, 'open'
+elseif state == 'half_open' and now >= int(r[3]) then
   redis.call('HSET', key, 'probe_until', now + tonumber(ARGV[4]))
-  redis.call('HINCRBY', key, 'calls', 1)
-  return {1, 1, gen, state, '', ''}
+  allowed, probe = 1, 1
 end
-redis.call('HINCRBY', key, 'fallbacks', 1)
-return {0, 0, gen, state, '', ''}
+redis.call('HINCRBY', key, allowed == 1 and 'calls' or 'fallbacks', 1)
+local v = view(key)
+return {allowed, probe, from, reason, v[1] or 'closed', int(v[2]), int(v[3]), int(v[4]), int(v[5])}
 """
 
 # KEYS: record. ARGV: now, generation, probe, outcome, fallback_served, failure_threshold,
-# volume_threshold, window_ms. Returns {state, from_state, reason}.
+# volume_threshold, window_ms, pending gen/calls/successes/fallbacks.
+# Returns {from_state, reason, state, generation, opened_at, win_start, win_fail}.
 SETTLE_LUA = _LUA_HELPERS + """
 local key = KEYS[1]
 local now = tonumber(ARGV[1])
 local outcome = ARGV[4]
+apply_pending(key, tonumber(ARGV[9]), tonumber(ARGV[10]), tonumber(ARGV[11]), tonumber(ARGV[12]))
 if outcome == 'success' then redis.call('HINCRBY', key, 'successes', 1)
 elseif outcome == 'ignored' then redis.call('HINCRBY', key, 'ignored', 1)
 else redis.call('HINCRBY', key, 'failures', 1) end
 if outcome == 'timeout' then redis.call('HINCRBY', key, 'timeouts', 1) end
 if ARGV[5] == '1' then redis.call('HINCRBY', key, 'fallbacks', 1) end
+local function reply(from, reason)
+  local v = view(key)
+  return {from, reason, v[1] or 'closed', int(v[2]), int(v[3]), int(v[4]), int(v[5])}
+end
 local r = redis.call('HMGET', key, 'state', 'gen', 'win_start', 'win_calls', 'win_fail')
 local state = r[1] or 'closed'
-if int(r[2]) ~= tonumber(ARGV[2]) then return {state, '', ''} end
+if int(r[2]) ~= tonumber(ARGV[2]) then return reply('', '') end
 local failed = outcome == 'failure' or outcome == 'timeout'
 if state == 'half_open' and ARGV[3] == '1' then
   if outcome == 'success' then
     move(key, 'closed', now, 'probe succeeded')
-    return {'closed', 'half_open', 'probe succeeded'}
+    return reply('half_open', 'probe succeeded')
   end
   if failed then
     local reason = 'probe failed (' .. outcome .. ')'
     move(key, 'open', now, reason)
-    return {'open', 'half_open', reason}
+    return reply('half_open', reason)
   end
   redis.call('HSET', key, 'probe_until', 0)
-  return {state, '', ''}
+  return reply('', '')
 end
-if state ~= 'closed' or outcome == 'ignored' then return {state, '', ''} end
+if state ~= 'closed' or outcome == 'ignored' then return reply('', '') end
 local win_start, calls, fails = int(r[3]), int(r[4]), int(r[5])
 if now >= win_start + tonumber(ARGV[8]) then win_start, calls, fails = now, 0, 0 end
 calls = calls + 1
@@ -101,32 +123,57 @@ if failed then fails = fails + 1 end
 if calls >= tonumber(ARGV[7]) and fails >= tonumber(ARGV[6]) then
   local reason = fails .. ' failures in ' .. calls .. ' calls'
   move(key, 'open', now, reason)
-  return {'open', 'closed', reason}
+  return reply('closed', reason)
 end
 redis.call('HSET', key, 'win_start', win_start, 'win_calls', calls, 'win_fail', fails)
-return {state, '', ''}
+return reply('', '')
 """
 
-# KEYS: record, names set. ARGV: name, now, to_state, reason. Returns {from_state}.
+# KEYS: record, names set. ARGV: name, now, to_state, reason, pending gen/calls/successes/
+# fallbacks. Returns {from_state, reason, state, generation, opened_at, win_start, win_fail}.
 FORCE_LUA = _LUA_HELPERS + """
 redis.call('SADD', KEYS[2], ARGV[1])
+apply_pending(KEYS[1], tonumber(ARGV[5]), tonumber(ARGV[6]), tonumber(ARGV[7]), tonumber(ARGV[8]))
 local from = redis.call('HGET', KEYS[1], 'state') or 'closed'
 move(KEYS[1], ARGV[3], tonumber(ARGV[2]), ARGV[4])
-return {from}
+local v = view(KEYS[1])
+return {from, ARGV[4], v[1], int(v[2]), int(v[3]), int(v[4]), int(v[5])}
+"""
+
+# KEYS: record. ARGV: pending gen/calls/successes/fallbacks. Returns nothing.
+FLUSH_LUA = _LUA_HELPERS + """
+apply_pending(KEYS[1], tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4]))
+return 0
 """
 
 
-def _permit(reply: list[Any]) -> Permit:
-    allowed, probe, generation, state, from_state, reason = (
-        value.decode() if isinstance(value, bytes) else value for value in reply
-    )
-    transition = Transition(State(from_state), State(state), reason) if from_state else None
-    return Permit(bool(allowed), bool(probe), int(generation), State(state), transition)
+def _text(value: Any) -> Any:
+    return value.decode() if isinstance(value, bytes) else value
 
 
-def _settled(reply: list[Any]) -> Transition | None:
-    state, from_state, reason = (value.decode() if isinstance(value, bytes) else value for value in reply)
-    return Transition(State(from_state), State(state), reason) if from_state else None
+@dataclass
+class _Mirror:
+    """What this process last learned of a breaker from Redis, trusted until `expires`."""
+
+    state: State
+    generation: int
+    opened_at: int
+    win_start: int
+    win_failures: int
+    expires: int
+
+
+@dataclass
+class _Pending:
+    """Counts kept back from Redis until the next round trip for the breaker."""
+
+    generation: int = -1
+    calls: int = 0
+    successes: int = 0
+    fallbacks: int = 0
+
+    def args(self) -> list[int]:
+        return [self.generation, self.calls, self.successes, self.fallbacks]
 
 
 def _decoded(record: dict[bytes, bytes]) -> dict[str, str]:
@@ -183,20 +230,31 @@ class LocalBreakerStore:
 
 
 class RedisBreakerStore:
-    """Breaker records as Redis hashes `<prefix>:breaker:<name>`, changed only by Lua scripts."""
+    """Breaker records as Redis hashes `<prefix>:breaker:<name>`, changed only by Lua scripts.
 
-    def __init__(self, url: str, *, prefix: str, socket_timeout: float = 0.5) -> None:
+    The hot path usually needs no round trip at all. Each script reply tells this process the
+    breaker's state, which it trusts for `mirror_ttl` seconds: while it is CLOSED (or forced),
+    calls are admitted locally, and while it is OPEN (or forced open) calls are refused locally
+    until the recovery timeout; anything else (HALF_OPEN's probe, a stale view) asks Redis.
+    Successes in the current window are counted locally too, and sent with the next round
+    trip (a failure, a refresh, a snapshot). So a transition made in another process reaches
+    this one within `mirror_ttl`; within one process every decision is exactly the machine's.
+    """
+
+    def __init__(self, url: str, *, prefix: str, socket_timeout: float = 0.5, mirror_ttl: float = 0.25,
+                 health: RedisHealth | None = None) -> None:
         self.url = url
+        self.health = health
         self.prefix = prefix
         self.socket_timeout = socket_timeout
+        self.mirror_ttl_ms = int(mirror_ttl * 1000)
         self.client = redis.Redis.from_url(url, socket_timeout=socket_timeout, socket_connect_timeout=socket_timeout)
-        self._acquire = self.client.register_script(ACQUIRE_LUA)
-        self._settle = self.client.register_script(SETTLE_LUA)
-        self._force = self.client.register_script(FORCE_LUA)
+        self._scripts = {lua: self.client.register_script(lua) for lua in (ACQUIRE_LUA, SETTLE_LUA, FORCE_LUA, FLUSH_LUA)}
         # redis.asyncio clients belong to one event loop: keep one per loop.
-        self._async: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, tuple[Any, ...]] = (
-            weakref.WeakKeyDictionary()
-        )
+        self._async: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[str, Any]] = weakref.WeakKeyDictionary()
+        self._lock = threading.Lock()
+        self._mirror: dict[str, _Mirror] = {}
+        self._pending: dict[str, _Pending] = {}
 
     def _key(self, name: str) -> str:
         return f"{self.prefix}:breaker:{name}"
@@ -205,149 +263,273 @@ class RedisBreakerStore:
     def _names_key(self) -> str:
         return f"{self.prefix}:breakers"
 
-    def _async_scripts(self) -> tuple[Any, Any]:
+    def _async_script(self, lua: str) -> Any:
         loop = asyncio.get_running_loop()
         if loop not in self._async:
             client = aioredis.Redis.from_url(
                 self.url, socket_timeout=self.socket_timeout, socket_connect_timeout=self.socket_timeout
             )
-            self._async[loop] = (client, client.register_script(ACQUIRE_LUA), client.register_script(SETTLE_LUA))
-        _, acquire, settle = self._async[loop]
-        return acquire, settle
+            self._async[loop] = {code: client.register_script(code) for code in (ACQUIRE_LUA, SETTLE_LUA)}
+        return self._async[loop][lua]
+
+    def _remote(self, request: Callable[[], T]) -> T:
+        return self.health.guarded(request) if self.health else request()
+
+    async def _aremote(self, request: Callable[[], Awaitable[T]]) -> T:
+        return await (self.health.aguarded(request) if self.health else request())
+
+    # The local side: decisions from the mirror, counts kept back ----------------------------
+    def _fresh(self, name: str, now: int) -> _Mirror | None:
+        mirror = self._mirror.get(name)
+        return mirror if mirror is not None and now < mirror.expires else None
+
+    def _pending_for(self, name: str, generation: int) -> _Pending:
+        pending = self._pending.setdefault(name, _Pending(generation))
+        if pending.generation != generation:  # only while the mirror is this generation
+            raise LookupError(name)
+        return pending
+
+    def _local_permit(self, name: str, now: int, limits: Limits) -> tuple[Permit | None, _Pending]:
+        """A decision from the mirror, or (None, counts to send) when Redis must decide."""
+        with self._lock:
+            mirror = self._fresh(name, now)
+            if mirror is not None:
+                refusing = mirror.state is State.FORCED_OPEN or (
+                    mirror.state is State.OPEN and now < mirror.opened_at + limits.recovery_ms)
+                if mirror.state in (State.CLOSED, State.FORCED_CLOSED) or refusing:
+                    try:
+                        pending = self._pending_for(name, mirror.generation)
+                    except LookupError:
+                        return None, self._pending.pop(name)
+                    if refusing:
+                        pending.fallbacks += 1
+                        return Permit(False, False, mirror.generation, mirror.state), pending
+                    pending.calls += 1
+                    return Permit(True, False, mirror.generation, mirror.state), pending
+            return None, self._pending.pop(name, _Pending())
+
+    def _local_success(self, name: str, now: int, permit: Permit, outcome: Outcome, limits: Limits) -> bool:
+        """Count a success locally when it cannot change the state: CLOSED, in the current
+        window, with fewer failures in it than open the breaker (else the success may complete
+        the volume that opens it, and Redis must decide)."""
+        if outcome is not Outcome.SUCCESS or permit.probe:
+            return False
+        with self._lock:
+            mirror = self._fresh(name, now)
+            if (mirror is None or mirror.generation != permit.generation
+                    or mirror.state not in (State.CLOSED, State.FORCED_CLOSED)
+                    or (mirror.state is State.CLOSED and (now >= mirror.win_start + limits.window_ms
+                                                          or mirror.win_failures >= limits.failure_threshold))):
+                return False
+            try:
+                self._pending_for(name, mirror.generation).successes += 1
+            except LookupError:
+                return False
+            return True
+
+    def _take_pending(self, name: str) -> _Pending:
+        with self._lock:
+            return self._pending.pop(name, _Pending())
+
+    def _learn(self, name: str, now: int, state: Any, generation: Any, opened_at: Any, win_start: Any,
+               win_failures: Any) -> State:
+        state = State(_text(state))
+        with self._lock:
+            self._mirror[name] = _Mirror(state, int(generation), int(opened_at), int(win_start), int(win_failures),
+                                         now + self.mirror_ttl_ms)
+        return state
+
+    # Replies --------------------------------------------------------------------------------
+    def _permit(self, name: str, now: int, reply: list[Any]) -> Permit:
+        allowed, probe, from_state, reason, state, generation, *window = map(_text, reply)
+        state = self._learn(name, now, state, generation, *window)
+        transition = Transition(State(from_state), state, reason) if from_state else None
+        return Permit(bool(allowed), bool(probe), int(generation), state, transition)
+
+    def _transition(self, name: str, now: int, reply: list[Any]) -> Transition | None:
+        from_state, reason, state, generation, *window = map(_text, reply)
+        state = self._learn(name, now, state, generation, *window)
+        return Transition(State(from_state), state, reason) if from_state else None
 
     @staticmethod
-    def _acquire_args(name: str, now: int, limits: Limits) -> list[Any]:
-        return [name, now, limits.recovery_ms, limits.lease_ms]
+    def _acquire_args(name: str, now: int, limits: Limits, pending: _Pending) -> list[Any]:
+        return [name, now, limits.recovery_ms, limits.lease_ms, *pending.args()]
 
     @staticmethod
-    def _settle_args(now: int, permit: Permit, outcome: Outcome, fallback_served: bool, limits: Limits) -> list[Any]:
+    def _settle_args(now: int, permit: Permit, outcome: Outcome, fallback_served: bool, limits: Limits,
+                     pending: _Pending) -> list[Any]:
         return [now, permit.generation, int(permit.probe), str(outcome), int(fallback_served),
-                limits.failure_threshold, limits.volume_threshold, limits.window_ms]
+                limits.failure_threshold, limits.volume_threshold, limits.window_ms, *pending.args()]
 
+    # The store interface --------------------------------------------------------------------
     def acquire(self, name: str, now: int, limits: Limits) -> Permit:
-        return _permit(self._acquire(keys=[self._key(name), self._names_key],
-                                     args=self._acquire_args(name, now, limits)))
+        permit, pending = self._local_permit(name, now, limits)
+        if permit is not None:
+            return permit
+        reply = self._remote(lambda: self._scripts[ACQUIRE_LUA](
+            keys=[self._key(name), self._names_key], args=self._acquire_args(name, now, limits, pending)))
+        return self._permit(name, now, reply)
 
     async def aacquire(self, name: str, now: int, limits: Limits) -> Permit:
-        acquire, _ = self._async_scripts()
-        return _permit(await acquire(keys=[self._key(name), self._names_key],
-                                     args=self._acquire_args(name, now, limits)))
+        permit, pending = self._local_permit(name, now, limits)
+        if permit is not None:
+            return permit
+        reply = await self._aremote(lambda: self._async_script(ACQUIRE_LUA)(
+            keys=[self._key(name), self._names_key], args=self._acquire_args(name, now, limits, pending)))
+        return self._permit(name, now, reply)
 
     def settle(self, name: str, now: int, permit: Permit, outcome: Outcome, fallback_served: bool,
                limits: Limits) -> Transition | None:
-        return _settled(self._settle(keys=[self._key(name)],
-                                     args=self._settle_args(now, permit, outcome, fallback_served, limits)))
+        if self._local_success(name, now, permit, outcome, limits):
+            return None
+        args = self._settle_args(now, permit, outcome, fallback_served, limits, self._take_pending(name))
+        return self._transition(name, now, self._remote(
+            lambda: self._scripts[SETTLE_LUA](keys=[self._key(name)], args=args)))
 
     async def asettle(self, name: str, now: int, permit: Permit, outcome: Outcome, fallback_served: bool,
                       limits: Limits) -> Transition | None:
-        _, settle = self._async_scripts()
-        return _settled(await settle(keys=[self._key(name)],
-                                     args=self._settle_args(now, permit, outcome, fallback_served, limits)))
+        if self._local_success(name, now, permit, outcome, limits):
+            return None
+        args = self._settle_args(now, permit, outcome, fallback_served, limits, self._take_pending(name))
+        return self._transition(name, now, await self._aremote(
+            lambda: self._async_script(SETTLE_LUA)(keys=[self._key(name)], args=args)))
 
     def force(self, name: str, now: int, to: State, reason: str) -> Transition:
-        (from_state,) = self._force(keys=[self._key(name), self._names_key], args=[name, now, str(to), reason])
-        return Transition(State(from_state.decode()), to, reason)
+        args = [name, now, str(to), reason, *self._take_pending(name).args()]
+        reply = self._remote(lambda: self._scripts[FORCE_LUA](keys=[self._key(name), self._names_key], args=args))
+        return self._transition(name, now, reply)
+
+    def flush(self) -> None:
+        """Send the counts this process kept back (before reading them, or when stopping)."""
+        with self._lock:
+            pending, self._pending = self._pending, {}
+        for name, counts in pending.items():
+            self._remote(lambda: self._scripts[FLUSH_LUA](keys=[self._key(name)], args=counts.args()))
 
     def snapshots(self, names: Iterable[str]) -> list[Snapshot]:
+        self.flush()
         names = list(names)
         pipeline = self.client.pipeline(transaction=False)
         for name in names:
             pipeline.hgetall(self._key(name))
-        return [machine.snapshot(name, _decoded(record)) for name, record in zip(names, pipeline.execute())]
+        records = self._remote(pipeline.execute)
+        return [machine.snapshot(name, _decoded(record)) for name, record in zip(names, records)]
 
     def known_names(self) -> set[str]:
-        return {name.decode() for name in self.client.smembers(self._names_key)}
+        return {name.decode() for name in self._remote(lambda: self.client.smembers(self._names_key))}
 
 
-class FailoverBreakerStore:
-    """Redis while it answers; this process's memory while it does not (see module docstring)."""
+class RedisUnavailable(Exception):
+    """Redis was not asked: the `redis` breaker is open in this process."""
 
-    def __init__(self, shared: RedisBreakerStore, local: LocalBreakerStore, redis_limits: Limits,
-                 on_redis_transition: Callable[[Transition], None], clock: Callable[[], float] = time.time) -> None:
-        self.shared = shared
+
+class RedisHealth:
+    """The `redis` breaker, kept in this process (it cannot live in the Redis it guards), and
+    consulted around every request the Redis store sends."""
+
+    def __init__(self, local: LocalBreakerStore, limits: Limits, on_transition: Callable[[Transition], None],
+                 clock: Callable[[], float] = time.time) -> None:
         self.local = local
-        self.redis_limits = redis_limits
-        self.on_redis_transition = on_redis_transition
+        self.limits = limits
+        self.on_transition = on_transition
         self.clock = clock
 
     def _now(self) -> int:
         return int(self.clock() * 1000)
 
-    def _health_permit(self) -> Permit:
-        permit = self.local.acquire(REDIS_BREAKER, self._now(), self.redis_limits)
+    def _admit(self) -> Permit:
+        permit = self.local.acquire(REDIS_BREAKER, self._now(), self.limits)
         if permit.transition:
-            self.on_redis_transition(permit.transition)
+            self.on_transition(permit.transition)
+        if not permit.allowed:
+            raise RedisUnavailable(REDIS_BREAKER)
         return permit
 
-    def _health_settle(self, permit: Permit, outcome: Outcome) -> None:
-        transition = self.local.settle(REDIS_BREAKER, self._now(), permit, outcome, False, self.redis_limits)
+    def _settle(self, permit: Permit, outcome: Outcome) -> None:
+        transition = self.local.settle(REDIS_BREAKER, self._now(), permit, outcome, False, self.limits)
         if transition:
-            self.on_redis_transition(transition)
+            self.on_transition(transition)
 
-    def _run(self, shared_call: Callable[[], T], local_call: Callable[[], T]) -> T:
-        permit = self._health_permit()
-        if not permit.allowed:
-            return local_call()
+    def guarded(self, request: Callable[[], T]) -> T:
+        permit = self._admit()
         try:
-            result = shared_call()
-        except redis.RedisError:
-            self._health_settle(permit, Outcome.FAILURE)
-            return local_call()
-        self._health_settle(permit, Outcome.SUCCESS)
-        return result
-
-    async def _arun(self, shared_call: Callable[[], Awaitable[T]], local_call: Callable[[], T]) -> T:
-        permit = self._health_permit()
-        if not permit.allowed:
-            return local_call()
-        try:
-            result = await shared_call()
+            result = request()
         except (redis.RedisError, OSError):
-            self._health_settle(permit, Outcome.FAILURE)
-            return local_call()
-        self._health_settle(permit, Outcome.SUCCESS)
+            self._settle(permit, Outcome.FAILURE)
+            raise
+        self._settle(permit, Outcome.SUCCESS)
         return result
 
-    # The `redis` breaker guards Redis itself, so its record is always this process's own.
+    async def aguarded(self, request: Callable[[], Awaitable[T]]) -> T:
+        permit = self._admit()
+        try:
+            result = await request()
+        except (redis.RedisError, OSError):
+            self._settle(permit, Outcome.FAILURE)
+            raise
+        self._settle(permit, Outcome.SUCCESS)
+        return result
+
+
+REDIS_TROUBLE = (redis.RedisError, OSError, RedisUnavailable)
+
+
+class FailoverBreakerStore:
+    """Redis while it answers; this process's memory while it does not (see module docstring).
+    The `redis` breaker's own record is always this process's."""
+
+    def __init__(self, shared: RedisBreakerStore, local: LocalBreakerStore) -> None:
+        self.shared = shared
+        self.local = local
+
+    def _store_for(self, name: str) -> BreakerStore:
+        return self.local if name == REDIS_BREAKER else self.shared
 
     def acquire(self, name: str, now: int, limits: Limits) -> Permit:
-        if name == REDIS_BREAKER:
+        try:
+            return self._store_for(name).acquire(name, now, limits)
+        except REDIS_TROUBLE:
             return self.local.acquire(name, now, limits)
-        return self._run(lambda: self.shared.acquire(name, now, limits), lambda: self.local.acquire(name, now, limits))
 
     async def aacquire(self, name: str, now: int, limits: Limits) -> Permit:
-        if name == REDIS_BREAKER:
+        try:
+            return await self._store_for(name).aacquire(name, now, limits)
+        except REDIS_TROUBLE:
             return self.local.acquire(name, now, limits)
-        return await self._arun(lambda: self.shared.aacquire(name, now, limits),
-                                lambda: self.local.acquire(name, now, limits))
 
     def settle(self, name: str, now: int, permit: Permit, outcome: Outcome, fallback_served: bool,
                limits: Limits) -> Transition | None:
-        local = lambda: self.local.settle(name, now, permit, outcome, fallback_served, limits)  # noqa: E731
-        if name == REDIS_BREAKER:
-            return local()
-        return self._run(lambda: self.shared.settle(name, now, permit, outcome, fallback_served, limits), local)
+        try:
+            return self._store_for(name).settle(name, now, permit, outcome, fallback_served, limits)
+        except REDIS_TROUBLE:
+            return self.local.settle(name, now, permit, outcome, fallback_served, limits)
 
     async def asettle(self, name: str, now: int, permit: Permit, outcome: Outcome, fallback_served: bool,
                       limits: Limits) -> Transition | None:
-        local = lambda: self.local.settle(name, now, permit, outcome, fallback_served, limits)  # noqa: E731
-        if name == REDIS_BREAKER:
-            return local()
-        return await self._arun(lambda: self.shared.asettle(name, now, permit, outcome, fallback_served, limits),
-                                local)
+        try:
+            return await self._store_for(name).asettle(name, now, permit, outcome, fallback_served, limits)
+        except REDIS_TROUBLE:
+            return self.local.settle(name, now, permit, outcome, fallback_served, limits)
 
     def force(self, name: str, now: int, to: State, reason: str) -> Transition:
-        if name == REDIS_BREAKER:
+        try:
+            return self._store_for(name).force(name, now, to, reason)
+        except REDIS_TROUBLE:
             return self.local.force(name, now, to, reason)
-        return self._run(lambda: self.shared.force(name, now, to, reason), lambda: self.local.force(name, now, to, reason))
 
     def snapshots(self, names: Iterable[str]) -> list[Snapshot]:
         names = list(names)
-        local = {snapshot.name: snapshot for snapshot in self.local.snapshots([REDIS_BREAKER])}
         shared_names = [name for name in names if name != REDIS_BREAKER]
-        shared = {s.name: s for s in self._run(lambda: self.shared.snapshots(shared_names),
-                                               lambda: self.local.snapshots(shared_names))}
-        return [local[name] if name == REDIS_BREAKER else shared[name] for name in names]
+        try:
+            shared = self.shared.snapshots(shared_names)
+        except REDIS_TROUBLE:
+            shared = self.local.snapshots(shared_names)
+        found = {snapshot.name: snapshot for snapshot in [*shared, *self.local.snapshots([REDIS_BREAKER])]}
+        return [found[name] for name in names]
 
     def known_names(self) -> set[str]:
-        return self._run(self.shared.known_names, self.local.known_names) | {REDIS_BREAKER}
+        try:
+            names = self.shared.known_names()
+        except REDIS_TROUBLE:
+            names = self.local.known_names()
+        return names | {REDIS_BREAKER}

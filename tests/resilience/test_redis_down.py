@@ -11,7 +11,7 @@ from presskit.embedded_redis import EmbeddedRedis
 from resilience.breakers import CircuitBreaker, CircuitOpenError, limits_of
 from resilience.config import BreakerConfig
 from resilience.machine import State
-from resilience.store import REDIS_BREAKER, FailoverBreakerStore, LocalBreakerStore, RedisBreakerStore
+from resilience.store import REDIS_BREAKER, FailoverBreakerStore, LocalBreakerStore, RedisBreakerStore, RedisHealth
 from tests.resilience.conftest import FakeClock
 
 
@@ -34,13 +34,18 @@ def broken() -> str:
 def test_breakers_survive_redis_going_away_and_coming_back(redis_server, tmp_path):
     clock = FakeClock()
     redis_transitions = []
-    store = FailoverBreakerStore(
-        RedisBreakerStore(redis_server.url, prefix=f"test-{uuid.uuid4().hex[:8]}", socket_timeout=0.2),
-        LocalBreakerStore(),
+    local = LocalBreakerStore()
+    health = RedisHealth(
+        local,
         limits_of(BreakerConfig(name=REDIS_BREAKER, failure_threshold=2, volume_threshold=2, window=60,
                                 recovery_timeout=5, call_timeout=1)),
         lambda transition: redis_transitions.append((transition.from_state, transition.to_state)),
         clock=clock,
+    )
+    store = FailoverBreakerStore(
+        RedisBreakerStore(redis_server.url, prefix=f"test-{uuid.uuid4().hex[:8]}", socket_timeout=0.2,
+                          health=health),
+        local,
     )
     config = BreakerConfig(name="openai", failure_threshold=2, volume_threshold=2, window=60,
                            recovery_timeout=30, call_timeout=5)
@@ -51,6 +56,7 @@ def test_breakers_survive_redis_going_away_and_coming_back(redis_server, tmp_pat
 
     redis_server.stop()
     for _ in range(5):  # nothing fails because Redis is gone
+        clock.advance(0.3)  # past the store's view of the state: each call needs Redis
         assert breaker.call_sync(ok) == "ok"
     assert redis_transitions == [(State.CLOSED, State.OPEN)]
     started = time.monotonic()
