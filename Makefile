@@ -10,7 +10,7 @@ PY := $(VENV)/bin/python
 # The browser tests drive Debian's Chromium (Playwright cannot download browsers here).
 CHROMIUM ?= /usr/bin/chromium
 
-.PHONY: run test manage
+.PHONY: run test manage bench
 
 run: $(VENV)/.app-installed
 	$(PY) -m presskit.stack run --host $(HOST) --port $(PORT)
@@ -36,3 +36,8 @@ $(CHROMIUM):
 # Any manage.py command with the right Redis, e.g. make manage ARGS=createsuperuser
 manage: $(VENV)/.app-installed
 	$(PY) -m presskit.stack manage $(ARGS)
+
+# Benchmarks, on demand (not part of the test suite): figures printed, nothing asserted.
+bench: $(VENV)/.app-installed
+	$(PY) -m pip install --quiet -e '.[bench]'
+	$(PY) bench/breaker_overhead.py
