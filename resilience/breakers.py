@@ -84,13 +84,22 @@ class LoggingListener:
         logger.debug("breaker %s: fallback served (%s)", breaker, state)
 
 
+def _status_code(error: BaseException) -> int | None:
+    """An HTTP status from an SDK error (`status_code`) or an HTTP client's (`response`)."""
+    code = getattr(error, "status_code", None)
+    if code is None:
+        code = getattr(getattr(error, "response", None), "status_code", None)
+    return code if isinstance(code, int) else None
+
+
 def classify(error: BaseException, config: BreakerConfig) -> Outcome:
-    """How an error counts. Cancellation is not the dependency's fault: it is not counted."""
-    if isinstance(error, asyncio.CancelledError):
+    """How an error counts. Cancellation, interpreter exit or a consumer that stopped reading
+    (anything not an `Exception`) is not the dependency's fault: it is not counted."""
+    if not isinstance(error, Exception):
         return Outcome.IGNORED
     if isinstance(error, TimeoutError):
         return Outcome.TIMEOUT
-    if getattr(error, "status_code", None) in config.non_counting_status_codes:
+    if _status_code(error) in config.non_counting_status_codes:
         return Outcome.IGNORED
     return Outcome.FAILURE
 
@@ -246,7 +255,7 @@ class AsyncAttempt(_Attempt):
             await self._timeout.__aexit__(exc_type, error, traceback)
         except TimeoutError:
             error = CallTimeout(breaker.name, f"no result within {breaker.config.call_timeout:g} s")
-        outcome = self._judge(error) if not isinstance(error, CallTimeout) else Outcome.TIMEOUT
+        outcome = self._judge(error)
         transition = await breaker.store.asettle(breaker.name, breaker.now_ms(), self.permit, outcome,
                                                  self._fallback_counted(outcome), breaker.limits)
         self._told(outcome, error, transition)

@@ -56,6 +56,7 @@ class Permit:
     generation: int
     state: State
     transition: Transition | None = None
+    shared: bool = False  # issued by the shared (Redis) store: settle it there, or not at all
 
 
 @dataclass(frozen=True)
@@ -72,9 +73,7 @@ class Snapshot:
     state_changes: int
     changed_at_ms: int
     reason: str
-
-
-COUNTERS = ("calls", "successes", "failures", "timeouts", "ignored", "fallbacks", "changes")
+    shared: bool = False  # read from Redis; False: this process's own view
 
 
 def _int(record: dict[str, Any], field: str) -> int:

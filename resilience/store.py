@@ -10,15 +10,14 @@ per decision.
 from __future__ import annotations
 
 import asyncio
+import os
 import threading
 import time
-import weakref
 from collections.abc import Awaitable, Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Protocol, TypeVar
 
 import redis
-import redis.asyncio as aioredis
 
 from resilience import machine
 from resilience.machine import Limits, Outcome, Permit, Snapshot, State, Transition
@@ -36,16 +35,16 @@ local function move(key, to, now, reason)
   if to == 'open' then redis.call('HSET', key, 'opened_at', now) end
   return gen
 end
--- Counts this process kept back (see RedisBreakerStore): calls, successes and fallbacks of
--- generation `gen`, all inside the current window. Successes join the window only if the
--- breaker is still CLOSED in that generation.
-local function apply_pending(key, gen, calls, successes, fallbacks)
+-- Counts this process kept back (see RedisBreakerStore): calls, successes and fallbacks seen
+-- in generation `gen` and window `win_start`. Successes join the window only if it is still
+-- that window of that generation, CLOSED; otherwise they only add to the totals.
+local function apply_pending(key, gen, win_start, calls, successes, fallbacks)
   if calls > 0 then redis.call('HINCRBY', key, 'calls', calls) end
   if fallbacks > 0 then redis.call('HINCRBY', key, 'fallbacks', fallbacks) end
   if successes > 0 then
     redis.call('HINCRBY', key, 'successes', successes)
-    local r = redis.call('HMGET', key, 'state', 'gen')
-    if (r[1] or 'closed') == 'closed' and int(r[2]) == gen then
+    local r = redis.call('HMGET', key, 'state', 'gen', 'win_start')
+    if (r[1] or 'closed') == 'closed' and int(r[2]) == gen and int(r[3]) == win_start then
       redis.call('HINCRBY', key, 'win_calls', successes)
     end
   end
@@ -55,13 +54,13 @@ local function view(key)
 end
 """
 
-# KEYS: record, names set. ARGV: name, now, recovery_ms, lease_ms, pending gen/calls/successes/
-# fallbacks. Returns {allowed, probe, from_state, reason, state, generation, opened_at, win_start}.
+# KEYS: record, names set. ARGV: name, now, recovery_ms, lease_ms, pending gen/win_start/calls/
+# successes/fallbacks. Returns {allowed, probe, from_state, reason, state, generation, opened_at, win_start}.
 ACQUIRE_LUA = _LUA_HELPERS + """
 local key = KEYS[1]
 local now = tonumber(ARGV[2])
 redis.call('SADD', KEYS[2], ARGV[1])
-apply_pending(key, tonumber(ARGV[5]), tonumber(ARGV[6]), tonumber(ARGV[7]), tonumber(ARGV[8]))
+apply_pending(key, tonumber(ARGV[5]), tonumber(ARGV[6]), tonumber(ARGV[7]), tonumber(ARGV[8]), tonumber(ARGV[9]))
 local r = redis.call('HMGET', key, 'state', 'opened_at', 'probe_until')
 local state = r[1] or 'closed'
 local allowed, probe, from, reason = 0, 0, '', ''
@@ -82,13 +81,13 @@ return {allowed, probe, from, reason, v[1] or 'closed', int(v[2]), int(v[3]), in
 """
 
 # KEYS: record. ARGV: now, generation, probe, outcome, fallback_served, failure_threshold,
-# volume_threshold, window_ms, pending gen/calls/successes/fallbacks.
+# volume_threshold, window_ms, pending gen/win_start/calls/successes/fallbacks.
 # Returns {from_state, reason, state, generation, opened_at, win_start, win_fail}.
 SETTLE_LUA = _LUA_HELPERS + """
 local key = KEYS[1]
 local now = tonumber(ARGV[1])
 local outcome = ARGV[4]
-apply_pending(key, tonumber(ARGV[9]), tonumber(ARGV[10]), tonumber(ARGV[11]), tonumber(ARGV[12]))
+apply_pending(key, tonumber(ARGV[9]), tonumber(ARGV[10]), tonumber(ARGV[11]), tonumber(ARGV[12]), tonumber(ARGV[13]))
 if outcome == 'success' then redis.call('HINCRBY', key, 'successes', 1)
 elseif outcome == 'ignored' then redis.call('HINCRBY', key, 'ignored', 1)
 else redis.call('HINCRBY', key, 'failures', 1) end
@@ -129,20 +128,20 @@ redis.call('HSET', key, 'win_start', win_start, 'win_calls', calls, 'win_fail', 
 return reply('', '')
 """
 
-# KEYS: record, names set. ARGV: name, now, to_state, reason, pending gen/calls/successes/
-# fallbacks. Returns {from_state, reason, state, generation, opened_at, win_start, win_fail}.
+# KEYS: record, names set. ARGV: name, now, to_state, reason, pending gen/win_start/calls/
+# successes/fallbacks. Returns {from_state, reason, state, generation, opened_at, win_start, win_fail}.
 FORCE_LUA = _LUA_HELPERS + """
 redis.call('SADD', KEYS[2], ARGV[1])
-apply_pending(KEYS[1], tonumber(ARGV[5]), tonumber(ARGV[6]), tonumber(ARGV[7]), tonumber(ARGV[8]))
+apply_pending(KEYS[1], tonumber(ARGV[5]), tonumber(ARGV[6]), tonumber(ARGV[7]), tonumber(ARGV[8]), tonumber(ARGV[9]))
 local from = redis.call('HGET', KEYS[1], 'state') or 'closed'
 move(KEYS[1], ARGV[3], tonumber(ARGV[2]), ARGV[4])
 local v = view(KEYS[1])
 return {from, ARGV[4], v[1], int(v[2]), int(v[3]), int(v[4]), int(v[5])}
 """
 
-# KEYS: record. ARGV: pending gen/calls/successes/fallbacks. Returns nothing.
+# KEYS: record. ARGV: pending gen/win_start/calls/successes/fallbacks. Returns nothing.
 FLUSH_LUA = _LUA_HELPERS + """
-apply_pending(KEYS[1], tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4]))
+apply_pending(KEYS[1], tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4]), tonumber(ARGV[5]))
 return 0
 """
 
@@ -165,15 +164,23 @@ class _Mirror:
 
 @dataclass
 class _Pending:
-    """Counts kept back from Redis until the next round trip for the breaker."""
+    """Counts kept back from Redis until the next round trip for the breaker, all seen in one
+    generation and window."""
 
     generation: int = -1
+    win_start: int = -1
     calls: int = 0
     successes: int = 0
     fallbacks: int = 0
 
     def args(self) -> list[int]:
-        return [self.generation, self.calls, self.successes, self.fallbacks]
+        return [self.generation, self.win_start, self.calls, self.successes, self.fallbacks]
+
+    def merge(self, other: _Pending) -> None:
+        """Counts that could not be sent come back (totals only if their window has passed)."""
+        self.calls += other.calls
+        self.fallbacks += other.fallbacks
+        self.successes += other.successes
 
 
 def _decoded(record: dict[bytes, bytes]) -> dict[str, str]:
@@ -233,25 +240,30 @@ class RedisBreakerStore:
     """Breaker records as Redis hashes `<prefix>:breaker:<name>`, changed only by Lua scripts.
 
     The hot path usually needs no round trip at all. Each script reply tells this process the
-    breaker's state, which it trusts for `mirror_ttl` seconds: while it is CLOSED (or forced),
-    calls are admitted locally, and while it is OPEN (or forced open) calls are refused locally
-    until the recovery timeout; anything else (HALF_OPEN's probe, a stale view) asks Redis.
-    Successes in the current window are counted locally too, and sent with the next round
-    trip (a failure, a refresh, a snapshot). So a transition made in another process reaches
-    this one within `mirror_ttl`; within one process every decision is exactly the machine's.
+    breaker's state, which it trusts for `mirror_ttl` seconds: while it is CLOSED (or forced
+    closed), calls are admitted locally, and while it is OPEN (or forced open) calls are
+    refused locally until the recovery timeout; anything else (HALF_OPEN's probe, a stale
+    view) asks Redis. Successes that cannot change the state are counted locally too, and sent
+    with the next round trip (a failure, a refresh, a snapshot, a flush at exit). So another
+    process's transition reaches this one within `mirror_ttl`; within one process every
+    decision is exactly the machine's. Round trips run the sync client in a worker thread from
+    async code: with the local view they are rare, and no client is tied to an event loop.
+    Processes must share a clock (NTP): times come from the callers.
     """
 
     def __init__(self, url: str, *, prefix: str, socket_timeout: float = 0.5, mirror_ttl: float = 0.25,
-                 health: RedisHealth | None = None) -> None:
+                 health: RedisHealth | None = None, mirror_clock: Callable[[], float] = time.monotonic) -> None:
         self.url = url
-        self.health = health
         self.prefix = prefix
-        self.socket_timeout = socket_timeout
-        self.mirror_ttl_ms = int(mirror_ttl * 1000)
+        self.health = health
+        self.mirror_ttl = mirror_ttl
+        self.mirror_clock = mirror_clock  # monotonic: a wall clock stepping back cannot freeze the view
         self.client = redis.Redis.from_url(url, socket_timeout=socket_timeout, socket_connect_timeout=socket_timeout)
         self._scripts = {lua: self.client.register_script(lua) for lua in (ACQUIRE_LUA, SETTLE_LUA, FORCE_LUA, FLUSH_LUA)}
-        # redis.asyncio clients belong to one event loop: keep one per loop.
-        self._async: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[str, Any]] = weakref.WeakKeyDictionary()
+        self._reset_local_state()
+        os.register_at_fork(after_in_child=self._reset_local_state)  # a forked worker starts clean
+
+    def _reset_local_state(self) -> None:
         self._lock = threading.Lock()
         self._mirror: dict[str, _Mirror] = {}
         self._pending: dict[str, _Pending] = {}
@@ -263,49 +275,33 @@ class RedisBreakerStore:
     def _names_key(self) -> str:
         return f"{self.prefix}:breakers"
 
-    def _async_script(self, lua: str) -> Any:
-        loop = asyncio.get_running_loop()
-        if loop not in self._async:
-            client = aioredis.Redis.from_url(
-                self.url, socket_timeout=self.socket_timeout, socket_connect_timeout=self.socket_timeout
-            )
-            self._async[loop] = {code: client.register_script(code) for code in (ACQUIRE_LUA, SETTLE_LUA)}
-        return self._async[loop][lua]
-
     def _remote(self, request: Callable[[], T]) -> T:
         return self.health.guarded(request) if self.health else request()
 
-    async def _aremote(self, request: Callable[[], Awaitable[T]]) -> T:
-        return await (self.health.aguarded(request) if self.health else request())
-
     # The local side: decisions from the mirror, counts kept back ----------------------------
-    def _fresh(self, name: str, now: int) -> _Mirror | None:
+    def _fresh(self, name: str) -> _Mirror | None:
         mirror = self._mirror.get(name)
-        return mirror if mirror is not None and now < mirror.expires else None
+        return mirror if mirror is not None and self.mirror_clock() < mirror.expires else None
 
-    def _pending_for(self, name: str, generation: int) -> _Pending:
-        pending = self._pending.setdefault(name, _Pending(generation))
-        if pending.generation != generation:  # only while the mirror is this generation
-            raise LookupError(name)
-        return pending
+    def _pending_for(self, name: str, mirror: _Mirror) -> _Pending | None:
+        pending = self._pending.setdefault(name, _Pending(mirror.generation, mirror.win_start))
+        same = (pending.generation, pending.win_start) == (mirror.generation, mirror.win_start)
+        return pending if same else None
 
     def _local_permit(self, name: str, now: int, limits: Limits) -> tuple[Permit | None, _Pending]:
-        """A decision from the mirror, or (None, counts to send) when Redis must decide."""
+        """A decision from the mirror, or (None, the counts to send) when Redis must decide."""
         with self._lock:
-            mirror = self._fresh(name, now)
+            mirror = self._fresh(name)
             if mirror is not None:
                 refusing = mirror.state is State.FORCED_OPEN or (
                     mirror.state is State.OPEN and now < mirror.opened_at + limits.recovery_ms)
-                if mirror.state in (State.CLOSED, State.FORCED_CLOSED) or refusing:
-                    try:
-                        pending = self._pending_for(name, mirror.generation)
-                    except LookupError:
-                        return None, self._pending.pop(name)
+                if (mirror.state in (State.CLOSED, State.FORCED_CLOSED) or refusing) and (
+                        pending := self._pending_for(name, mirror)) is not None:
                     if refusing:
                         pending.fallbacks += 1
-                        return Permit(False, False, mirror.generation, mirror.state), pending
+                        return Permit(False, False, mirror.generation, mirror.state, shared=True), pending
                     pending.calls += 1
-                    return Permit(True, False, mirror.generation, mirror.state), pending
+                    return Permit(True, False, mirror.generation, mirror.state, shared=True), pending
             return None, self._pending.pop(name, _Pending())
 
     def _local_success(self, name: str, now: int, permit: Permit, outcome: Outcome, limits: Limits) -> bool:
@@ -315,96 +311,106 @@ class RedisBreakerStore:
         if outcome is not Outcome.SUCCESS or permit.probe:
             return False
         with self._lock:
-            mirror = self._fresh(name, now)
+            mirror = self._fresh(name)
             if (mirror is None or mirror.generation != permit.generation
                     or mirror.state not in (State.CLOSED, State.FORCED_CLOSED)
                     or (mirror.state is State.CLOSED and (now >= mirror.win_start + limits.window_ms
                                                           or mirror.win_failures >= limits.failure_threshold))):
                 return False
-            try:
-                self._pending_for(name, mirror.generation).successes += 1
-            except LookupError:
+            pending = self._pending_for(name, mirror)
+            if pending is None:
                 return False
+            pending.successes += 1
             return True
 
     def _take_pending(self, name: str) -> _Pending:
         with self._lock:
             return self._pending.pop(name, _Pending())
 
-    def _learn(self, name: str, now: int, state: Any, generation: Any, opened_at: Any, win_start: Any,
-               win_failures: Any) -> State:
-        state = State(_text(state))
+    def _give_back(self, name: str, pending: _Pending) -> None:
         with self._lock:
-            self._mirror[name] = _Mirror(state, int(generation), int(opened_at), int(win_start), int(win_failures),
-                                         now + self.mirror_ttl_ms)
+            self._pending.setdefault(name, _Pending(pending.generation, pending.win_start)).merge(pending)
+
+    def _sent(self, name: str, pending: _Pending, request: Callable[[], T]) -> T:
+        """A round trip carrying the counts kept back; if it fails they are kept for the next."""
+        try:
+            return self._remote(request)
+        except REDIS_TROUBLE:
+            self._give_back(name, pending)
+            raise
+
+    def _learn(self, name: str, state: Any, generation: Any, opened_at: Any, win_start: Any,
+               win_failures: Any) -> State:
+        state, generation = State(_text(state)), int(generation)
+        with self._lock:
+            known = self._fresh(name)
+            # Replies may come back out of order (threads): never step back a generation.
+            if known is None or generation >= known.generation:
+                self._mirror[name] = _Mirror(state, generation, int(opened_at), int(win_start), int(win_failures),
+                                             self.mirror_clock() + self.mirror_ttl)
         return state
 
     # Replies --------------------------------------------------------------------------------
-    def _permit(self, name: str, now: int, reply: list[Any]) -> Permit:
+    def _permit(self, name: str, reply: list[Any]) -> Permit:
         allowed, probe, from_state, reason, state, generation, *window = map(_text, reply)
-        state = self._learn(name, now, state, generation, *window)
+        state = self._learn(name, state, generation, *window)
         transition = Transition(State(from_state), state, reason) if from_state else None
-        return Permit(bool(allowed), bool(probe), int(generation), state, transition)
+        return Permit(bool(allowed), bool(probe), int(generation), state, transition, shared=True)
 
-    def _transition(self, name: str, now: int, reply: list[Any]) -> Transition | None:
+    def _transition(self, name: str, reply: list[Any]) -> Transition | None:
         from_state, reason, state, generation, *window = map(_text, reply)
-        state = self._learn(name, now, state, generation, *window)
+        state = self._learn(name, state, generation, *window)
         return Transition(State(from_state), state, reason) if from_state else None
 
-    @staticmethod
-    def _acquire_args(name: str, now: int, limits: Limits, pending: _Pending) -> list[Any]:
-        return [name, now, limits.recovery_ms, limits.lease_ms, *pending.args()]
-
-    @staticmethod
-    def _settle_args(now: int, permit: Permit, outcome: Outcome, fallback_served: bool, limits: Limits,
-                     pending: _Pending) -> list[Any]:
-        return [now, permit.generation, int(permit.probe), str(outcome), int(fallback_served),
-                limits.failure_threshold, limits.volume_threshold, limits.window_ms, *pending.args()]
-
     # The store interface --------------------------------------------------------------------
+    def _acquire_remote(self, name: str, now: int, limits: Limits, pending: _Pending) -> Permit:
+        args = [name, now, limits.recovery_ms, limits.lease_ms, *pending.args()]
+        reply = self._sent(name, pending, lambda: self._scripts[ACQUIRE_LUA](
+            keys=[self._key(name), self._names_key], args=args))
+        return self._permit(name, reply)
+
+    def _settle_remote(self, name: str, now: int, permit: Permit, outcome: Outcome, fallback_served: bool,
+                       limits: Limits) -> Transition | None:
+        pending = self._take_pending(name)
+        args = [now, permit.generation, int(permit.probe), str(outcome), int(fallback_served),
+                limits.failure_threshold, limits.volume_threshold, limits.window_ms, *pending.args()]
+        return self._transition(name, self._sent(name, pending, lambda: self._scripts[SETTLE_LUA](
+            keys=[self._key(name)], args=args)))
+
     def acquire(self, name: str, now: int, limits: Limits) -> Permit:
         permit, pending = self._local_permit(name, now, limits)
-        if permit is not None:
-            return permit
-        reply = self._remote(lambda: self._scripts[ACQUIRE_LUA](
-            keys=[self._key(name), self._names_key], args=self._acquire_args(name, now, limits, pending)))
-        return self._permit(name, now, reply)
+        return permit if permit is not None else self._acquire_remote(name, now, limits, pending)
 
     async def aacquire(self, name: str, now: int, limits: Limits) -> Permit:
         permit, pending = self._local_permit(name, now, limits)
         if permit is not None:
             return permit
-        reply = await self._aremote(lambda: self._async_script(ACQUIRE_LUA)(
-            keys=[self._key(name), self._names_key], args=self._acquire_args(name, now, limits, pending)))
-        return self._permit(name, now, reply)
+        return await asyncio.to_thread(self._acquire_remote, name, now, limits, pending)
 
     def settle(self, name: str, now: int, permit: Permit, outcome: Outcome, fallback_served: bool,
                limits: Limits) -> Transition | None:
         if self._local_success(name, now, permit, outcome, limits):
             return None
-        args = self._settle_args(now, permit, outcome, fallback_served, limits, self._take_pending(name))
-        return self._transition(name, now, self._remote(
-            lambda: self._scripts[SETTLE_LUA](keys=[self._key(name)], args=args)))
+        return self._settle_remote(name, now, permit, outcome, fallback_served, limits)
 
     async def asettle(self, name: str, now: int, permit: Permit, outcome: Outcome, fallback_served: bool,
                       limits: Limits) -> Transition | None:
         if self._local_success(name, now, permit, outcome, limits):
             return None
-        args = self._settle_args(now, permit, outcome, fallback_served, limits, self._take_pending(name))
-        return self._transition(name, now, await self._aremote(
-            lambda: self._async_script(SETTLE_LUA)(keys=[self._key(name)], args=args)))
+        return await asyncio.to_thread(self._settle_remote, name, now, permit, outcome, fallback_served, limits)
 
     def force(self, name: str, now: int, to: State, reason: str) -> Transition:
-        args = [name, now, str(to), reason, *self._take_pending(name).args()]
-        reply = self._remote(lambda: self._scripts[FORCE_LUA](keys=[self._key(name), self._names_key], args=args))
-        return self._transition(name, now, reply)
+        pending = self._take_pending(name)
+        args = [name, now, str(to), reason, *pending.args()]
+        return self._transition(name, self._sent(name, pending, lambda: self._scripts[FORCE_LUA](
+            keys=[self._key(name), self._names_key], args=args)))
 
     def flush(self) -> None:
-        """Send the counts this process kept back (before reading them, or when stopping)."""
+        """Send the counts this process kept back (before reading them, and at exit)."""
         with self._lock:
             pending, self._pending = self._pending, {}
         for name, counts in pending.items():
-            self._remote(lambda: self._scripts[FLUSH_LUA](keys=[self._key(name)], args=counts.args()))
+            self._sent(name, counts, lambda: self._scripts[FLUSH_LUA](keys=[self._key(name)], args=counts.args()))
 
     def snapshots(self, names: Iterable[str]) -> list[Snapshot]:
         self.flush()
@@ -413,7 +419,7 @@ class RedisBreakerStore:
         for name in names:
             pipeline.hgetall(self._key(name))
         records = self._remote(pipeline.execute)
-        return [machine.snapshot(name, _decoded(record)) for name, record in zip(names, records)]
+        return [replace(machine.snapshot(name, _decoded(record)), shared=True) for name, record in zip(names, records)]
 
     def known_names(self) -> set[str]:
         return {name.decode() for name in self._remote(lambda: self.client.smembers(self._names_key))}
@@ -460,16 +466,6 @@ class RedisHealth:
         self._settle(permit, Outcome.SUCCESS)
         return result
 
-    async def aguarded(self, request: Callable[[], Awaitable[T]]) -> T:
-        permit = self._admit()
-        try:
-            result = await request()
-        except (redis.RedisError, OSError):
-            self._settle(permit, Outcome.FAILURE)
-            raise
-        self._settle(permit, Outcome.SUCCESS)
-        return result
-
 
 REDIS_TROUBLE = (redis.RedisError, OSError, RedisUnavailable)
 
@@ -497,25 +493,31 @@ class FailoverBreakerStore:
         except REDIS_TROUBLE:
             return self.local.acquire(name, now, limits)
 
+    # A result is settled where its permit was issued. A shared permit whose result cannot
+    # reach Redis is counted here without deciding anything (generation -1 never matches).
+
     def settle(self, name: str, now: int, permit: Permit, outcome: Outcome, fallback_served: bool,
                limits: Limits) -> Transition | None:
-        try:
-            return self._store_for(name).settle(name, now, permit, outcome, fallback_served, limits)
-        except REDIS_TROUBLE:
+        if not permit.shared:
             return self.local.settle(name, now, permit, outcome, fallback_served, limits)
+        try:
+            return self.shared.settle(name, now, permit, outcome, fallback_served, limits)
+        except REDIS_TROUBLE:
+            return self.local.settle(name, now, replace(permit, generation=-1), outcome, fallback_served, limits)
 
     async def asettle(self, name: str, now: int, permit: Permit, outcome: Outcome, fallback_served: bool,
                       limits: Limits) -> Transition | None:
-        try:
-            return await self._store_for(name).asettle(name, now, permit, outcome, fallback_served, limits)
-        except REDIS_TROUBLE:
+        if not permit.shared:
             return self.local.settle(name, now, permit, outcome, fallback_served, limits)
+        try:
+            return await self.shared.asettle(name, now, permit, outcome, fallback_served, limits)
+        except REDIS_TROUBLE:
+            return self.local.settle(name, now, replace(permit, generation=-1), outcome, fallback_served, limits)
 
     def force(self, name: str, now: int, to: State, reason: str) -> Transition:
-        try:
-            return self._store_for(name).force(name, now, to, reason)
-        except REDIS_TROUBLE:
-            return self.local.force(name, now, to, reason)
+        """Staff's actions must reach every process: with Redis away they fail (REDIS_TROUBLE)
+        rather than change one process only. The `redis` breaker is each process's own."""
+        return self._store_for(name).force(name, now, to, reason)
 
     def snapshots(self, names: Iterable[str]) -> list[Snapshot]:
         names = list(names)

@@ -303,3 +303,33 @@ async def test_state_persists_for_a_new_breaker_object_on_the_same_store(breaker
     assert again.state is State.OPEN
     with pytest.raises(CircuitOpenError):
         await again.call(ok)
+
+
+async def test_a_consumer_that_stops_reading_is_not_a_failure(breaker):
+    async def tokens():
+        async with breaker.attempt():
+            for token in ("a", "b", "c"):
+                yield token
+
+    for _ in range(5):
+        stream = tokens()
+        assert await anext(stream) == "a"
+        await stream.aclose()  # GeneratorExit inside the attempt
+    snapshot = breaker.snapshot()
+    assert (snapshot.failures, snapshot.ignored, snapshot.state) == (0, 5, State.CLOSED)
+
+
+async def test_a_not_found_from_an_http_client_does_not_count(breaker):
+    class Response:
+        status_code = 404
+
+    class HTTPError(Exception):
+        response = Response()
+
+    async def missing():
+        raise HTTPError("not found")
+
+    for _ in range(6):
+        with pytest.raises(HTTPError):
+            await breaker.call(missing)
+    assert breaker.snapshot().failures == 0

@@ -44,7 +44,7 @@ def test_breakers_survive_redis_going_away_and_coming_back(redis_server, tmp_pat
     )
     store = FailoverBreakerStore(
         RedisBreakerStore(redis_server.url, prefix=f"test-{uuid.uuid4().hex[:8]}", socket_timeout=0.2,
-                          health=health),
+                          health=health, mirror_clock=clock),
         local,
     )
     config = BreakerConfig(name="openai", failure_threshold=2, volume_threshold=2, window=60,

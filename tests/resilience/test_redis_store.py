@@ -37,7 +37,7 @@ def prefix() -> str:
 def process(prefix: str, clock: FakeClock) -> tuple[CircuitBreaker, CountingHealth]:
     """A breaker as another process would have it: its own store object on the same Redis."""
     health = CountingHealth(clock)
-    store = RedisBreakerStore(settings.REDIS_URL, prefix=prefix, mirror_ttl=0.25, health=health)
+    store = RedisBreakerStore(settings.REDIS_URL, prefix=prefix, mirror_ttl=0.25, health=health, mirror_clock=clock)
     return CircuitBreaker(CONFIG, store, clock=clock, listeners=[]), health
 
 
@@ -103,3 +103,47 @@ def test_a_success_that_may_complete_the_volume_goes_to_redis(prefix):
     assert breaker.state is State.CLOSED  # 2 failures, 2 calls < 3
     breaker.call_sync(lambda: "ok")
     assert breaker.state is State.OPEN  # the success completed the volume
+
+
+def test_successes_kept_back_do_not_join_a_window_that_ended(prefix):
+    clock = FakeClock()
+    config = BreakerConfig(name="dep", failure_threshold=2, volume_threshold=10, window=60, recovery_timeout=30,
+                           call_timeout=5)
+    first, _ = process(prefix, clock)
+    second, _ = process(prefix, clock)
+    first, second = (CircuitBreaker(config, breaker.store, clock=clock, listeners=[]) for breaker in (first, second))
+    for _ in range(9):
+        first.call_sync(lambda: "ok")  # kept back in the first process, window W1
+    clock.advance(61)
+    for _ in range(2):  # the second process starts window W2 with two failures
+        second.call_sync(broken, fallback=lambda error: None)
+    clock.advance(0.3)
+    first.call_sync(lambda: "ok")  # refreshes: its old successes reach Redis, outside W2
+    second.call_sync(broken, fallback=lambda error: None)
+    assert second.state is State.CLOSED  # 4 calls in W2, not 13
+    assert first.snapshot().successes == 10  # but every success is counted
+
+
+def test_a_result_that_cannot_reach_redis_decides_nothing_locally(tmp_path):
+    from presskit.embedded_redis import EmbeddedRedis
+    from resilience.store import FailoverBreakerStore
+
+    server = EmbeddedRedis(tmp_path / "redis", persistent=False)
+    server.start()
+    clock = FakeClock()
+    local = LocalBreakerStore()
+    shared = RedisBreakerStore(server.url, prefix="gone", socket_timeout=0.2, mirror_clock=clock,
+                               health=RedisHealth(local, limits_of(BreakerConfig(name=REDIS_BREAKER)), lambda t: None,
+                                                  clock))
+    store = FailoverBreakerStore(shared, local)
+    config = BreakerConfig(name="dep", failure_threshold=1, volume_threshold=1, window=60, recovery_timeout=30,
+                           call_timeout=5)
+    breaker = CircuitBreaker(config, store, clock=clock, listeners=[])
+    attempt = breaker.attempt_sync()
+    attempt.__enter__()  # a shared permit
+    server.stop()
+    with pytest.raises(RuntimeError):
+        with attempt:
+            raise RuntimeError("down")
+    assert local.snapshots(["dep"])[0].failures == 1
+    assert local.snapshots(["dep"])[0].state is State.CLOSED  # counted, decided nothing
