@@ -1,25 +1,35 @@
 """The provider chain: each member in turn until one answers; an emergency reply if none does.
 
-The chain streams each member's tokens to a sink as they come. If a member fails after some
-tokens were shown, the sink is told to discard them, so the artist never keeps a half sentence:
-the next member's reply replaces it cleanly.
+Members stream their tokens to a sink as they come. If a member fails after some tokens were
+shown, the sink is told to discard them, so the artist never keeps a half sentence: the next
+member's reply replaces it cleanly. The order comes from `AI_PROVIDER_CHAIN`; AI providers
+without their key (or URL) are left out; when any AI provider is configured, the reply cache
+stands before the template responder, which is always last and always answers.
 """
 from __future__ import annotations
 
+import asyncio
 import logging
+import weakref
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Protocol
 
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 
-from chat.providers.base import Provider, ReplyRequest
+from chat.providers.ai import AIMember, Deadlines
+from chat.providers.base import ChainMember, ReplyRequest, ReplySink
+from chat.providers.cache import CachedReplyMember, ReplyCache
+from chat.providers.streams import AnthropicStream, OpenAICompatibleStream
 from chat.providers.template import TemplateResponder, emergency_reply
+from chat.turn_log import TurnLog, current_turn_log
+from resilience.ai_records import RecoveryStrategy
+from resilience.breakers import get_breaker
 
 logger = logging.getLogger(__name__)
 
 EMERGENCY_PROVIDER = "emergency"
+AI_PROVIDERS = ("openai", "anthropic", "local")
 
 
 @dataclass(frozen=True)
@@ -29,62 +39,118 @@ class Reply:
     fallback_used: bool
 
 
-class ReplySink(Protocol):
-    """Where a reply's tokens go while it is being written."""
+class _Tracking:
+    """Passes tokens on and remembers whether any reached the artist."""
 
-    async def token(self, text: str) -> None: ...
+    def __init__(self, sink: ReplySink) -> None:
+        self.sink = sink
+        self.sent = False
 
-    async def discard(self) -> None: ...
+    async def token(self, text: str) -> None:
+        self.sent = True
+        await self.sink.token(text)
+
+    async def discard(self) -> None:
+        await self.sink.discard()
 
 
 class ProviderChain:
-    def __init__(self, providers: Sequence[Provider]) -> None:
-        self.providers = list(providers)
+    def __init__(self, members: Sequence[ChainMember], replies: ReplyCache | None = None) -> None:
+        self.members = list(members)
+        self.replies = replies
 
-    async def reply(self, request: ReplyRequest, sink: ReplySink) -> Reply:
-        for position, provider in enumerate(self.providers):
-            text = await self._try(provider, request, sink)
+    async def reply(self, request: ReplyRequest, sink: ReplySink, log: TurnLog | None = None) -> Reply:
+        log = log or TurnLog(request.session_id, request.step)
+        token = current_turn_log.set(log)
+        try:
+            return await self._reply(request, sink, log)
+        finally:
+            current_turn_log.reset(token)
+
+    async def _reply(self, request: ReplyRequest, sink: ReplySink, log: TurnLog) -> Reply:
+        handover = None
+        for position, member in enumerate(self.members):
+            if position > 0:
+                handover = log.recovery_start(_strategy(member), f"{self.members[position - 1].name} -> {member.name}")
+            tracking = _Tracking(sink)
+            try:
+                text = (await member.write(request, tracking)).strip()
+            except Exception as error:
+                # Logged without the artist's content: the request's ids say enough.
+                logger.warning("chain member %s could not answer (session %s, step %s): %s",
+                               member.name, request.session_id, request.step, type(error).__name__)
+                text = ""
+            if handover is not None:
+                log.recovery_end(handover, bool(text))
             if text:
-                return Reply(text, provider.name, fallback_used=position > 0)
+                if member.cacheable and self.replies is not None:
+                    await self.replies.put(request, text)
+                return Reply(text, member.name, fallback_used=position > 0)
+            if tracking.sent:
+                await sink.discard()
         text = emergency_reply(request)
         await sink.token(text)
         return Reply(text, EMERGENCY_PROVIDER, fallback_used=True)
 
-    @staticmethod
-    async def _try(provider: Provider, request: ReplyRequest, sink: ReplySink) -> str:
-        """The provider's whole reply, streamed to the sink; "" (and nothing left shown) if it
-        failed or said nothing."""
-        shown: list[str] = []
-        sent_any = False
-        tokens = aiter(provider.stream(request))
-        while True:
-            try:
-                token = await anext(tokens)
-            except StopAsyncIteration:
-                break
-            except Exception:
-                # Logged without the artist's content: the request's ids say enough.
-                logger.exception("provider %s failed (session %s, step %s, kind %s)",
-                                 provider.name, request.session_id, request.step, request.kind)
-                shown.clear()
-                break
-            shown.append(token)
-            sent_any = True
-            await sink.token(token)  # outside the provider's error scope: not its fault if it fails
-        text = "".join(shown).strip()
-        if not text:
-            logger.warning("provider %s gave no reply (session %s, step %s)",
-                           provider.name, request.session_id, request.step)
-            if sent_any:
-                await sink.discard()
-        return text
+
+def _strategy(member: ChainMember) -> RecoveryStrategy:
+    if isinstance(member, CachedReplyMember):
+        return RecoveryStrategy.CACHE
+    if isinstance(member, TemplateResponder):
+        return RecoveryStrategy.TEMPLATE
+    return RecoveryStrategy.FALLBACK
 
 
-def _provider(name: str) -> Provider:
-    if name == "template":
-        return TemplateResponder(token_delay=settings.CHAT_TEMPLATE_TOKEN_DELAY)
-    raise ImproperlyConfigured(f"AI_PROVIDER_CHAIN names an unknown provider: {name!r}")
+def _text_stream(name: str):
+    """The configured stream for an AI provider, or None when its key or URL is missing."""
+    common = {"timeout": settings.AI_TOTAL_TIMEOUT, "max_tokens": settings.AI_MAX_TOKENS}
+    if name == "openai" and settings.OPENAI_API_KEY:
+        return OpenAICompatibleStream(name=name, model=settings.OPENAI_MODEL, api_key=settings.OPENAI_API_KEY,
+                                      base_url=settings.OPENAI_BASE_URL or None, **common)
+    if name == "anthropic" and settings.ANTHROPIC_API_KEY:
+        return AnthropicStream(name=name, model=settings.ANTHROPIC_MODEL, api_key=settings.ANTHROPIC_API_KEY,
+                               base_url=settings.ANTHROPIC_BASE_URL or None, **common)
+    if name == "local" and settings.LOCAL_LLM_BASE_URL:
+        return OpenAICompatibleStream(name=name, model=settings.LOCAL_LLM_MODEL,
+                                      api_key=settings.LOCAL_LLM_API_KEY or "local",
+                                      base_url=settings.LOCAL_LLM_BASE_URL, **common)
+    return None
+
+
+def _build_chain() -> ProviderChain:
+    unknown = set(settings.AI_PROVIDER_CHAIN) - {*AI_PROVIDERS, "template"}
+    if unknown:
+        raise ImproperlyConfigured(f"AI_PROVIDER_CHAIN names unknown providers: {sorted(unknown)}")
+    deadlines = Deadlines(first_token=settings.AI_FIRST_TOKEN_TIMEOUT, total=settings.AI_TOTAL_TIMEOUT)
+    members: list[ChainMember] = [
+        AIMember(stream, get_breaker(name), deadlines)
+        for name in settings.AI_PROVIDER_CHAIN
+        if name in AI_PROVIDERS and (stream := _text_stream(name)) is not None
+    ]
+    replies = ReplyCache(settings.AI_REPLY_CACHE_TTL) if members else None
+    if replies is not None:
+        members.append(CachedReplyMember(replies))
+    members.append(TemplateResponder(token_delay=settings.CHAT_TEMPLATE_TOKEN_DELAY))
+    return ProviderChain(members, replies)
+
+
+# The SDK clients hold connection pools tied to an event loop: one chain per loop, rebuilt
+# when the settings it was built from change (tests, a reload).
+_CHAIN_SETTINGS = (
+    "AI_PROVIDER_CHAIN", "AI_FIRST_TOKEN_TIMEOUT", "AI_TOTAL_TIMEOUT", "AI_MAX_TOKENS", "AI_REPLY_CACHE_TTL",
+    "OPENAI_API_KEY", "OPENAI_BASE_URL", "OPENAI_MODEL", "ANTHROPIC_API_KEY", "ANTHROPIC_BASE_URL",
+    "ANTHROPIC_MODEL", "LOCAL_LLM_BASE_URL", "LOCAL_LLM_MODEL", "LOCAL_LLM_API_KEY", "CHAT_TEMPLATE_TOKEN_DELAY",
+)
+_chains: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, tuple[tuple, ProviderChain]] = (
+    weakref.WeakKeyDictionary()
+)
 
 
 def chain_from_settings() -> ProviderChain:
-    return ProviderChain([_provider(name) for name in settings.AI_PROVIDER_CHAIN])
+    loop = asyncio.get_running_loop()
+    fingerprint = tuple(repr(getattr(settings, name)) for name in _CHAIN_SETTINGS)
+    built = _chains.get(loop)
+    if built is None or built[0] != fingerprint:
+        built = (fingerprint, _build_chain())
+        _chains[loop] = built
+    return built[1]

@@ -22,24 +22,31 @@ CLOSE_TRY_AGAIN_LATER = 1013
 
 
 class SocketSink:
-    """Streams a reply into the asking tab: a typing bubble, then its words."""
+    """Streams a reply into the asking tab: a typing bubble, then its words. Never raises: if
+    the tab went away, the reply is still written, saved and shown when it reconnects."""
 
     def __init__(self, consumer: ChatConsumer) -> None:
         self.consumer = consumer
         self.started = False
 
+    async def _send(self, html: str) -> None:
+        try:
+            await self.consumer.send(text_data=html)
+        except Exception:
+            logger.info("chat tab went away mid-reply (session %s)", self.consumer.session_id)
+
     async def token(self, text: str) -> None:
         if not self.started:
             self.started = True
-            await self.consumer.send(text_data=rendering.render_stream_start(self.consumer.language))
-        await self.consumer.send(text_data=rendering.render_stream_token(text))
+            await self._send(rendering.render_stream_start(self.consumer.language))
+        await self._send(rendering.render_stream_token(text))
 
     async def discard(self) -> None:
         self.started = False
-        await self.consumer.send(text_data=rendering.render_stream_discard())
+        await self._send(rendering.render_stream_discard())
 
     async def show(self, html: str) -> None:
-        await self.consumer.send(text_data=html)
+        await self._send(html)
 
 
 class ChatConsumer(AsyncWebsocketConsumer):

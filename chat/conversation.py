@@ -7,14 +7,20 @@ layer group), so two tabs of the same chat stay in step.
 """
 from __future__ import annotations
 
+import logging
 from typing import Protocol
 
 from channels.db import database_sync_to_async
 from channels.layers import get_channel_layer
 
 from chat import rendering, services
-from chat.chain import ReplySink, chain_from_settings
+from chat.chain import Reply, chain_from_settings
 from chat.frames import Command, CommandKind
+from chat.providers.base import ReplySink
+from chat.turn_log import TurnLog
+from resilience.ai_log import ai_log_write
+
+logger = logging.getLogger(__name__)
 
 GROUP_EVENT = "chat.fragments"
 
@@ -55,9 +61,23 @@ async def command_handle(*, session_id: str, command: Command, sink: TurnSink, o
     if turn.message is not None:
         html = rendering.render_user_turn(turn.message, turn.session.language)
         await _publish(session_id, html, sink, origin)
-    reply = await chain_from_settings().reply(turn.request, sink)
+    log = TurnLog(session_id, turn.request.step)
+    reply = await chain_from_settings().reply(turn.request, sink, log)
     message = await database_sync_to_async(services.reply_record)(
         session_id=session_id, request=turn.request, reply=reply
     )
     html = await database_sync_to_async(rendering.render_turn_done)(session_id, message)
     await _publish(session_id, html, sink, origin)
+    await _log_ai_requests(log, reply)
+
+
+async def _log_ai_requests(log: TurnLog, reply: Reply) -> None:
+    """After the artist has the reply, so logging never delays it; a failure here is logged
+    and goes no further."""
+    requests, recoveries = log.finished(fallback_used=reply.fallback_used)
+    if not requests and not recoveries:
+        return
+    try:
+        await database_sync_to_async(ai_log_write)(requests=requests, recoveries=recoveries)
+    except Exception:
+        logger.exception("AI request log not written (turn %s)", log.turn_id)

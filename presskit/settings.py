@@ -197,6 +197,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "presskit.tasks.sessions_clear_expired",
         "schedule": 60 * 60,
     },
+    "ai-logs-purge": {
+        "task": "resilience.tasks.ai_logs_purge",
+        "schedule": 24 * 60 * 60,
+    },
 }
 
 # Languages: the product speaks Spanish first; English is available.
@@ -217,8 +221,23 @@ STORAGES = {
 # The chat.
 CHAT_MAX_FRAME_BYTES = env.int("CHAT_MAX_FRAME_BYTES", default=16 * 1024)
 CHAT_TEMPLATE_TOKEN_DELAY = env.float("CHAT_TEMPLATE_TOKEN_DELAY", default=0.02)
-# Only the built-in Spanish responder exists so far; the AI providers join this chain later.
-AI_PROVIDER_CHAIN = env.list("AI_PROVIDER_CHAIN", default=["template"])
+# The reply chain. A provider without its key (or URL, for `local`) is left out; the built-in
+# template responder is always last. No key anywhere: the chat runs on templates alone.
+AI_PROVIDER_CHAIN = env.list("AI_PROVIDER_CHAIN", default=["openai", "anthropic", "local", "template"])
+OPENAI_API_KEY = env("OPENAI_API_KEY", default="")
+OPENAI_BASE_URL = env("OPENAI_BASE_URL", default="")  # empty: the SDK's default
+OPENAI_MODEL = env("OPENAI_MODEL", default="gpt-4o-mini")
+ANTHROPIC_API_KEY = env("ANTHROPIC_API_KEY", default="")
+ANTHROPIC_BASE_URL = env("ANTHROPIC_BASE_URL", default="")
+ANTHROPIC_MODEL = env("ANTHROPIC_MODEL", default="claude-3-5-haiku-latest")
+LOCAL_LLM_BASE_URL = env("LOCAL_LLM_BASE_URL", default="")  # e.g. http://127.0.0.1:11434/v1 (Ollama)
+LOCAL_LLM_MODEL = env("LOCAL_LLM_MODEL", default="llama3.1")
+LOCAL_LLM_API_KEY = env("LOCAL_LLM_API_KEY", default="")
+AI_FIRST_TOKEN_TIMEOUT = env.float("AI_FIRST_TOKEN_TIMEOUT", default=2.5)
+AI_MAX_TOKENS = env.int("AI_MAX_TOKENS", default=300)
+AI_REPLY_CACHE_TTL = env.int("AI_REPLY_CACHE_TTL", default=7 * 24 * 60 * 60)
+# The AI request log (resilience app): days a logged request is kept before the daily purge.
+AI_LOG_RETENTION_DAYS = env.int("AI_LOG_RETENTION_DAYS", default=30)
 
 LOGGING = {
     "version": 1,

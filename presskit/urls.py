@@ -9,4 +9,5 @@ urlpatterns = [
     path("metrics", views.metrics, name="metrics"),
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),
+    path("api/v1/ai/logs/", include("resilience.api_urls")),
 ]

@@ -29,7 +29,7 @@ from django.conf import settings
 from resilience.config import BreakerConfig, build_configs, config_for, parse_overrides
 from resilience.machine import Limits, Outcome, Permit, Snapshot, State, Transition
 from resilience.store import (
-    REDIS_BREAKER, REDIS_TROUBLE, BreakerStore, FailoverBreakerStore, LocalBreakerStore, RedisBreakerStore, RedisHealth,
+    REDIS_BREAKER, BreakerStore, FailoverBreakerStore, LocalBreakerStore, RedisBreakerStore, RedisHealth,
 )
 
 logger = logging.getLogger(__name__)
@@ -303,15 +303,20 @@ def _registry() -> _Registry:
         mirror_ttl=settings.RESILIENCE_STATE_TTL,
         health=RedisHealth(local, limits_of(redis_config), on_redis_transition),
     )
-    atexit.register(_flush_quietly, shared)  # counts kept back by this process reach Redis
     return _Registry(configs, overrides, FailoverBreakerStore(shared, local))
 
 
-def _flush_quietly(store: RedisBreakerStore) -> None:
-    try:
-        store.flush()
-    except REDIS_TROUBLE:
-        logger.warning("breaker counts of this process could not be sent to Redis at exit")
+def flush_kept_counts() -> None:
+    """Send the counts this process kept back (at exit, when a worker process stops). Quiet:
+    at exit the logging streams may be closed already, and counts are not worth a crash."""
+    if _registry.cache_info().currsize:
+        try:
+            _registry().store.shared.flush()
+        except Exception:  # noqa: BLE001 - best effort at shutdown
+            pass
+
+
+atexit.register(flush_kept_counts)
 
 
 def get_breaker(name: str) -> CircuitBreaker:
@@ -335,4 +340,5 @@ def snapshots() -> list[Snapshot]:
 
 def reset_registry() -> None:
     """Forget the configured breakers and store (when settings change, e.g. in tests)."""
+    flush_kept_counts()
     _registry.cache_clear()

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 
+from prometheus_client import Counter, Histogram
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
@@ -40,3 +41,14 @@ class BreakerCollector(Collector):
             fallbacks.add_metric(labels, snapshot.fallbacks)
             changes.add_metric(labels, snapshot.state_changes)
         yield from (state, forced, calls, failures, timeouts, fallbacks, changes)
+
+
+# AI requests, counted by the process that made them (DESIGN.md's names).
+AI_REQUESTS = Counter("ai_requests", "AI requests by provider and status", ["provider", "status"])
+AI_REQUEST_DURATION = Histogram("ai_request_duration_seconds", "AI request latency by provider", ["provider"],
+                                buckets=(0.1, 0.25, 0.5, 1, 1.5, 2.5, 4, 6, 10, 15))
+
+
+def ai_request_observe(provider: str, status: str, seconds: float) -> None:
+    AI_REQUESTS.labels(provider=provider, status=status).inc()
+    AI_REQUEST_DURATION.labels(provider=provider).observe(seconds)

@@ -1,6 +1,11 @@
-"""No tables: breaker state lives in Redis. `CircuitBreakerEntry` only gives the admin a place
-for the breakers page, its permissions (view / change) and its log entries."""
+"""The breakers have no table: their state lives in Redis. `CircuitBreakerEntry` only gives the
+admin a place for the breakers page, its permissions (view / change) and its log entries.
+
+The AI request log has three tables: `AIRequestLog`, `AIErrorPattern`, `AIRecoveryAttempt`."""
 from django.db import models
+from django.utils import timezone
+
+from resilience.ai_records import RecoveryStrategy, RequestStatus
 
 
 class CircuitBreakerEntry(models.Model):
@@ -13,3 +18,113 @@ class CircuitBreakerEntry(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+
+# --- The AI request log --------------------------------------------------------------------------
+# Written by `resilience.ai_log.ai_log_write` from the records the provider chain hands over
+# (`resilience.ai_records`); read by the selectors there, the staff JSON API and the admin.
+
+
+class AIRequestLog(models.Model):
+    """One request to one provider. No artist content: the prompt and the reply are kept only as
+    their SHA-256 and length."""
+
+    request_id = models.CharField(max_length=64, unique=True)
+    turn_id = models.CharField(max_length=64, db_index=True)
+    session_id = models.CharField(max_length=64, db_index=True)
+    step = models.PositiveSmallIntegerField(null=True, blank=True)
+    provider = models.CharField(max_length=50)
+    model = models.CharField(max_length=100, blank=True)
+    status = models.CharField(max_length=20, choices=[(status.value, status.value) for status in RequestStatus])
+    latency_ms = models.PositiveIntegerField()
+    first_token_ms = models.PositiveIntegerField(null=True, blank=True)
+    tokens_in = models.PositiveIntegerField(null=True, blank=True)
+    tokens_out = models.PositiveIntegerField(null=True, blank=True)
+    retry_count = models.PositiveSmallIntegerField(default=0)
+    error_code = models.CharField(max_length=64, blank=True)
+    error_message = models.CharField(max_length=500, blank=True)
+    fallback_used = models.BooleanField(default=False)
+    prompt_sha256 = models.CharField(max_length=64, blank=True)
+    prompt_chars = models.PositiveIntegerField(default=0)
+    reply_sha256 = models.CharField(max_length=64, blank=True)
+    reply_chars = models.PositiveIntegerField(default=0)
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name = "AI request"
+        verbose_name_plural = "AI request log"
+        indexes = [
+            models.Index(fields=["provider", "created_at"], name="ai_request_provider_created"),
+            models.Index(fields=["status", "created_at"], name="ai_request_status_created"),
+            models.Index(fields=["error_code"], name="ai_request_error_code"),
+        ]
+        constraints = [
+            models.CheckConstraint(condition=models.Q(status__in=[status.value for status in RequestStatus]),
+                                   name="ai_request_status_known"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.provider} {self.status} {self.request_id}"
+
+
+class PatternResolution(models.TextChoices):
+    OPEN = "open", "Open"
+    INVESTIGATING = "investigating", "Investigating"
+    RESOLVED = "resolved", "Resolved"  # back to open if the error occurs again
+    IGNORED = "ignored", "Ignored"
+
+
+class AIErrorPattern(models.Model):
+    """Every failed request of one provider with one error code, counted, with what probably
+    causes it and what to do. Staff track it through `resolution_status` and `notes`."""
+
+    Resolution = PatternResolution
+
+    key = models.CharField(max_length=120, unique=True)  # "<provider>:<error code>", e.g. "openai:http_429"
+    provider = models.CharField(max_length=50)
+    error_code = models.CharField(max_length=64)
+    occurrences = models.PositiveIntegerField(default=0)
+    first_seen = models.DateTimeField()
+    last_seen = models.DateTimeField(db_index=True)
+    probable_cause = models.CharField(max_length=300)
+    suggested_action = models.CharField(max_length=500)
+    resolution_status = models.CharField(max_length=20, choices=Resolution.choices, default=Resolution.OPEN)
+    notes = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-last_seen"]
+        verbose_name = "AI error pattern"
+        verbose_name_plural = "AI error patterns"
+        constraints = [
+            models.CheckConstraint(condition=models.Q(resolution_status__in=PatternResolution.values),
+                                   name="ai_error_pattern_resolution_known"),
+        ]
+
+    def __str__(self) -> str:
+        return self.key
+
+
+class AIRecoveryAttempt(models.Model):
+    """One recovery step the provider chain took during a turn (retry, simplify, fallback…)."""
+
+    turn_id = models.CharField(max_length=64, db_index=True)
+    strategy = models.CharField(max_length=20,
+                                choices=[(strategy.value, strategy.value) for strategy in RecoveryStrategy])
+    step = models.PositiveSmallIntegerField()  # 1, 2, 3… in the order taken within the turn
+    action = models.CharField(max_length=200)
+    success = models.BooleanField()
+    duration_ms = models.PositiveIntegerField()
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+
+    class Meta:
+        ordering = ["-created_at", "turn_id", "step"]
+        verbose_name = "AI recovery attempt"
+        verbose_name_plural = "AI recovery attempts"
+        constraints = [
+            models.CheckConstraint(condition=models.Q(strategy__in=[strategy.value for strategy in RecoveryStrategy]),
+                                   name="ai_recovery_strategy_known"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.turn_id} #{self.step} {self.strategy}"

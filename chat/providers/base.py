@@ -1,7 +1,7 @@
 """What every member of the provider chain receives and must do."""
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Protocol
@@ -34,9 +34,20 @@ class ReplyRequest:
     answers: Mapping[str, str] = field(default_factory=dict)  # field -> display value
 
 
-class Provider(Protocol):
-    """A member of the chain. `stream` yields the reply in pieces (tokens) as they come."""
+class ReplySink(Protocol):
+    """Where a reply's tokens go while it is being written. It never raises: a tab that went
+    away must not make a provider look broken (the reply is saved and shown on reconnect)."""
+
+    async def token(self, text: str) -> None: ...
+
+    async def discard(self) -> None: ...
+
+
+class ChainMember(Protocol):
+    """A member of the provider chain. `write` sends the reply to the sink token by token as
+    it comes and returns its whole text; it raises (or returns "") when it cannot answer."""
 
     name: str
+    cacheable: bool  # may its replies serve later turns from the reply cache?
 
-    def stream(self, request: ReplyRequest) -> AsyncIterator[str]: ...
+    async def write(self, request: ReplyRequest, sink: ReplySink) -> str: ...

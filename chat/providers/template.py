@@ -10,14 +10,14 @@ from __future__ import annotations
 import asyncio
 import re
 import zlib
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import Sequence
 
 from chat.catalogue import Catalogue
-from chat.providers.base import ReplyKind, ReplyRequest
+from chat.providers.base import ReplyKind, ReplyRequest, ReplySink
 from chat.steps import step_by_number
 from chat.texts import catalogue_for
 
-_TOKEN = re.compile(r"\S+\s*")
+TOKEN = re.compile(r"\S+\s*")  # a word and the space after it: how replies are streamed
 
 
 def _pick(options: Sequence[str], request: ReplyRequest) -> str:
@@ -78,13 +78,16 @@ def emergency_reply(request: ReplyRequest) -> str:
 
 class TemplateResponder:
     name = "template"
+    cacheable = False
 
     def __init__(self, *, token_delay: float = 0.0) -> None:
         # A short pause between words, so template replies read as typed like the AI's.
         self.token_delay = token_delay
 
-    async def stream(self, request: ReplyRequest) -> AsyncIterator[str]:
-        for token in _TOKEN.findall(compose_reply(request)):
-            yield token
+    async def write(self, request: ReplyRequest, sink: ReplySink) -> str:
+        text = compose_reply(request)
+        for token in TOKEN.findall(text):
+            await sink.token(token)
             if self.token_delay:
                 await asyncio.sleep(self.token_delay)
+        return text

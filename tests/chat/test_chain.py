@@ -1,7 +1,7 @@
 """The provider chain: each member in turn, a clean hand-over on failure, an emergency reply last."""
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import Sequence
 
 import pytest
 from django.core.exceptions import ImproperlyConfigured
@@ -10,8 +10,11 @@ from chat.chain import EMERGENCY_PROVIDER, ProviderChain, chain_from_settings
 from chat.providers.base import ReplyKind, ReplyRequest
 from chat.providers.template import compose_reply, emergency_reply
 
+
 class Scripted:
-    """A provider that yields `tokens`, then raises `error` if one is given."""
+    """A chain member that writes `tokens`, then raises `error` if one is given."""
+
+    cacheable = False
 
     def __init__(self, name: str, tokens: Sequence[str] = (), error: Exception | None = None) -> None:
         self.name = name
@@ -19,12 +22,13 @@ class Scripted:
         self.error = error
         self.calls = 0
 
-    async def stream(self, request: ReplyRequest) -> AsyncIterator[str]:
+    async def write(self, request: ReplyRequest, sink) -> str:
         self.calls += 1
         for token in self.tokens:
-            yield token
+            await sink.token(token)
         if self.error is not None:
             raise self.error
+        return "".join(self.tokens)
 
 
 def healthy(name: str, text: str) -> Scripted:
@@ -134,8 +138,9 @@ async def test_chain_from_settings_builds_the_template_responder(reply_request, 
     assert sink.text == reply.text
 
 
+@pytest.mark.asyncio
 @pytest.mark.parametrize("chain", [["nonexistent"], ["template", "nonexistent"]])
-def test_chain_from_settings_rejects_an_unknown_provider(settings, chain):
+async def test_chain_from_settings_rejects_an_unknown_provider(settings, chain):
     settings.AI_PROVIDER_CHAIN = chain
     with pytest.raises(ImproperlyConfigured, match="nonexistent"):
         chain_from_settings()

@@ -164,17 +164,18 @@ class _ProbeThenFail:
     """A chain member that records what was stored when it was asked, then fails mid-reply."""
 
     name = "probe"
+    cacheable = False
 
     def __init__(self) -> None:
         self.seen: list[tuple[bool, str]] = []
 
-    async def stream(self, request):
+    async def write(self, request, sink):
         message_saved = await ChatMessage.objects.filter(
             session_id=request.session_id, role=ChatMessage.Role.USER, text="Luna Roja"
         ).aexists()
         session = await session_state(request.session_id)
         self.seen.append((message_saved, session.presskit.artist_name))
-        yield "Hola, "
+        await sink.token("Hola, ")
         raise ConnectionError("provider went away mid-reply")
 
 

@@ -227,7 +227,18 @@ def test_emergency_reply_is_short_and_ends_with_the_next_question(language, cata
 async def test_streamed_tokens_join_into_the_composed_reply(language, kind):
     request = ask(kind, 2, None if kind == ReplyKind.COMPLETE else 3, language=language,
                   answer="house, techno", reason_code="genres_too_many", reason_params={"count": 6})
-    tokens = [token async for token in TemplateResponder(token_delay=0).stream(request)]
-    assert len(tokens) > 1
-    assert all(token.strip() for token in tokens)
-    assert "".join(tokens) == compose_reply(request)
+    class Collect:
+        def __init__(self):
+            self.tokens = []
+
+        async def token(self, text):
+            self.tokens.append(text)
+
+        async def discard(self):
+            self.tokens.clear()
+
+    sink = Collect()
+    text = await TemplateResponder(token_delay=0).write(request, sink)
+    assert len(sink.tokens) > 1
+    assert all(token.strip() for token in sink.tokens)
+    assert "".join(sink.tokens) == text == compose_reply(request)

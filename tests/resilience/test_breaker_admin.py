@@ -17,7 +17,7 @@ PAGE = "/admin/resilience/circuitbreakerentry/"
 
 
 def action_url(name: str, action: str) -> str:
-    return f"{PAGE}{name}/{action}/"
+    return f"{PAGE}act/{action}/{name}/"
 
 
 def row_state(page: str, name: str) -> str:
@@ -87,3 +87,18 @@ def test_metrics_export_the_shared_breaker_state(client):
     assert 'circuit_breaker_forced{breaker="storage"} 1.0' in body
     assert 'circuit_breaker_calls_total{breaker="anthropic"} 1.0' in body
     assert "circuit_breaker_failures_total" in body and "circuit_breaker_fallback_calls_total" in body
+
+
+def test_a_breakers_history_shows_its_logged_actions(admin_client):
+    admin_client.post(action_url("storage", "force_open"))
+    page = admin_client.get(f"{PAGE}storage/history/").content.decode()
+    assert "forced_open" in page
+
+
+def test_with_redis_unreachable_actions_fail_loudly_and_the_page_says_so(admin_client, settings):
+    settings.RESILIENCE_REDIS_URL = "redis://127.0.0.1:1/0"  # nothing listens there
+    page = admin_client.get(PAGE).content.decode()
+    assert "Redis is unreachable" in page
+    response = admin_client.post(action_url("openai", "force_open"), follow=True)
+    assert "openai was not changed" in response.content.decode()
+    assert not LogEntry.objects.exists()

@@ -1,0 +1,123 @@
+"""What an AI provider is told: a system prompt that keeps it on the current step, and the
+turn's facts. Our code has already decided validity and the next step; the model only words
+the reply. Texts are data, per language."""
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+from chat.providers.base import ReplyKind, ReplyRequest
+from chat.steps import step_by_number
+from chat.texts import catalogue_for
+
+SYSTEM = {
+    "es": (
+        "Eres el asistente de ÍTERA PressKit y ayudas a un artista (músico o DJ) a crear su presskit, "
+        "paso a paso, en una conversación. Reglas:\n"
+        "- Responde en español, con calidez y brevedad: una o dos frases y, al final, la pregunta siguiente.\n"
+        "- Reconoce lo que el artista acaba de contar con naturalidad, sin repetirlo entero.\n"
+        "- No inventes datos sobre el artista: usa solo lo que aparece en «Lo que sabemos».\n"
+        "- No decides si una respuesta es válida ni cambias de paso: eso ya está decidido y te lo indico.\n"
+        "- Si la respuesta no era válida, explica el motivo indicado con amabilidad y vuelve a preguntar.\n"
+        "- Termina con la pregunta siguiente tal como te la doy, sin añadir otras preguntas.\n"
+        "- Sin listas, sin markdown, sin emojis."
+    ),
+    "en": (
+        "You are ÍTERA PressKit's assistant, helping an artist (musician or DJ) build their presskit, "
+        "step by step, in a conversation. Rules:\n"
+        "- Answer in English, warmly and briefly: one or two sentences, then the next question.\n"
+        "- Acknowledge what the artist just said naturally, without repeating all of it.\n"
+        "- Never invent facts about the artist: use only what is under \"What we know\".\n"
+        "- You do not decide whether an answer is valid or change the step: that is decided and given to you.\n"
+        "- If the answer was not valid, explain the given reason kindly and ask again.\n"
+        "- End with the next question exactly as given, with no other questions.\n"
+        "- No lists, no markdown, no emojis."
+    ),
+}
+
+LABELS = {
+    "es": {
+        "step": "Paso", "of": "de", "answer": "Lo que el artista respondió", "decision": "Decisión",
+        "known": "Lo que sabemos", "next": "Siguiente pregunta", "nothing": "nada todavía",
+        ReplyKind.ADVANCE: "respuesta válida y guardada",
+        ReplyKind.REASK: "respuesta no válida ({reason}); se vuelve a preguntar",
+        ReplyKind.EDIT_ASK: "el artista quiere cambiar esta respuesta; pídele la nueva",
+        ReplyKind.EDIT_DONE: "respuesta cambiada y guardada; se retoma donde estábamos",
+        ReplyKind.RESUME: "se retoma la conversación donde estaba",
+        ReplyKind.COMPLETE: "último paso guardado: el presskit está completo; invítale a revisarlo",
+        ReplyKind.ALREADY_COMPLETE: "el presskit ya está completo; puede editar respuestas en el panel",
+        ReplyKind.RESTART: "el artista empieza de nuevo",
+    },
+    "en": {
+        "step": "Step", "of": "of", "answer": "What the artist answered", "decision": "Decision",
+        "known": "What we know", "next": "Next question", "nothing": "nothing yet",
+        ReplyKind.ADVANCE: "valid answer, saved",
+        ReplyKind.REASK: "answer not valid ({reason}); asking again",
+        ReplyKind.EDIT_ASK: "the artist wants to change this answer; ask for the new one",
+        ReplyKind.EDIT_DONE: "answer changed and saved; picking up where we were",
+        ReplyKind.RESUME: "picking up the conversation where it was",
+        ReplyKind.COMPLETE: "last step saved: the presskit is complete; invite them to review it",
+        ReplyKind.ALREADY_COMPLETE: "the presskit is already complete; they can edit answers in the panel",
+        ReplyKind.RESTART: "the artist starts over",
+    },
+}
+
+DEFAULT_TEMPERATURE = 0.7
+SIMPLIFIED_TEMPERATURE = 0.3
+SIMPLIFY_ABOVE_CHARS = 5000
+SIMPLIFIED_CHARS = 3000
+
+
+@dataclass(frozen=True)
+class Prompt:
+    system: str
+    user: str
+    temperature: float = DEFAULT_TEMPERATURE
+
+    @property
+    def chars(self) -> int:
+        return len(self.system) + len(self.user)
+
+    @property
+    def text(self) -> str:
+        return f"{self.system}\n\n{self.user}"
+
+
+def next_question(request: ReplyRequest) -> str:
+    if request.next_step is None:
+        return ""
+    return catalogue_for(request.language).steps[step_by_number(request.next_step).field].question
+
+
+def build_prompt(request: ReplyRequest) -> Prompt:
+    catalogue = catalogue_for(request.language)
+    language = catalogue.language
+    labels = LABELS[language]
+    field = step_by_number(request.step).field
+    reason = (catalogue.invalid[request.reason_code].format(**request.reason_params)
+              if request.reason_code else "")
+    known = "; ".join(
+        f"{catalogue.steps[name].label}: {value}" for name, value in request.answers.items()
+    ) or labels["nothing"]
+    lines = [
+        f"{labels['step']} {request.step} {labels['of']} 7 ({catalogue.steps[field].label})",
+        f"{labels['decision']}: {labels[request.kind].format(reason=reason)}",
+    ]
+    if request.answer:
+        lines.append(f"{labels['answer']}: «{request.answer}»")
+    lines.append(f"{labels['known']}: {known}")
+    if question := next_question(request):
+        lines.append(f"{labels['next']}: {question}")
+    return Prompt(system=SYSTEM[language], user="\n".join(lines))
+
+
+def simplify(prompt: Prompt) -> Prompt | None:
+    """For a context-length error: keep the head of the facts (the step, the decision, the
+    answer) and the last line (the next question), cut the middle, lower the temperature.
+    None when the prompt is already short: simplifying would not help."""
+    if prompt.chars <= SIMPLIFY_ABOVE_CHARS:
+        return None
+    room = max(SIMPLIFIED_CHARS - len(prompt.system), 500)
+    lines = prompt.user.split("\n")
+    last = lines[-1]
+    head = "\n".join(lines[:-1])[: max(room - len(last) - 1, 0)]
+    return replace(prompt, user=f"{head}\n{last}", temperature=SIMPLIFIED_TEMPERATURE)

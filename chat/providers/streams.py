@@ -1,0 +1,84 @@
+"""The AI SDKs as plain async streams of text, each ending with `End` only when the provider
+sent its terminal event. A stream that stops without it is broken, even though the SDKs end
+such streams without raising (DESIGN.md): the caller checks for `End`."""
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+
+import anthropic
+import openai
+
+from chat.prompts import Prompt
+
+
+@dataclass(frozen=True)
+class End:
+    tokens_in: int | None
+    tokens_out: int | None
+
+
+class OpenAICompatibleStream:
+    """OpenAI's Chat Completions, or any server that speaks it (Ollama, llama.cpp, vLLM)."""
+
+    def __init__(self, *, name: str, model: str, api_key: str, base_url: str | None, timeout: float,
+                 max_tokens: int) -> None:
+        self.name = name
+        self.model = model
+        self.max_tokens = max_tokens
+        # max_retries=0: the chain does its own retrying, so there is one retry loop.
+        self.client = openai.AsyncOpenAI(api_key=api_key, base_url=base_url, max_retries=0,
+                                         timeout=openai.Timeout(timeout, connect=min(timeout, 3.0)))
+
+    async def stream(self, prompt: Prompt) -> AsyncIterator[str | End]:
+        response = await self.client.chat.completions.create(
+            model=self.model,
+            messages=[{"role": "system", "content": prompt.system}, {"role": "user", "content": prompt.user}],
+            temperature=prompt.temperature,
+            max_tokens=self.max_tokens,
+            stream=True,
+            stream_options={"include_usage": True},
+        )
+        finished, usage = False, None
+        async with response:
+            async for chunk in response:
+                usage = chunk.usage or usage
+                for choice in chunk.choices:
+                    if choice.delta and choice.delta.content:
+                        yield choice.delta.content
+                    finished = finished or choice.finish_reason is not None
+        if finished:
+            yield End(usage.prompt_tokens if usage else None, usage.completion_tokens if usage else None)
+
+
+class AnthropicStream:
+    def __init__(self, *, name: str, model: str, api_key: str, base_url: str | None, timeout: float,
+                 max_tokens: int) -> None:
+        self.name = name
+        self.model = model
+        self.max_tokens = max_tokens
+        self.client = anthropic.AsyncAnthropic(api_key=api_key, base_url=base_url, max_retries=0,
+                                               timeout=anthropic.Timeout(timeout, connect=min(timeout, 3.0)))
+
+    async def stream(self, prompt: Prompt) -> AsyncIterator[str | End]:
+        response = await self.client.messages.create(
+            model=self.model,
+            system=prompt.system,
+            messages=[{"role": "user", "content": prompt.user}],
+            temperature=prompt.temperature,
+            max_tokens=self.max_tokens,
+            stream=True,
+        )
+        stopped, tokens_in, tokens_out = False, None, None
+        async with response:
+            async for event in response:
+                if event.type == "message_start":
+                    tokens_in = event.message.usage.input_tokens
+                elif event.type == "content_block_delta" and event.delta.type == "text_delta":
+                    yield event.delta.text
+                elif event.type == "message_delta":
+                    tokens_out = event.usage.output_tokens
+                elif event.type == "message_stop":
+                    stopped = True
+        if stopped:
+            yield End(tokens_in, tokens_out)
