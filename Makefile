@@ -41,3 +41,4 @@ manage: $(VENV)/.app-installed
 bench: $(VENV)/.app-installed
 	$(PY) -m pip install --quiet -e '.[bench]'
 	$(PY) bench/breaker_overhead.py
+	$(PY) bench/failover.py

@@ -65,8 +65,7 @@ class AnthropicStream:
             model=self.model,
             system=prompt.system,
             messages=[{"role": "user", "content": prompt.user}],
-            temperature=prompt.temperature,
-            max_tokens=self.max_tokens,
+            max_tokens=self.max_tokens,  # this SDK's Messages API takes no temperature
             stream=True,
         )
         stopped, tokens_in, tokens_out = False, None, None
