@@ -10,7 +10,7 @@ PY := $(VENV)/bin/python
 # The browser tests drive Debian's Chromium (Playwright cannot download browsers here).
 CHROMIUM ?= /usr/bin/chromium
 
-.PHONY: run test manage bench
+.PHONY: run test manage bench fake-llm
 
 run: $(VENV)/.app-installed
 	$(PY) -m presskit.stack run --host $(HOST) --port $(PORT)
@@ -42,3 +42,7 @@ bench: $(VENV)/.app-installed
 	$(PY) -m pip install --quiet -e '.[bench]'
 	$(PY) bench/breaker_overhead.py
 	$(PY) bench/failover.py
+
+# The fake LLM server (OpenAI and Anthropic APIs with fault injection) on port 8090.
+fake-llm: $(VENV)/.app-installed
+	$(PY) -m chat.fake_llm --port 8090
