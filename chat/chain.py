@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import weakref
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -24,7 +23,6 @@ from chat.providers.streams import AnthropicStream, OpenAICompatibleStream
 from chat.providers.template import TemplateResponder, emergency_reply
 from chat.turn_log import TurnLog, current_turn_log
 from resilience.ai_records import RecoveryStrategy
-from resilience.breakers import get_breaker
 
 logger = logging.getLogger(__name__)
 
@@ -40,7 +38,8 @@ class Reply:
 
 
 class _Tracking:
-    """Passes tokens on and remembers whether any reached the artist."""
+    """Passes tokens on and remembers whether any reached the artist (members never discard:
+    the chain does, when it moves on)."""
 
     def __init__(self, sink: ReplySink) -> None:
         self.sink = sink
@@ -49,9 +48,6 @@ class _Tracking:
     async def token(self, text: str) -> None:
         self.sent = True
         await self.sink.token(text)
-
-    async def discard(self) -> None:
-        await self.sink.discard()
 
 
 class ProviderChain:
@@ -84,7 +80,7 @@ class ProviderChain:
                 log.recovery_end(handover, bool(text))
             if text:
                 if member.cacheable and self.replies is not None:
-                    await self.replies.put(request, text)
+                    self.replies.put_later(request, text)  # not on the reply's path
                 return Reply(text, member.name, fallback_used=position > 0)
             if tracking.sent:
                 await sink.discard()
@@ -123,7 +119,7 @@ def _build_chain() -> ProviderChain:
         raise ImproperlyConfigured(f"AI_PROVIDER_CHAIN names unknown providers: {sorted(unknown)}")
     deadlines = Deadlines(first_token=settings.AI_FIRST_TOKEN_TIMEOUT, total=settings.AI_TOTAL_TIMEOUT)
     members: list[ChainMember] = [
-        AIMember(stream, get_breaker(name), deadlines)
+        AIMember(stream, deadlines)
         for name in settings.AI_PROVIDER_CHAIN
         if name in AI_PROVIDERS and (stream := _text_stream(name)) is not None
     ]
@@ -134,20 +130,20 @@ def _build_chain() -> ProviderChain:
     return ProviderChain(members, replies)
 
 
-# The SDK clients hold connection pools tied to an event loop: one chain per loop, rebuilt
-# when the settings it was built from change (tests, a reload).
+# The SDK clients hold connection pools tied to an event loop: one chain per loop (Daphne has
+# one), rebuilt when the settings it was built from change; chains of closed loops are dropped.
 _CHAIN_SETTINGS = (
     "AI_PROVIDER_CHAIN", "AI_FIRST_TOKEN_TIMEOUT", "AI_TOTAL_TIMEOUT", "AI_MAX_TOKENS", "AI_REPLY_CACHE_TTL",
     "OPENAI_API_KEY", "OPENAI_BASE_URL", "OPENAI_MODEL", "ANTHROPIC_API_KEY", "ANTHROPIC_BASE_URL",
     "ANTHROPIC_MODEL", "LOCAL_LLM_BASE_URL", "LOCAL_LLM_MODEL", "LOCAL_LLM_API_KEY", "CHAT_TEMPLATE_TOKEN_DELAY",
 )
-_chains: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, tuple[tuple, ProviderChain]] = (
-    weakref.WeakKeyDictionary()
-)
+_chains: dict[asyncio.AbstractEventLoop, tuple[tuple, ProviderChain]] = {}
 
 
 def chain_from_settings() -> ProviderChain:
     loop = asyncio.get_running_loop()
+    for gone in [other for other in _chains if other.is_closed()]:
+        del _chains[gone]
     fingerprint = tuple(repr(getattr(settings, name)) for name in _CHAIN_SETTINGS)
     built = _chains.get(loop)
     if built is None or built[0] != fingerprint:

@@ -7,11 +7,14 @@ layer group), so two tabs of the same chat stay in step.
 """
 from __future__ import annotations
 
+import asyncio
 import logging
 from typing import Protocol
 
+from asgiref.sync import sync_to_async
 from channels.db import database_sync_to_async
 from channels.layers import get_channel_layer
+from django.db import connection
 
 from chat import rendering, services
 from chat.chain import Reply, chain_from_settings
@@ -68,16 +71,33 @@ async def command_handle(*, session_id: str, command: Command, sink: TurnSink, o
     )
     html = await database_sync_to_async(rendering.render_turn_done)(session_id, message)
     await _publish(session_id, html, sink, origin)
-    await _log_ai_requests(log, reply)
+    _log_ai_requests_later(log, reply)
 
 
-async def _log_ai_requests(log: TurnLog, reply: Reply) -> None:
-    """After the artist has the reply, so logging never delays it; a failure here is logged
-    and goes no further."""
+_log_writes: set[asyncio.Task] = set()
+
+
+def _write_log(requests, recoveries) -> None:
+    try:
+        ai_log_write(requests=requests, recoveries=recoveries)
+    finally:
+        connection.close()  # this worker thread's own connection (back to the pool)
+
+
+def _log_ai_requests_later(log: TurnLog, reply: Reply) -> None:
+    """Write the turn's AI request log in the background, in a worker thread of its own (not
+    the one thread Channels gives database calls), so it never delays this or another chat.
+    A failure is logged and goes no further."""
     requests, recoveries = log.finished(fallback_used=reply.fallback_used)
     if not requests and not recoveries:
         return
-    try:
-        await database_sync_to_async(ai_log_write)(requests=requests, recoveries=recoveries)
-    except Exception:
-        logger.exception("AI request log not written (turn %s)", log.turn_id)
+
+    async def write() -> None:
+        try:
+            await sync_to_async(_write_log, thread_sensitive=False)(requests, recoveries)
+        except Exception:
+            logger.exception("AI request log not written (turn %s)", log.turn_id)
+
+    task = asyncio.get_running_loop().create_task(write())
+    _log_writes.add(task)
+    task.add_done_callback(_log_writes.discard)

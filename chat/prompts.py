@@ -7,7 +7,7 @@ from dataclasses import dataclass, replace
 
 from chat.providers.base import ReplyKind, ReplyRequest
 from chat.steps import step_by_number
-from chat.texts import catalogue_for
+from chat.texts import catalogue_for, question
 
 SYSTEM = {
     "es": (
@@ -83,9 +83,7 @@ class Prompt:
 
 
 def next_question(request: ReplyRequest) -> str:
-    if request.next_step is None:
-        return ""
-    return catalogue_for(request.language).steps[step_by_number(request.next_step).field].question
+    return question(request.language, request.next_step)
 
 
 def build_prompt(request: ReplyRequest) -> Prompt:

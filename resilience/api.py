@@ -62,6 +62,9 @@ def staff_json_api(*methods: str) -> Callable[[View], View]:
                 response = _error(f"Method {request.method} not allowed.", 405)
                 response["Allow"] = ", ".join(methods)
                 return response
+            needed = "resilience.view_airequestlog" if request.method in SAFE_METHODS else "resilience.delete_airequestlog"
+            if not user.has_perm(needed):
+                return _error(f"This needs the {needed} permission.", 403)
             if request.method not in SAFE_METHODS and (reason := _csrf_failure(request)):
                 return _error(f"CSRF check failed: {reason}", 403)
             try:

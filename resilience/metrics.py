@@ -43,7 +43,8 @@ class BreakerCollector(Collector):
         yield from (state, forced, calls, failures, timeouts, fallbacks, changes)
 
 
-# AI requests, counted by the process that made them (DESIGN.md's names).
+# AI requests, counted by the process that made them (DESIGN.md's names). Per process: with
+# several Daphne processes, Prometheus sums them by instance; the request log has the totals.
 AI_REQUESTS = Counter("ai_requests", "AI requests by provider and status", ["provider", "status"])
 AI_REQUEST_DURATION = Histogram("ai_request_duration_seconds", "AI request latency by provider", ["provider"],
                                 buckets=(0.1, 0.25, 0.5, 1, 1.5, 2.5, 4, 6, 10, 15))
@@ -51,4 +52,5 @@ AI_REQUEST_DURATION = Histogram("ai_request_duration_seconds", "AI request laten
 
 def ai_request_observe(provider: str, status: str, seconds: float) -> None:
     AI_REQUESTS.labels(provider=provider, status=status).inc()
-    AI_REQUEST_DURATION.labels(provider=provider).observe(seconds)
+    if status != "refused":  # never sent: no duration to speak of
+        AI_REQUEST_DURATION.labels(provider=provider).observe(seconds)

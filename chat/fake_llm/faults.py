@@ -35,6 +35,10 @@ class FaultKind(StrEnum):
     MALFORMED = "malformed"  # stream a couple of tokens, then an event whose data is not JSON
     EMPTY = "empty"  # a 200 event stream with no events at all
     NOT_SSE = "not_sse"  # a 200 text/plain "ok" where an event stream was asked for
+    TRUNCATED = "truncated"  # stream `tokens` tokens, then end as cut by the token limit
+    #                          (OpenAI finish_reason "length", Anthropic stop_reason "max_tokens")
+    STREAM_ERROR = "stream_error"  # stream `tokens` tokens, then an error event inside the 200 stream
+    #                                (Anthropic: an `error` event, overloaded_error; OpenAI: an error chunk)
 
 
 # The parameters each kind takes (all kinds also take `reply`). Required ones have no default.
@@ -51,6 +55,8 @@ PARAMETERS: dict[FaultKind, frozenset[str]] = {
     FaultKind.MALFORMED: frozenset(),
     FaultKind.EMPTY: frozenset(),
     FaultKind.NOT_SSE: frozenset(),
+    FaultKind.TRUNCATED: frozenset({"tokens"}),
+    FaultKind.STREAM_ERROR: frozenset({"tokens"}),
 }
 REQUIRED: dict[FaultKind, frozenset[str]] = {
     FaultKind.LATENCY: frozenset({"seconds"}),
@@ -74,7 +80,7 @@ class Fault:
     retry_after: float | None = None  # status: sent as the Retry-After header
     message: str = ""  # status: the error message (a default per code when empty)
     limit: int = DEFAULT_CONTEXT_LIMIT  # context_length: the model's maximum, in tokens
-    tokens: int = 0  # cut_after: how many tokens are streamed before the cut
+    tokens: int = 0  # cut_after, truncated, stream_error: how many tokens come before the end
     abort: bool = False  # cut_after: drop the connection rather than end the stream cleanly
     reply: str | None = None  # any kind: the reply text instead of the deterministic one
 

@@ -141,7 +141,9 @@ class Dialect(Protocol):
 
     def token(self, exchange: Exchange, index: int, token: str) -> bytes: ...
 
-    def closing(self, exchange: Exchange, tokens: list[str]) -> list[bytes]: ...
+    def closing(self, exchange: Exchange, tokens: list[str], *, truncated: bool = False) -> list[bytes]: ...
+
+    def stream_error(self) -> bytes: ...
 
     def malformed(self) -> bytes: ...
 
@@ -243,9 +245,10 @@ class OpenAIDialect:
         delta = {"role": "assistant", "content": token} if index == 0 else {"content": token}
         return self._chunk(exchange, [{"index": 0, "delta": delta, "logprobs": None, "finish_reason": None}])
 
-    def closing(self, exchange: Exchange, tokens: list[str]) -> list[bytes]:
+    def closing(self, exchange: Exchange, tokens: list[str], *, truncated: bool = False) -> list[bytes]:
         delta = {} if tokens else {"role": "assistant", "content": ""}
-        events = [self._chunk(exchange, [{"index": 0, "delta": delta, "logprobs": None, "finish_reason": "stop"}])]
+        reason = "length" if truncated else "stop"
+        events = [self._chunk(exchange, [{"index": 0, "delta": delta, "logprobs": None, "finish_reason": reason}])]
         if exchange.include_usage:
             events.append(self._chunk(exchange, [], usage=self._usage(exchange, tokens)))
         events.append(sse("[DONE]"))
@@ -253,6 +256,10 @@ class OpenAIDialect:
 
     def malformed(self) -> bytes:
         return b"data: {not json\n\n"
+
+    def stream_error(self) -> bytes:
+        return sse({"error": {"message": "The server had an error while processing your request.",
+                              "type": "server_error", "param": None, "code": None}})
 
     def error(self, status: int, message: str, request_id: str) -> dict[str, Any]:
         kind, code, default = OPENAI_ERRORS.get(
@@ -318,10 +325,11 @@ class AnthropicDialect:
         delta = {"type": "content_block_delta", "index": 0, "delta": {"type": "text_delta", "text": token}}
         return sse(delta, "content_block_delta")
 
-    def closing(self, exchange: Exchange, tokens: list[str]) -> list[bytes]:
+    def closing(self, exchange: Exchange, tokens: list[str], *, truncated: bool = False) -> list[bytes]:
+        reason = "max_tokens" if truncated else "end_turn"
         return [
             sse({"type": "content_block_stop", "index": 0}, "content_block_stop"),
-            sse({"type": "message_delta", "delta": {"stop_reason": "end_turn", "stop_sequence": None},
+            sse({"type": "message_delta", "delta": {"stop_reason": reason, "stop_sequence": None},
                  "usage": {"output_tokens": len(tokens)}}, "message_delta"),
             sse({"type": "message_stop"}, "message_stop"),
         ]
@@ -329,6 +337,9 @@ class AnthropicDialect:
     def malformed(self) -> bytes:
         # With its event name: the SDK skips events that have none, so a bare data line is ignored.
         return b"event: content_block_delta\ndata: {not json\n\n"
+
+    def stream_error(self) -> bytes:
+        return sse({"type": "error", "error": {"type": "overloaded_error", "message": "Overloaded"}}, "error")
 
     def error(self, status: int, message: str, request_id: str) -> dict[str, Any]:
         kind, default = ANTHROPIC_ERRORS.get(status, ("invalid_request_error" if status < 500 else "api_error",
@@ -435,7 +446,7 @@ async def _stream(request: web.Request, dialect: Dialect, exchange: Exchange, fa
         if kind is FaultKind.FIRST_TOKEN_DELAY:
             await asyncio.sleep(fault.seconds)
         sent = tokens
-        if kind is FaultKind.CUT_AFTER:
+        if kind in (FaultKind.CUT_AFTER, FaultKind.TRUNCATED, FaultKind.STREAM_ERROR):
             sent = tokens[: fault.tokens]
         elif kind is FaultKind.MALFORMED:
             sent = tokens[:MALFORMED_AFTER_TOKENS]
@@ -448,8 +459,10 @@ async def _stream(request: web.Request, dialect: Dialect, exchange: Exchange, fa
             return response
         if kind is FaultKind.MALFORMED:
             await response.write(dialect.malformed())
-        if kind not in {FaultKind.CUT_AFTER, FaultKind.MALFORMED}:
-            for event in dialect.closing(exchange, tokens):
+        if kind is FaultKind.STREAM_ERROR:
+            await response.write(dialect.stream_error())
+        if kind not in {FaultKind.CUT_AFTER, FaultKind.MALFORMED, FaultKind.STREAM_ERROR}:
+            for event in dialect.closing(exchange, sent, truncated=kind is FaultKind.TRUNCATED):
                 await response.write(event)
         await response.write_eof()
     except ConnectionResetError:

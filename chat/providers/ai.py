@@ -11,13 +11,16 @@ broken stream is not retried: the next provider takes over at once.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
+import ssl
 import time
 import uuid
 from dataclasses import dataclass
 from typing import Protocol
 
 import anthropic
+import anyio
 import httpx2
 import openai
 
@@ -26,16 +29,24 @@ from chat.providers.base import ReplyRequest
 from chat.providers.streams import End
 from chat.turn_log import TurnLog, current_turn_log
 from resilience.ai_records import AIRequestRecord, RecoveryStrategy, RequestStatus, sha256_hex
-from resilience.breakers import CircuitBreaker, CircuitOpenError
+from resilience.breakers import CircuitOpenError, get_breaker
 
 logger = logging.getLogger(__name__)
 
 RETRY_DELAYS = (0.5, 1.0, 2.0)
-TRANSIENT_STATUS_CODES = frozenset({408, 409, 429, 500, 502, 503, 504, 529})
+# A retry is worth it only if, after its wait, the provider still has this long for a first token.
+MIN_FIRST_TOKEN_WINDOW = 0.5
+TRANSIENT_CODES = frozenset({"http_408", "http_409", "http_429", "http_500", "http_502", "http_503", "http_504",
+                             "http_529", "connection_error", "stream_error"})
 API_STATUS_ERRORS = (openai.APIStatusError, anthropic.APIStatusError)
 # Mid-stream, the SDKs may let their HTTP client's own errors through (httpx2, not httpx).
 API_TIMEOUT_ERRORS = (openai.APITimeoutError, anthropic.APITimeoutError, httpx2.TimeoutException)
-API_CONNECTION_ERRORS = (openai.APIConnectionError, anthropic.APIConnectionError, httpx2.TransportError)
+API_CONNECTION_ERRORS = (openai.APIConnectionError, anthropic.APIConnectionError, httpx2.RequestError,
+                         ssl.SSLError, anyio.EndOfStream)
+STREAM_ERRORS = (openai.APIError, anthropic.APIError)  # an error event inside a 200 stream
+# An error event inside a 200 stream names its kind instead of a status.
+IN_STREAM_ERROR_STATUS = {"overloaded_error": 529, "api_error": 500, "rate_limit_error": 429,
+                          "server_error": 500, "timeout_error": 504}
 
 
 class ProviderFailed(Exception):
@@ -84,12 +95,38 @@ def error_code(error: BaseException) -> str:
     if isinstance(error, API_STATUS_ERRORS):
         if is_context_length(error):
             return "context_length"
-        return f"http_{error.status_code}"
+        status = error.status_code
+        if status == 200:
+            status = IN_STREAM_ERROR_STATUS.get(_error_type(error), 500)
+        return f"http_{status}"
     if isinstance(error, API_CONNECTION_ERRORS):
         return "connection_error"
+    if isinstance(error, STREAM_ERRORS):
+        return "stream_error"
     if isinstance(error, ValueError):  # a JSON chunk that does not parse, a field of the wrong shape
         return "malformed_response"
     return "error"
+
+
+def _error_type(error: BaseException) -> str:
+    """The provider's own name for the error (`overloaded_error`, `rate_limit_exceeded`…)."""
+    body = getattr(error, "body", None)
+    if isinstance(body, dict):
+        inner = body.get("error", body)
+        if isinstance(inner, dict):
+            return str(inner.get("type") or inner.get("code") or "")
+    return str(getattr(error, "code", "") or "")
+
+
+def error_summary(error: BaseException) -> str:
+    """What the log keeps of an error: its class, status and the provider's error type. No
+    message text: providers may echo the request (and so the artist's words) in it."""
+    parts = [type(error).__name__]
+    if status := getattr(error, "status_code", None):
+        parts.append(f"HTTP {status}")
+    if kind := _error_type(error):
+        parts.append(kind)
+    return " ".join(parts)
 
 
 def is_context_length(error: BaseException) -> bool:
@@ -138,19 +175,19 @@ class _Attempt:
 class AIMember:
     cacheable = True  # its replies may serve later turns when every provider is down
 
-    def __init__(self, stream: TextStream, breaker: CircuitBreaker, deadlines: Deadlines) -> None:
+    def __init__(self, stream: TextStream, deadlines: Deadlines) -> None:
         self.stream = stream
         self.name = stream.name
-        self.breaker = breaker
         self.deadlines = deadlines
 
     async def write(self, request: ReplyRequest, sink) -> str:
+        # Outside a chain (a benchmark, a test) the records have nowhere to go: a throwaway log.
         log = current_turn_log.get() or TurnLog(request.session_id, request.step)
         loop = asyncio.get_running_loop()
         first_deadline = loop.time() + self.deadlines.first_token
         total_deadline = loop.time() + self.deadlines.total
         prompt = build_prompt(request)
-        retries, pending_recovery = 0, None
+        retries, pending_recovery, simplified = 0, None, False
         while True:
             attempt = _Attempt()
             try:
@@ -161,7 +198,8 @@ class AIMember:
                     log.recovery_end(pending_recovery, False)
                 if attempt.parts:  # the artist saw part of it: the chain replaces it cleanly
                     raise ProviderFailed(self.name, error_code(error)) from error
-                if error_code(error) == "context_length" and (shorter := simplify(prompt)):
+                if error_code(error) == "context_length" and not simplified and (shorter := simplify(prompt)):
+                    simplified = True
                     pending_recovery = log.recovery_start(
                         RecoveryStrategy.SIMPLIFY, f"{self.name}: prompt {prompt.chars} -> {shorter.chars} chars, "
                                                    f"temperature {shorter.temperature}")
@@ -182,10 +220,12 @@ class AIMember:
 
     async def _stream(self, prompt: Prompt, attempt: _Attempt, sink, first_deadline: float,
                       total_deadline: float) -> None:
-        async with self.breaker.attempt():
+        # The chain always serves something else when this fails: a fallback is served.
+        async with get_breaker(self.name).attempt(fallback_served=True):
             try:
-                async with asyncio.timeout_at(first_deadline) as deadline:
-                    async for item in self.stream.stream(prompt):
+                async with (asyncio.timeout_at(first_deadline) as deadline,
+                            contextlib.aclosing(self.stream.stream(prompt)) as items):
+                    async for item in items:
                         if isinstance(item, End):
                             attempt.end = item
                             continue
@@ -200,13 +240,11 @@ class AIMember:
                 raise BrokenStream(f"{self.name}: the stream ended without its terminal event")
 
     def _retry_delay(self, error: BaseException, retries: int, time_left: float) -> float | None:
-        transient = (isinstance(error, API_STATUS_ERRORS) and error.status_code in TRANSIENT_STATUS_CODES) or (
-            isinstance(error, API_CONNECTION_ERRORS) and not isinstance(error, API_TIMEOUT_ERRORS))
-        if not transient or retries >= len(RETRY_DELAYS):
+        if error_code(error) not in TRANSIENT_CODES or retries >= len(RETRY_DELAYS):
             return None
         delay = max(RETRY_DELAYS[retries], _retry_after(error))
         # Wait only if a first token could still come in time after the wait.
-        return delay if delay < time_left else None
+        return delay if delay + MIN_FIRST_TOKEN_WINDOW <= time_left else None
 
     @staticmethod
     async def _with_question(request: ReplyRequest, text: str, sink) -> str:
@@ -236,7 +274,7 @@ class AIMember:
             tokens_out=attempt.end.tokens_out if attempt.end else None,
             retry_count=retries,
             error_code="" if error is None else error_code(error),
-            error_message="" if error is None else f"{type(error).__name__}: {error}"[:500],
+            error_message="" if error is None else error_summary(error),
             fallback_used=False,  # known at the end of the turn (TurnLog.finished)
             prompt_sha256=sha256_hex(prompt.text),
             prompt_chars=prompt.chars,

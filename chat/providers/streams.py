@@ -14,8 +14,14 @@ from chat.prompts import Prompt
 
 @dataclass(frozen=True)
 class End:
+    """The provider finished its reply on its own: not cut by the token limit or a filter."""
+
     tokens_in: int | None
     tokens_out: int | None
+
+
+OPENAI_COMPLETE = frozenset({"stop"})
+ANTHROPIC_COMPLETE = frozenset({"end_turn", "stop_sequence"})
 
 
 class OpenAICompatibleStream:
@@ -46,7 +52,8 @@ class OpenAICompatibleStream:
                 for choice in chunk.choices:
                     if choice.delta and choice.delta.content:
                         yield choice.delta.content
-                    finished = finished or choice.finish_reason is not None
+                    # "length" or "content_filter": a reply cut short is not a reply.
+                    finished = finished or choice.finish_reason in OPENAI_COMPLETE
         if finished:
             yield End(usage.prompt_tokens if usage else None, usage.completion_tokens if usage else None)
 
@@ -68,7 +75,7 @@ class AnthropicStream:
             max_tokens=self.max_tokens,  # this SDK's Messages API takes no temperature
             stream=True,
         )
-        stopped, tokens_in, tokens_out = False, None, None
+        stopped, complete, tokens_in, tokens_out = False, False, None, None
         async with response:
             async for event in response:
                 if event.type == "message_start":
@@ -77,7 +84,8 @@ class AnthropicStream:
                     yield event.delta.text
                 elif event.type == "message_delta":
                     tokens_out = event.usage.output_tokens
+                    complete = event.delta.stop_reason in ANTHROPIC_COMPLETE  # not "max_tokens"
                 elif event.type == "message_stop":
-                    stopped = True
+                    stopped = complete
         if stopped:
             yield End(tokens_in, tokens_out)

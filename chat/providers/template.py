@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from chat.catalogue import Catalogue
 from chat.providers.base import ReplyKind, ReplyRequest, ReplySink
 from chat.steps import step_by_number
-from chat.texts import catalogue_for
+from chat.texts import catalogue_for, question
 
 TOKEN = re.compile(r"\S+\s*")  # a word and the space after it: how replies are streamed
 
@@ -23,12 +23,6 @@ TOKEN = re.compile(r"\S+\s*")  # a word and the space after it: how replies are 
 def _pick(options: Sequence[str], request: ReplyRequest) -> str:
     seed = zlib.crc32(f"{request.session_id}:{request.step}:{request.kind}".encode())
     return options[seed % len(options)]
-
-
-def _question(catalogue: Catalogue, step_number: int | None) -> str:
-    if step_number is None:
-        return ""
-    return catalogue.steps[step_by_number(step_number).field].question
 
 
 def _acknowledgement(catalogue: Catalogue, request: ReplyRequest) -> str:
@@ -43,29 +37,29 @@ def _acknowledgement(catalogue: Catalogue, request: ReplyRequest) -> str:
 def compose_reply(request: ReplyRequest) -> str:
     """The whole reply text for a request (plain text; escaped when rendered)."""
     catalogue = catalogue_for(request.language)
-    question = _question(catalogue, request.next_step)
+    next_question = question(catalogue.language, request.next_step)
     label = catalogue.steps[step_by_number(request.step).field].label
     name = request.artist_name
     match request.kind:
         case ReplyKind.ADVANCE:
-            return f"{_acknowledgement(catalogue, request)} {question}"
+            return f"{_acknowledgement(catalogue, request)} {next_question}"
         case ReplyKind.REASK:
             reason = catalogue.invalid[request.reason_code].format(**request.reason_params)
-            return catalogue.reask.format(reason=reason, question=question)
+            return catalogue.reask.format(reason=reason, question=next_question)
         case ReplyKind.EDIT_ASK:
-            return catalogue.edit_ask.format(label=label, value=request.answer, question=question)
+            return catalogue.edit_ask.format(label=label, value=request.answer, question=next_question)
         case ReplyKind.EDIT_DONE if request.next_step is None:
             return catalogue.edit_done_complete.format(label=label, value=request.answer)
         case ReplyKind.EDIT_DONE:
-            return catalogue.edit_done.format(label=label, value=request.answer, question=question)
+            return catalogue.edit_done.format(label=label, value=request.answer, question=next_question)
         case ReplyKind.RESUME:
-            return catalogue.resume.format(question=question)
+            return catalogue.resume.format(question=next_question)
         case ReplyKind.COMPLETE:
             return f"{_acknowledgement(catalogue, request)} {catalogue.complete.format(name=name)}"
         case ReplyKind.ALREADY_COMPLETE:
             return catalogue.already_complete.format(name=name)
         case ReplyKind.RESTART:
-            return catalogue.restart.format(question=question)
+            return catalogue.restart.format(question=next_question)
     raise ValueError(f"unknown reply kind {request.kind!r}")
 
 
@@ -73,7 +67,7 @@ def emergency_reply(request: ReplyRequest) -> str:
     """What the chain says when no responder could answer: short, and it still moves forward."""
     catalogue = catalogue_for(request.language)
     opener = _pick(catalogue.emergency, request)
-    return f"{opener} {_question(catalogue, request.next_step)}".strip()
+    return f"{opener} {question(catalogue.language, request.next_step)}".strip()
 
 
 class TemplateResponder:

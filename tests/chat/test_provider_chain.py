@@ -73,11 +73,12 @@ async def test_a_healthy_openai_answers_and_the_request_is_logged_without_text(f
     assert [r["target"] for r in fake_llm.requests()] == ["openai"]
 
 
-async def test_server_errors_are_retried_within_the_first_token_budget_then_anthropic_answers(fake_llm):
+async def test_server_errors_are_retried_within_the_first_token_budget_then_anthropic_answers(fake_llm, settings):
+    settings.AI_FIRST_TOKEN_TIMEOUT = 1.2
     fake_llm.inject("openai", kind="status", code=500)
     reply, _, requests, recoveries, elapsed = await turn()
     assert (reply.provider, reply.fallback_used) == ("anthropic", True)
-    # 0.5 s fits in the 0.8 s first-token budget; the next wait (1 s) would not.
+    # A 0.5 s wait leaves a first token time within the 1.2 s budget; the next (1 s) would not.
     assert statuses(requests) == [("openai", "http_500"), ("openai", "http_500"), ("anthropic", "success")]
     assert [r.retry_count for r in requests[:2]] == [0, 1]
     assert [(r.strategy, r.success) for r in recoveries] == [
@@ -108,6 +109,49 @@ async def test_a_429_waits_for_its_retry_after(fake_llm, settings):
     assert statuses(requests) == [("openai", "http_429"), ("openai", "success")]
     assert recoveries[0].action == "retry openai after 1 s (http_429)" and recoveries[0].success
     assert elapsed >= 1.0
+
+
+async def test_a_retry_that_would_leave_no_time_for_a_first_token_is_not_made(fake_llm):
+    fake_llm.inject("openai", kind="status", code=503)  # 0.5 s wait + 0.5 s > the 0.8 s budget
+    reply, _, requests, recoveries, elapsed = await turn()
+    assert statuses(requests) == [("openai", "http_503"), ("anthropic", "success")]
+    assert [r.strategy for r in recoveries] == [RecoveryStrategy.FALLBACK] and elapsed < 0.5
+
+
+@pytest.mark.parametrize(("target", "code"), [("anthropic", "http_529"), ("openai", "stream_error")])
+async def test_an_error_reported_inside_a_stream_is_classified_and_retried(fake_llm, settings, target, code):
+    settings.AI_FIRST_TOKEN_TIMEOUT = 1.2
+    settings.AI_PROVIDER_CHAIN = [target, "template"]
+    fake_llm.inject(target, kind="stream_error", count=1)
+    reply, _, requests, _, _ = await turn()
+    assert reply.provider == target
+    assert statuses(requests) == [(target, code), (target, "success")]
+
+
+@pytest.mark.parametrize("target", ["openai", "anthropic"])
+async def test_a_reply_cut_by_the_token_limit_is_not_kept(fake_llm, settings, target):
+    settings.AI_PROVIDER_CHAIN = [target, "local", "template"]
+    fake_llm.inject(target, kind="truncated", tokens=4)
+    reply, sink, requests, _, _ = await turn()
+    assert reply.provider == "local"
+    assert statuses(requests)[0] == (target, "broken_stream") and sink.discards == 1
+
+
+async def test_the_log_keeps_no_error_text_from_the_provider(fake_llm):
+    fake_llm.inject("openai", kind="status", code=400, message="invalid input: 'Luna Roja dice hola'")
+    _, _, requests, _, _ = await turn()
+    assert requests[0].error_message == "BadRequestError HTTP 400 invalid_request_error"
+    assert "Luna" not in requests[0].error_message
+
+
+async def test_the_reply_cache_never_serves_another_artist(fake_llm):
+    luna = request(answer="techno", artist_name="Luna Roja", answers={"artist_name": "Luna Roja"})
+    await turn(luna)
+    for target in ("openai", "anthropic", "local"):
+        fake_llm.inject(target, kind="status", code=503)
+    sol = request(answer="Techno", artist_name="Sol Negro", answers={"artist_name": "Sol Negro"}, session="s2")
+    reply, *_ = await turn(sol)
+    assert reply.provider == "template"
 
 
 async def test_a_429_asking_to_wait_past_the_deadline_falls_back_at_once(fake_llm):
@@ -160,7 +204,8 @@ async def test_a_broken_stream_is_completed_by_the_next_provider(fake_llm, setti
     assert recoveries[-1].action == f"{target} -> local" and recoveries[-1].success
 
 
-async def test_a_connection_reset_is_retried(fake_llm):
+async def test_a_connection_reset_is_retried(fake_llm, settings):
+    settings.AI_FIRST_TOKEN_TIMEOUT = 1.2
     fake_llm.inject("openai", kind="reset", count=1)
     reply, _, requests, _, _ = await turn()
     assert reply.provider == "openai"

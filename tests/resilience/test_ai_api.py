@@ -7,6 +7,7 @@ from datetime import datetime
 
 import pytest
 from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Permission
 from django.test import Client
 from django.utils import timezone
 
@@ -25,9 +26,17 @@ def dataset():
     return build_dataset()
 
 
+def log_staff(username: str = "staff"):
+    """A staff account allowed to read the AI request log and purge it."""
+    user = get_user_model().objects.create_user(username, password="x", is_staff=True)
+    user.user_permissions.add(*Permission.objects.filter(
+        codename__in=["view_airequestlog", "delete_airequestlog"]))
+    return user
+
+
 @pytest.fixture
 def staff_client(client) -> Client:
-    client.force_login(get_user_model().objects.create_user("staff", password="x", is_staff=True))
+    client.force_login(log_staff())
     return client
 
 
@@ -136,7 +145,7 @@ def test_delete_purges_by_age(staff_client):
 
 def test_delete_is_protected_against_csrf(dataset):
     client = Client(enforce_csrf_checks=True)
-    client.force_login(get_user_model().objects.create_user("staff", password="x", is_staff=True))
+    client.force_login(log_staff())
     url = f"{API}?older_than_days=1"
 
     response = client.delete(url)
@@ -155,7 +164,7 @@ def test_delete_is_protected_against_csrf(dataset):
 
 def test_reads_need_no_csrf_token(dataset):
     client = Client(enforce_csrf_checks=True)
-    client.force_login(get_user_model().objects.create_user("staff", password="x", is_staff=True))
+    client.force_login(log_staff())
     assert client.get(f"{API}statistics/").status_code == 200
 
 
@@ -278,3 +287,14 @@ def test_admin_figures_match_the_api(admin_client, dataset):
     for provider in admin_client.get(f"{API}providers/").json()["providers"]:
         row = page.split(f'data-provider="{provider["provider"]}"')[1].split("</tr>")[0]
         assert f'<td>{provider["requests"]}</td>' in row and f'{provider["p95_latency_ms"]} ms' in row
+
+
+def test_staff_without_the_log_permissions_are_refused(client, dataset):
+    client.force_login(get_user_model().objects.create_user("intern", password="x", is_staff=True))
+    assert client.get(f"{API}recent/").status_code == 403
+    reader = log_staff("reader")
+    reader.user_permissions.remove(Permission.objects.get(codename="delete_airequestlog"))
+    client.force_login(reader)
+    assert client.get(f"{API}recent/").status_code == 200
+    response = client.delete(f"{API}?older_than_days=1")
+    assert response.status_code == 403 and "delete_airequestlog" in response.json()["error"]
