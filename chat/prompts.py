@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 
 from chat.providers.base import ReplyKind, ReplyRequest
-from chat.steps import step_by_number
+from chat.steps import TOTAL_STEPS, step_by_number
 from chat.texts import catalogue_for, question
 
 SYSTEM = {
@@ -97,7 +97,7 @@ def build_prompt(request: ReplyRequest) -> Prompt:
         f"{catalogue.steps[name].label}: {value}" for name, value in request.answers.items()
     ) or labels["nothing"]
     lines = [
-        f"{labels['step']} {request.step} {labels['of']} 7 ({catalogue.steps[field].label})",
+        f"{labels['step']} {request.step} {labels['of']} {TOTAL_STEPS} ({catalogue.steps[field].label})",
         f"{labels['decision']}: {labels[request.kind].format(reason=reason)}",
     ]
     if request.answer:

@@ -7,6 +7,7 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
 import anthropic
+import httpx2  # both SDKs are built on httpx2 (not httpx)
 import openai
 
 from chat.prompts import Prompt
@@ -24,8 +25,8 @@ OPENAI_COMPLETE = frozenset({"stop"})
 ANTHROPIC_COMPLETE = frozenset({"end_turn", "stop_sequence"})
 
 
-class OpenAICompatibleStream:
-    """OpenAI's Chat Completions, or any server that speaks it (Ollama, llama.cpp, vLLM)."""
+class _SDKStream:
+    sdk_client = None  # the SDK's async client class
 
     def __init__(self, *, name: str, model: str, api_key: str, base_url: str | None, timeout: float,
                  max_tokens: int) -> None:
@@ -33,8 +34,14 @@ class OpenAICompatibleStream:
         self.model = model
         self.max_tokens = max_tokens
         # max_retries=0: the chain does its own retrying, so there is one retry loop.
-        self.client = openai.AsyncOpenAI(api_key=api_key, base_url=base_url, max_retries=0,
-                                         timeout=openai.Timeout(timeout, connect=min(timeout, 3.0)))
+        self.client = self.sdk_client(api_key=api_key, base_url=base_url, max_retries=0,
+                                      timeout=httpx2.Timeout(timeout, connect=min(timeout, 3.0)))
+
+
+class OpenAICompatibleStream(_SDKStream):
+    """OpenAI's Chat Completions, or any server that speaks it (Ollama, llama.cpp, vLLM)."""
+
+    sdk_client = openai.AsyncOpenAI
 
     async def stream(self, prompt: Prompt) -> AsyncIterator[str | End]:
         response = await self.client.chat.completions.create(
@@ -58,14 +65,8 @@ class OpenAICompatibleStream:
             yield End(usage.prompt_tokens if usage else None, usage.completion_tokens if usage else None)
 
 
-class AnthropicStream:
-    def __init__(self, *, name: str, model: str, api_key: str, base_url: str | None, timeout: float,
-                 max_tokens: int) -> None:
-        self.name = name
-        self.model = model
-        self.max_tokens = max_tokens
-        self.client = anthropic.AsyncAnthropic(api_key=api_key, base_url=base_url, max_retries=0,
-                                               timeout=anthropic.Timeout(timeout, connect=min(timeout, 3.0)))
+class AnthropicStream(_SDKStream):
+    sdk_client = anthropic.AsyncAnthropic
 
     async def stream(self, prompt: Prompt) -> AsyncIterator[str | End]:
         response = await self.client.messages.create(
