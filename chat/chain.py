@@ -55,19 +55,24 @@ class ProviderChain:
         self.members = list(members)
         self.replies = replies
 
-    async def reply(self, request: ReplyRequest, sink: ReplySink, log: TurnLog | None = None) -> Reply:
+    async def reply(self, request: ReplyRequest, sink: ReplySink, log: TurnLog | None = None, *,
+                    ai_allowed: bool = True) -> Reply:
+        """`ai_allowed=False` (staff forced a level without AI, e.g. for maintenance): only the
+        template responder answers."""
         log = log or TurnLog(request.session_id, request.step)
+        members = self.members if ai_allowed else [m for m in self.members if isinstance(m, TemplateResponder)]
         token = current_turn_log.set(log)
         try:
-            return await self._reply(request, sink, log)
+            return await self._reply(members, request, sink, log)
         finally:
             current_turn_log.reset(token)
 
-    async def _reply(self, request: ReplyRequest, sink: ReplySink, log: TurnLog) -> Reply:
+    async def _reply(self, members: Sequence[ChainMember], request: ReplyRequest, sink: ReplySink,
+                     log: TurnLog) -> Reply:
         handover = None
-        for position, member in enumerate(self.members):
+        for position, member in enumerate(members):
             if position > 0:
-                handover = log.recovery_start(_strategy(member), f"{self.members[position - 1].name} -> {member.name}")
+                handover = log.recovery_start(_strategy(member), f"{members[position - 1].name} -> {member.name}")
             tracking = _Tracking(sink)
             try:
                 text = (await member.write(request, tracking)).strip()
@@ -81,7 +86,8 @@ class ProviderChain:
             if text:
                 if member.cacheable and self.replies is not None:
                     self.replies.put_later(request, text)  # not on the reply's path
-                return Reply(text, member.name, fallback_used=position > 0)
+                # A reply while AI is set aside by staff is a backup reply too.
+                return Reply(text, member.name, fallback_used=position > 0 or len(members) < len(self.members))
             if tracking.sent:
                 await sink.discard()
         text = emergency_reply(request)
@@ -111,6 +117,15 @@ def _text_stream(name: str):
                                       api_key=settings.LOCAL_LLM_API_KEY or "local",
                                       base_url=settings.LOCAL_LLM_BASE_URL, **common)
     return None
+
+
+def configured_ai_providers() -> list[str]:
+    """The AI providers of AI_PROVIDER_CHAIN that `_text_stream` would configure (their key, or
+    URL for `local`, is set), in chain order, without building any client. The degradation
+    manager reads it (`DEGRADATION_AI_PROVIDERS`): no provider configured is not an outage."""
+    required = {"openai": settings.OPENAI_API_KEY, "anthropic": settings.ANTHROPIC_API_KEY,
+                "local": settings.LOCAL_LLM_BASE_URL}
+    return list(dict.fromkeys(name for name in settings.AI_PROVIDER_CHAIN if required.get(name)))
 
 
 def _build_chain() -> ProviderChain:

@@ -8,6 +8,8 @@ from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
 
 from chat import conversation, rendering
+from chat.groups import group_name
+from resilience.degradation import BROADCAST_GROUP, Level
 from chat.frames import FrameError, command_from_frame
 from chat.selectors import OWNED_SESSIONS_KEY, SessionNotOwned, SessionUnknown, chat_session_get_owned
 from chat.services import InvalidAction
@@ -61,7 +63,8 @@ class ChatConsumer(AsyncWebsocketConsumer):
             session = await database_sync_to_async(self._owned_session)(session_id)
             self.session_id = str(session.pk)
             self.language = session.language
-            await self.channel_layer.group_add(conversation.group_name(self.session_id), self.channel_name)
+            await self.channel_layer.group_add(group_name(self.session_id), self.channel_name)
+            await self.channel_layer.group_add(BROADCAST_GROUP, self.channel_name)
             await self.send(text_data=await database_sync_to_async(rendering.render_state)(session))
         except SessionUnknown:
             await self._refuse("session_unknown", CLOSE_SESSION_UNKNOWN)
@@ -83,7 +86,8 @@ class ChatConsumer(AsyncWebsocketConsumer):
 
     async def disconnect(self, code: int) -> None:
         if self.session_id:
-            await self.channel_layer.group_discard(conversation.group_name(self.session_id), self.channel_name)
+            await self.channel_layer.group_discard(group_name(self.session_id), self.channel_name)
+            await self.channel_layer.group_discard(BROADCAST_GROUP, self.channel_name)
 
     async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
         if not self.session_id:
@@ -93,12 +97,17 @@ class ChatConsumer(AsyncWebsocketConsumer):
             await conversation.command_handle(
                 session_id=self.session_id, command=command, sink=SocketSink(self), origin=self.channel_name
             )
-        except (FrameError, InvalidAction) as error:
+        except (FrameError, InvalidAction, conversation.ServiceReadOnly) as error:
             await self.send(text_data=rendering.render_error(error.code, self.language))
         except Exception:
             # The answer is saved before anything that can fail here; say so and keep the socket.
             logger.exception("chat turn failed (session %s)", self.session_id)
             await self.send(text_data=rendering.render_error("internal", self.language))
+
+    async def degradation_changed(self, event: dict) -> None:
+        """The service level changed: the banner, status and placeholder change live."""
+        if self.session_id:
+            await self.send(text_data=rendering.render_service(Level(event["level"]), self.language))
 
     async def chat_fragments(self, event: dict) -> None:
         """A fragment published by another tab (or form post) of the same chat."""

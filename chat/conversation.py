@@ -19,23 +19,19 @@ from django.db import connection
 from chat import rendering, services
 from chat.chain import Reply, chain_from_settings
 from chat.frames import Command, CommandKind
+from chat.groups import GROUP_EVENT, group_name
+from chat.pending import pending_answer_keep
 from chat.providers.base import ReplySink
 from chat.turn_log import TurnLog
 from resilience.ai_log import ai_log_write
+from resilience.degradation import DegradationState, Level, degradation_current
 
 logger = logging.getLogger(__name__)
-
-GROUP_EVENT = "chat.fragments"
-
 
 class TurnSink(ReplySink, Protocol):
     """The asking tab: gets the reply's tokens as they come and each finished fragment."""
 
     async def show(self, html: str) -> None: ...
-
-
-def group_name(session_id: str) -> str:
-    return f"chat.{session_id}"
 
 
 async def _publish(session_id: str, html: str, sink: TurnSink, origin: str | None) -> None:
@@ -58,14 +54,39 @@ def _apply(session_id: str, command: Command) -> services.Turn:
     raise ValueError(f"unknown command {command.kind!r}")
 
 
+class ServiceReadOnly(Exception):
+    """The database cannot take writes (MINIMAL or worse). `code` names the artist's message;
+    an answer was kept for later when `code` is "answer_kept"."""
+
+    def __init__(self, code: str) -> None:
+        super().__init__(code)
+        self.code = code
+
+
+async def _service_state() -> DegradationState:
+    return await sync_to_async(degradation_current, thread_sensitive=False)()
+
+
 async def command_handle(*, session_id: str, command: Command, sink: TurnSink, origin: str | None) -> None:
-    """Carry out the artist's command and deliver the reply. Raises `services.InvalidAction`."""
+    """Carry out the artist's command and deliver the reply. Raises `services.InvalidAction`, or
+    `ServiceReadOnly` when the database cannot take writes (the answer is then kept for later)."""
+    state = await _service_state()
+    if state.level >= Level.MINIMAL:
+        if command.kind is not CommandKind.MESSAGE:
+            raise ServiceReadOnly("read_only")
+        try:
+            await sync_to_async(pending_answer_keep, thread_sensitive=False)(session_id=session_id, text=command.text)
+        except Exception as error:  # not even Redis: nothing can keep it
+            logger.exception("answer could not be kept (session %s)", session_id)
+            raise ServiceReadOnly("internal") from error
+        raise ServiceReadOnly("answer_kept")
     turn = await database_sync_to_async(_apply)(session_id, command)
     if turn.message is not None:
         html = rendering.render_user_turn(turn.message, turn.session.language)
         await _publish(session_id, html, sink, origin)
     log = TurnLog(session_id, turn.request.step)
-    reply = await chain_from_settings().reply(turn.request, sink, log)
+    ai_allowed = not (state.forced and state.level >= Level.LIMITED)  # maintenance: templates only
+    reply = await chain_from_settings().reply(turn.request, sink, log, ai_allowed=ai_allowed)
     message = await database_sync_to_async(services.reply_record)(
         session_id=session_id, request=turn.request, reply=reply
     )

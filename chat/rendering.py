@@ -10,8 +10,10 @@ from typing import Any
 from django.template.loader import render_to_string
 
 from chat.models import ChatMessage, ChatSession
+from chat.service_mode import service_mode
 from chat.steps import STEPS, TOTAL_STEPS, display_value
 from chat.texts import catalogue_for
+from resilience.degradation import Level, degradation_current
 
 
 def chat_context(session: ChatSession, *, with_messages: bool) -> dict[str, Any]:
@@ -23,6 +25,7 @@ def chat_context(session: ChatSession, *, with_messages: bool) -> dict[str, Any]
     context: dict[str, Any] = {
         "session": session,
         "t": catalogue.ui,
+        "mode": service_mode(degradation_current().level, session.language),
         "total_steps": TOTAL_STEPS,
         "shown_step": shown_step,
         "answered_count": session.current_step - 1,
@@ -72,6 +75,11 @@ def render_turn_done(session_id: str, message: ChatMessage) -> str:
     while the reply streamed): progress, draft, hint and suggestions."""
     session = ChatSession.objects.select_related("presskit").get(pk=session_id)
     return _render("turn_done.html", {**chat_context(session, with_messages=False), "message": message})
+
+
+def render_service(level: Level, language: str) -> str:
+    """The banner and service mode, pushed to every open chat when the level changes."""
+    return _render("service.html", {"mode": service_mode(level, language)})
 
 
 def render_error(code: str, language: str) -> str:

@@ -158,6 +158,8 @@ CATALOGUE = Catalogue(
         "unknown_action": "I don't recognise that action.",
         "bad_step": "You can only edit steps you've already answered.",
         "not_editing": "You are not editing any answer.",
+        "answer_kept": "We kept your answer and will process it as soon as the service recovers; no need to repeat it.",
+        "read_only": "Answers can't be changed right now. Please try again in a few minutes.",
         "internal": "Something went wrong while replying. What you already sent is saved; please try again in a moment.",
         "session_unknown": "This conversation doesn't exist. Reload the page to start a new one.",
         "session_not_yours": "This conversation belongs to someone else. Reload the page to open yours.",
@@ -190,5 +192,18 @@ CATALOGUE = Catalogue(
         "language": "Language",
         "change_language": "Change",
         "typing": "The assistant is typing…",
+        "mode_backup": "Backup mode on",
+        "banner_backup": (
+            "Using backup mode to keep the service running. "
+            "Full functionality will be restored automatically."
+        ),
+        "banner_minimal": (
+            "We are in read-only mode because of a technical problem. What you write is kept and will be "
+            "processed as soon as the service recovers."
+        ),
+        "banner_emergency": "ÍTERA is under emergency maintenance. We'll be right back: this page will refresh itself.",
+        "placeholder_backup": "Backup mode on: basic features available",
+        "placeholder_minimal": "Type your answer: we keep it and process it when the service is back",
+        "status_title": "We'll be right back",
     },
 )

@@ -149,6 +149,11 @@ CATALOGUE = Catalogue(
         "unknown_action": "No reconozco esa acción.",
         "bad_step": "Solo puedes editar pasos que ya has respondido.",
         "not_editing": "No estás editando ninguna respuesta.",
+        "answer_kept": (
+            "Guardamos tu respuesta y la procesaremos en cuanto se recupere el servicio; no hace falta "
+            "que la repitas."
+        ),
+        "read_only": "Ahora mismo no se pueden cambiar respuestas. Inténtalo de nuevo en unos minutos.",
         "internal": "Algo ha fallado al responderte. Lo que ya enviaste está guardado; inténtalo de nuevo en un momento.",
         "session_unknown": "Esta conversación no existe. Recarga la página para empezar una nueva.",
         "session_not_yours": "Esta conversación pertenece a otra persona. Recarga la página para abrir la tuya.",
@@ -181,5 +186,18 @@ CATALOGUE = Catalogue(
         "language": "Idioma",
         "change_language": "Cambiar",
         "typing": "El asistente está escribiendo…",
+        "mode_backup": "Modo respaldo activo",
+        "banner_backup": (
+            "Usando modo de respaldo para garantizar el servicio. "
+            "La funcionalidad completa se restaurará automáticamente."
+        ),
+        "banner_minimal": (
+            "Estamos en modo de solo lectura por un problema técnico. Lo que escribas se guarda y lo "
+            "procesaremos en cuanto se recupere el servicio."
+        ),
+        "banner_emergency": "ÍTERA está en mantenimiento de emergencia. Volvemos enseguida: esta página se actualizará sola.",
+        "placeholder_backup": "Modo respaldo activo: funcionalidad básica disponible",
+        "placeholder_minimal": "Escribe tu respuesta: la guardamos y la procesamos al volver el servicio",
+        "status_title": "Volvemos enseguida",
     },
 )

@@ -15,6 +15,7 @@ from chat.frames import FrameError, command_from_values
 from chat.models import ChatSession
 from chat.selectors import CURRENT_SESSION_KEY, OWNED_SESSIONS_KEY
 from chat.texts import catalogue_for
+from resilience.degradation import Level, degradation_current
 
 
 class _DiscardingSink:
@@ -47,10 +48,18 @@ def _session_for_request(request: HttpRequest) -> ChatSession:
 
 @database_sync_to_async
 def _page(request: HttpRequest, error: str = "") -> HttpResponse:
+    if degradation_current().level is Level.EMERGENCY:
+        return _status_page(request)
     session = _session_for_request(request)
     context = rendering.chat_context(session, with_messages=True)
     context["error"] = catalogue_for(session.language).errors[error] if error else ""
     return render(request, "chat/chat.html", context, status=400 if error else 200)
+
+
+def _status_page(request: HttpRequest) -> HttpResponse:
+    """EMERGENCY: no chat, only a page that says so and comes back by itself."""
+    catalogue = catalogue_for(get_language_from_request(request))
+    return render(request, "chat/status.html", {"t": catalogue.ui, "language": catalogue.language}, status=503)
 
 
 @require_http_methods(["GET", "POST"])
@@ -63,6 +72,6 @@ async def chat_home(request: HttpRequest) -> HttpResponse:
         await conversation.command_handle(
             session_id=str(session.pk), command=command, sink=_DiscardingSink(), origin=None
         )
-    except (FrameError, services.InvalidAction) as error:
+    except (FrameError, services.InvalidAction, conversation.ServiceReadOnly) as error:
         return await _page(request, error.code)
     return HttpResponseRedirect(reverse("chat:home") + "#composer")

@@ -172,6 +172,26 @@ RESILIENCE_BREAKERS = {
 # window, recovery_timeout, call_timeout. Checked at startup: a typo is an error.
 BREAKER_OVERRIDES = env("BREAKER_OVERRIDES", default="")
 
+# Degradation levels (resilience app): computed from health checks and breaker states, stored in
+# Redis next to the breakers. Evaluated every DEGRADATION_EVAL_INTERVAL seconds (Celery beat)
+# and on every breaker transition; a worse level applies at once, a better one only once it has
+# held for DEGRADATION_RECOVERY_HOLD seconds (so a flapping dependency does not flap the banner).
+DEGRADATION_EVAL_INTERVAL = env.float("DEGRADATION_EVAL_INTERVAL", default=30.0)
+DEGRADATION_RECOVERY_HOLD = env.float("DEGRADATION_RECOVERY_HOLD", default=60.0)
+# Seconds the health checks (run concurrently) may take together; a slower one is "timeout".
+DEGRADATION_CHECK_TIMEOUT = env.float("DEGRADATION_CHECK_TIMEOUT", default=4.0)
+# Component name -> import string of a callable returning a ComponentHealth (or a list of them).
+DEGRADATION_HEALTH_CHECKS = {
+    "database": "resilience.health.database_health",
+    "redis": "resilience.health.redis_health",
+    "broker": "resilience.health.broker_health",
+    "ai": "resilience.health.ai_provider_health",
+}
+# Which AI providers are configured (keys or URL set): no key at all is templates, not an outage.
+DEGRADATION_AI_PROVIDERS = "chat.chain.configured_ai_providers"
+# Asks an AI provider whose breaker waits for its probe one short question (see resilience.health).
+DEGRADATION_AI_PROBE = "chat.health.probe_ai_provider"
+
 # Sessions in the database: an artist's claim to a chat survives a Redis restart.
 SESSION_ENGINE = "django.contrib.sessions.backends.db"
 SESSION_COOKIE_AGE = env.int("SESSION_COOKIE_AGE", default=60 * 60 * 24 * 30)
@@ -193,6 +213,10 @@ CELERY_WORKER_SOFT_SHUTDOWN_TIMEOUT = 10.0
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BEAT_SCHEDULE = {
+    "pending-answers-replay": {
+        "task": "chat.tasks.pending_answers_replay",
+        "schedule": env.float("PENDING_ANSWERS_REPLAY_INTERVAL", default=15.0),
+    },
     "sessions-clear-expired": {
         "task": "presskit.tasks.sessions_clear_expired",
         "schedule": 60 * 60,
@@ -200,6 +224,11 @@ CELERY_BEAT_SCHEDULE = {
     "ai-logs-purge": {
         "task": "resilience.tasks.ai_logs_purge",
         "schedule": 24 * 60 * 60,
+    },
+    "degradation-evaluate": {
+        "task": "resilience.tasks.degradation_evaluate",
+        "schedule": DEGRADATION_EVAL_INTERVAL,
+        "options": {"expires": DEGRADATION_EVAL_INTERVAL},  # a backlog of stale evaluations is useless
     },
 }
 

@@ -1,22 +1,259 @@
-"""The breakers page for staff: every breaker's state and counts, and the hand controls
+"""The status dashboard, the first page staff open during an incident: the degradation level
+and its recent changes, every breaker, the AI figures of the last 24 hours and the chaos drills,
+with the hand controls (force or release a level, start or stop a drill).
+
+The breakers page for staff: every breaker's state and counts, and the hand controls
 (reset, force open, force closed). Actions need the change permission and are logged.
 
 Then the AI request log: requests and recovery attempts read-only (the last 24 hours' figures
 above the requests list), error patterns with an editable resolution status and notes."""
 from __future__ import annotations
 
+import logging
+from collections.abc import Callable
 from datetime import datetime, timezone
 
+from django import forms
 from django.contrib import admin, messages
+from django.contrib.admin.utils import quote
 from django.core.exceptions import PermissionDenied
+from django.db import DatabaseError
 from django.http import HttpRequest, HttpResponse, HttpResponseNotAllowed, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 
-from resilience import ai_log, breakers
-from resilience.machine import State
-from resilience.models import AIErrorPattern, AIRecoveryAttempt, AIRequestLog, CircuitBreakerEntry
+from resilience import ai_log, breakers, chaos, degradation
+from resilience.degradation import DegradationStoreUnavailable, Level
+from resilience.machine import Snapshot, State
+from resilience.models import AIErrorPattern, AIRecoveryAttempt, AIRequestLog, CircuitBreakerEntry, ServiceStatus
 from resilience.store import REDIS_TROUBLE
+
+logger = logging.getLogger(__name__)
+
+
+def _at(ms: int) -> datetime | None:
+    return datetime.fromtimestamp(ms / 1000, tz=timezone.utc) if ms else None
+
+
+def _breaker_rows(snapshots: list[Snapshot]) -> list[dict]:
+    return [
+        {
+            "snapshot": snapshot,
+            "changed_at": _at(snapshot.changed_at_ms),
+            "forced": snapshot.state in (State.FORCED_OPEN, State.FORCED_CLOSED),
+        }
+        for snapshot in snapshots
+    ]
+
+
+def _shared(rows: list[dict]) -> bool:
+    """Whether the breakers were read from Redis (the `redis` breaker is always this process's)."""
+    return all(row["snapshot"].shared for row in rows if row["snapshot"].name != "redis")
+
+
+# --- The status dashboard -------------------------------------------------------------------------
+
+DASHBOARD_HOURS = 24  # the window of the AI figures
+TIMELINE_LENGTH = 20  # level changes shown
+DEGRADATION = "degradation"  # the ServiceStatus name the level's actions are logged on
+REASON_MAX_CHARS = 200
+
+
+def drill_status_name(provider: str) -> str:
+    """The ServiceStatus name a provider's drills are logged on."""
+    return f"chaos:{provider}"
+
+
+def status_names() -> list[str]:
+    return [DEGRADATION, *(drill_status_name(provider) for provider in chaos.PROVIDERS)]
+
+
+class ForceLevelForm(forms.Form):
+    level = forms.TypedChoiceField(
+        choices=[("", "— choose —"), *((int(level), level.label.upper()) for level in Level)],
+        coerce=lambda value: Level(int(value)),
+    )
+    reason = forms.CharField(max_length=REASON_MAX_CHARS, help_text="Why: shown on this page and logged.")
+
+
+class ReleaseLevelForm(forms.Form):
+    reason = forms.CharField(max_length=REASON_MAX_CHARS, required=False)
+
+
+class ChaosStartForm(forms.Form):
+    provider = forms.ChoiceField(choices=[(provider, provider) for provider in chaos.PROVIDERS])
+    seconds = forms.IntegerField(min_value=chaos.MIN_SECONDS, max_value=chaos.MAX_SECONDS, initial=120)
+
+
+class ChaosStopForm(forms.Form):
+    provider = forms.ChoiceField(choices=[(provider, provider) for provider in chaos.PROVIDERS])
+
+
+def _history_url(name: str) -> str:
+    return reverse("admin:resilience_servicestatus_history", args=[quote(name)])
+
+
+def _form_errors(form: forms.Form) -> str:
+    return "; ".join(f"{name}: {' '.join(errors)}" for name, errors in form.errors.items())
+
+
+def _staff_reason(request: HttpRequest, text: str, default: str) -> str:
+    return f"{text or default} (by {request.user.get_username()})"
+
+
+@admin.register(ServiceStatus)
+class ServiceStatusAdmin(admin.ModelAdmin):
+    """Its changelist is the dashboard; its actions live under act/<action>/ so the admin's
+    <name>/history/ (the log of one name's actions) keeps working."""
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+    def get_urls(self):
+        return [
+            path("act/<str:action>/", self.admin_site.admin_view(self.action_view),
+                 name="resilience_servicestatus_action"),
+        ] + super().get_urls()
+
+    def get_object(self, request: HttpRequest, object_id: str, from_field: str | None = None):
+        return ServiceStatus(name=object_id) if object_id in status_names() else None
+
+    def change_view(self, request: HttpRequest, object_id: str, form_url: str = "", extra_context=None):
+        return HttpResponseRedirect(reverse("admin:resilience_servicestatus_changelist"))
+
+    # The page -----------------------------------------------------------------------------
+    def changelist_view(self, request: HttpRequest, extra_context: dict | None = None) -> HttpResponse:
+        if not self.has_view_or_change_permission(request):
+            raise PermissionDenied
+        context = {
+            **self.admin_site.each_context(request),
+            "title": "Service status",
+            "opts": self.model._meta,
+            "can_change": self.has_change_permission(request),
+            "hours": DASHBOARD_HOURS,
+            "level_history_url": _history_url(DEGRADATION),
+            **self._degradation_panel(),
+            **self._breakers_panel(),
+            **self._ai_panel(),
+            **self._drills_panel(),
+            "force_form": ForceLevelForm(auto_id="id_force_%s"),
+            "release_form": ReleaseLevelForm(auto_id="id_release_%s"),
+            "chaos_start_form": ChaosStartForm(auto_id="id_chaos_start_%s"),
+        }
+        return TemplateResponse(request, "admin/resilience/dashboard.html", context)
+
+    # Each panel is read on its own: one source down must not hide the others.
+    def _degradation_panel(self) -> dict:
+        # Never raises: without Redis, this process's copy (at least DEGRADED, and says why).
+        state = degradation.degradation_current()
+        history = degradation.degradation_history(limit=TIMELINE_LENGTH)
+        return {
+            "level": {"name": state.level.label, "value": int(state.level), "forced": state.forced,
+                      "reason": state.reason, "since": _at(state.since_ms)},
+            "timeline": [
+                {"at": _at(change.at_ms), "from": change.from_level.label, "to": change.to_level.label,
+                 "reason": change.reason, "forced": change.forced}
+                for change in history
+            ],
+        }
+
+    def _breakers_panel(self) -> dict:
+        rows = _breaker_rows(breakers.snapshots())  # falls back to this process's view by itself
+        return {"breakers": rows, "breakers_shared": _shared(rows)}
+
+    def _ai_panel(self) -> dict:
+        try:
+            return {"ai_statistics": ai_log.ai_log_statistics(hours=DASHBOARD_HOURS),
+                    "ai_providers": ai_log.ai_log_providers(hours=DASHBOARD_HOURS), "ai_available": True}
+        except DatabaseError as error:
+            logger.warning("status dashboard: AI figures unavailable (%s)", type(error).__name__)
+            return {"ai_statistics": None, "ai_providers": [], "ai_available": False}
+
+    def _drills_panel(self) -> dict:
+        try:
+            drills = chaos.chaos_drills()
+        except REDIS_TROUBLE as error:
+            logger.warning("status dashboard: chaos drills unavailable (%s)", type(error).__name__)
+            return {"drills": [], "drills_available": False}
+        rows = [{**drill, "history_url": _history_url(drill_status_name(drill["provider"]))} for drill in drills]
+        return {"drills": rows, "drills_available": True}
+
+    # The actions --------------------------------------------------------------------------
+    def action_view(self, request: HttpRequest, action: str) -> HttpResponse:
+        if request.method != "POST":
+            return HttpResponseNotAllowed(["POST"])
+        if not self.has_change_permission(request):
+            raise PermissionDenied
+        handlers: dict[str, Callable[[HttpRequest], None]] = {
+            "force": self._force, "release": self._release,
+            "chaos_start": self._chaos_start, "chaos_stop": self._chaos_stop,
+        }
+        handler = handlers.get(action)
+        if handler is None:
+            messages.error(request, f"Unknown action: {action}")
+        else:
+            try:
+                handler(request)
+            except (*REDIS_TROUBLE, DegradationStoreUnavailable):
+                messages.error(request, "Redis is unreachable: nothing was changed (an action must reach every "
+                                        "process). Try again when Redis is back.")
+        return HttpResponseRedirect(reverse("admin:resilience_servicestatus_changelist"))
+
+    def _force(self, request: HttpRequest) -> None:
+        form = ForceLevelForm(request.POST)
+        if not form.is_valid():
+            messages.error(request, f"No level was forced: {_form_errors(form)}")
+            return
+        level: Level = form.cleaned_data["level"]
+        reason = _staff_reason(request, form.cleaned_data["reason"], "")
+        change = degradation.degradation_force(level=level, reason=reason)
+        what = f"{change.from_level.label} → {change.to_level.label}" if change else f"{level.label} (level unchanged)"
+        self.log_change(request, ServiceStatus(name=DEGRADATION), f"level forced, {what}: {reason}")
+        messages.success(request, f"Level forced: {what}. It stays until released.")
+
+    def _release(self, request: HttpRequest) -> None:
+        form = ReleaseLevelForm(request.POST)
+        if not form.is_valid():
+            messages.error(request, f"The level was not released: {_form_errors(form)}")
+            return
+        if not degradation.degradation_current().forced:
+            messages.warning(request, "No level is forced: nothing to release.")
+            return
+        reason = _staff_reason(request, form.cleaned_data["reason"], "released")
+        change = degradation.degradation_release(reason=reason)
+        what = (f"{change.from_level.label} → {change.to_level.label}" if change else "level unchanged")
+        self.log_change(request, ServiceStatus(name=DEGRADATION), f"forced level released, {what}: {reason}")
+        messages.success(request, f"Forced level released ({what}): the level follows the service's health again.")
+
+    def _chaos_start(self, request: HttpRequest) -> None:
+        form = ChaosStartForm(request.POST)
+        if not form.is_valid():
+            messages.error(request, f"No drill was started: {_form_errors(form)}")
+            return
+        provider, seconds = form.cleaned_data["provider"], form.cleaned_data["seconds"]
+        chaos.chaos_start(provider=provider, seconds=seconds, started_by=request.user.get_username())
+        self.log_change(request, ServiceStatus(name=drill_status_name(provider)),
+                        f"chaos drill started: {provider} fails for {seconds} s")
+        messages.warning(request, f"Chaos drill started: {provider} fails in every process for {seconds} s.")
+
+    def _chaos_stop(self, request: HttpRequest) -> None:
+        form = ChaosStopForm(request.POST)
+        if not form.is_valid():
+            messages.error(request, f"No drill was stopped: {_form_errors(form)}")
+            return
+        provider = form.cleaned_data["provider"]
+        if not any(drill["provider"] == provider for drill in chaos.chaos_drills()):
+            messages.warning(request, f"No chaos drill is running on {provider}: nothing to stop.")
+            return
+        chaos.chaos_stop(provider=provider)
+        self.log_change(request, ServiceStatus(name=drill_status_name(provider)), f"chaos drill stopped: {provider}")
+        messages.success(request, f"Chaos drill stopped: {provider} is called normally again.")
+
+
+# --- The breakers page ----------------------------------------------------------------------------
 
 ACTIONS = {
     "reset": ("reset", "Reset (closed, window cleared)"),
@@ -47,16 +284,8 @@ class CircuitBreakerAdmin(admin.ModelAdmin):
     def changelist_view(self, request: HttpRequest, extra_context: dict | None = None) -> HttpResponse:
         if not self.has_view_or_change_permission(request):
             raise PermissionDenied
-        rows = [
-            {
-                "snapshot": snapshot,
-                "changed_at": datetime.fromtimestamp(snapshot.changed_at_ms / 1000, tz=timezone.utc)
-                if snapshot.changed_at_ms else None,
-                "forced": snapshot.state in (State.FORCED_OPEN, State.FORCED_CLOSED),
-            }
-            for snapshot in breakers.snapshots()
-        ]
-        shared = all(row["snapshot"].shared for row in rows if row["snapshot"].name != "redis")
+        rows = _breaker_rows(breakers.snapshots())
+        shared = _shared(rows)
         context = {
             **self.admin_site.each_context(request),
             "title": "Circuit breakers",

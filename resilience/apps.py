@@ -9,12 +9,18 @@ class ResilienceConfig(AppConfig):
     def ready(self) -> None:
         from prometheus_client import REGISTRY
 
-        from resilience import breakers
-        from resilience.metrics import BreakerCollector
+        from resilience import breakers, degradation
+        from resilience.metrics import BreakerCollector, DegradationCollector
 
         def settings_changed(setting: str, **kwargs: object) -> None:
             if setting.startswith("RESILIENCE_") or setting == "BREAKER_OVERRIDES":
                 breakers.reset_registry()
+            if setting.startswith(("RESILIENCE_", "DEGRADATION_")):
+                degradation.reset_manager()
 
         setting_changed.connect(settings_changed, weak=False, dispatch_uid="resilience-settings")
         REGISTRY.register(BreakerCollector(breakers.snapshots))
+        REGISTRY.register(DegradationCollector(degradation.degradation_current))
+        # Every breaker transition may change the level: re-evaluate (DESIGN.md).
+        if degradation.on_breaker_transition not in breakers.transition_hooks:
+            breakers.transition_hooks.append(degradation.on_breaker_transition)

@@ -84,6 +84,37 @@ class LoggingListener:
         logger.debug("breaker %s: fallback served (%s)", breaker, state)
 
 
+# Callables told of every state change of the project's breakers (those `get_breaker` returns),
+# after the log: e.g. the degradation manager re-evaluating the service level. Registered by an
+# app's ready(); a failing hook is logged and never disturbs the call whose result it was told.
+TransitionHook = Callable[[str, Transition], None]
+transition_hooks: list[TransitionHook] = []
+
+
+class TransitionHooksListener:
+    """Passes state changes on to `transition_hooks`; the other events are not theirs."""
+
+    def on_state_change(self, breaker: str, from_state: State, to_state: State, reason: str) -> None:
+        transition = Transition(from_state, to_state, reason)
+        for hook in list(transition_hooks):
+            try:
+                hook(breaker, transition)
+            except Exception:  # noqa: BLE001 - see above
+                logger.exception("breaker %s: transition hook %r failed", breaker, hook)
+
+    def on_success(self, breaker: str) -> None:
+        pass
+
+    def on_failure(self, breaker: str, outcome: Outcome, error_type: str) -> None:
+        pass
+
+    def on_ignored(self, breaker: str, error_type: str) -> None:
+        pass
+
+    def on_fallback(self, breaker: str, state: State) -> None:
+        pass
+
+
 def _status_code(error: BaseException) -> int | None:
     """An HTTP status from an SDK error (`status_code`) or an HTTP client's (`response`)."""
     code = getattr(error, "status_code", None)
@@ -322,7 +353,8 @@ atexit.register(flush_kept_counts)
 def get_breaker(name: str) -> CircuitBreaker:
     """The breaker for a dependency (`openai`, `database`, `integration:<service>`, …)."""
     registry = _registry()
-    return CircuitBreaker(config_for(name, registry.configs, registry.overrides), registry.store)
+    return CircuitBreaker(config_for(name, registry.configs, registry.overrides), registry.store,
+                          listeners=(LoggingListener(), TransitionHooksListener()))
 
 
 def breaker_names() -> list[str]:

@@ -6,6 +6,7 @@ story without prometheus-client's multiprocess mode.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
+from typing import Protocol
 
 from prometheus_client import Counter, Histogram
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
@@ -41,6 +42,29 @@ class BreakerCollector(Collector):
             fallbacks.add_metric(labels, snapshot.fallbacks)
             changes.add_metric(labels, snapshot.state_changes)
         yield from (state, forced, calls, failures, timeouts, fallbacks, changes)
+
+
+class LevelState(Protocol):
+    """What the degradation collector reads (resilience.degradation.DegradationState)."""
+
+    @property
+    def level(self) -> int: ...
+
+    @property
+    def forced(self) -> bool: ...
+
+
+class DegradationCollector(Collector):
+    """`degradation_level` (0 optimal .. 4 emergency) read from the shared store at scrape time."""
+
+    def __init__(self, current: Callable[[], LevelState]) -> None:
+        self.current = current
+
+    def collect(self) -> Iterable[Metric]:
+        state = self.current()
+        yield GaugeMetricFamily("degradation_level", "0 optimal, 1 degraded, 2 limited, 3 minimal, 4 emergency",
+                                value=int(state.level))
+        yield GaugeMetricFamily("degradation_forced", "1 when staff forced the level", value=int(state.forced))
 
 
 # AI requests, counted by the process that made them (DESIGN.md's names). Per process: with

@@ -1,5 +1,6 @@
 """The breakers have no table: their state lives in Redis. `CircuitBreakerEntry` only gives the
-admin a place for the breakers page, its permissions (view / change) and its log entries.
+admin a place for the breakers page, its permissions (view / change) and its log entries;
+`ServiceStatus` does the same for the status dashboard.
 
 The AI request log has three tables: `AIRequestLog`, `AIErrorPattern`, `AIRecoveryAttempt`."""
 from django.db import models
@@ -15,6 +16,24 @@ class CircuitBreakerEntry(models.Model):
         managed = False
         verbose_name = "circuit breaker"
         verbose_name_plural = "circuit breakers"
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class ServiceStatus(models.Model):
+    """No table either: gives the admin the status dashboard (degradation level, breakers, AI
+    figures, chaos drills), its permissions and a log of staff actions, one entry per `name`
+    (`degradation`, `chaos:<provider>`)."""
+
+    name = models.CharField(max_length=100, primary_key=True)
+
+    class Meta:
+        managed = False
+        verbose_name = "service status"
+        # The leading space sorts the dashboard first in the admin's list of the app (the list is
+        # sorted by this name; HTML collapses the space).
+        verbose_name_plural = " Service status"
 
     def __str__(self) -> str:
         return self.name

@@ -30,6 +30,7 @@ from chat.providers.streams import End
 from chat.turn_log import TurnLog, current_turn_log
 from resilience.ai_records import AIRequestRecord, RecoveryStrategy, RequestStatus, sha256_hex
 from resilience.breakers import CircuitOpenError, get_breaker
+from resilience.chaos import ChaosFault, chaos_active
 
 logger = logging.getLogger(__name__)
 
@@ -86,6 +87,8 @@ class Deadlines:
 def error_code(error: BaseException) -> str:
     if isinstance(error, CircuitOpenError):
         return "refused"
+    if isinstance(error, ChaosFault):
+        return "chaos_drill"
     if isinstance(error, FirstTokenTimeout):
         return "timeout_first_token"
     if isinstance(error, (TotalTimeout, TimeoutError, *API_TIMEOUT_ERRORS)):
@@ -222,6 +225,9 @@ class AIMember:
                       total_deadline: float) -> None:
         # The chain always serves something else when this fails: a fallback is served.
         async with get_breaker(self.name).attempt(fallback_served=True):
+            # A staff chaos drill makes this provider fail, as an outage would (and counts so).
+            if await asyncio.to_thread(chaos_active, self.name):
+                raise ChaosFault(self.name)
             try:
                 async with (asyncio.timeout_at(first_deadline) as deadline,
                             contextlib.aclosing(self.stream.stream(prompt)) as items):

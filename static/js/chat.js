@@ -29,6 +29,16 @@
 
   function app() { return document.getElementById("chat-app"); }
 
+  function applyServiceMode() {
+    // The server tells the service level (#service-mode); the socket state is ours.
+    const mode = document.getElementById("service-mode");
+    const input = document.getElementById("message");
+    if (!mode) return;
+    if (input && mode.dataset.placeholder) input.placeholder = mode.dataset.placeholder;
+    const status = document.getElementById("connection");
+    if (status && status.dataset.state === "open") status.textContent = mode.dataset.connection;
+  }
+
   function setConnection(state, text) {
     const status = document.getElementById("connection");
     if (!status) return;
@@ -45,6 +55,7 @@
   document.addEventListener("htmx:wsOpen", function (event) {
     socketWrapper = event.detail.socketWrapper;
     setConnection("open", app().dataset.textConnected);
+    applyServiceMode();
   });
 
   document.addEventListener("htmx:wsClose", function (event) {
@@ -86,6 +97,7 @@
   document.addEventListener("htmx:wsAfterMessage", function () {
     retries = 0;
     dropDuplicateMessages();
+    applyServiceMode();
     scrollToNewest();
   });
 
