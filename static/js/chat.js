@@ -36,7 +36,9 @@
     if (!mode) return;
     if (input && mode.dataset.placeholder) input.placeholder = mode.dataset.placeholder;
     const status = document.getElementById("connection");
-    if (status && status.dataset.state === "open") status.textContent = mode.dataset.connection;
+    if (!status) return;
+    status.dataset.mode = mode.dataset.level;
+    if (status.dataset.state === "open") status.textContent = mode.dataset.connection;
   }
 
   function setConnection(state, text) {
