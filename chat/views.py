@@ -2,6 +2,9 @@
 here and get the page back, so the chat works either way."""
 from __future__ import annotations
 
+import logging
+
+from django.db import DatabaseError
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import reverse
@@ -16,6 +19,9 @@ from chat.models import ChatSession
 from chat.selectors import CURRENT_SESSION_KEY, OWNED_SESSIONS_KEY
 from chat.texts import catalogue_for
 from resilience.degradation import Level, degradation_current
+
+
+logger = logging.getLogger(__name__)
 
 
 class _DiscardingSink:
@@ -50,16 +56,21 @@ def _session_for_request(request: HttpRequest) -> ChatSession:
 def _page(request: HttpRequest, error: str = "") -> HttpResponse:
     if degradation_current().level is Level.EMERGENCY:
         return _status_page(request)
-    session = _session_for_request(request)
+    try:
+        session = _session_for_request(request)
+    except DatabaseError:  # the database is away (MINIMAL) before the manager noticed: say so
+        logger.exception("chat page without its database")
+        return _status_page(request, banner="banner_minimal")
     context = rendering.chat_context(session, with_messages=True)
     context["error"] = catalogue_for(session.language).errors[error] if error else ""
     return render(request, "chat/chat.html", context, status=400 if error else 200)
 
 
-def _status_page(request: HttpRequest) -> HttpResponse:
-    """EMERGENCY: no chat, only a page that says so and comes back by itself."""
+def _status_page(request: HttpRequest, banner: str = "banner_emergency") -> HttpResponse:
+    """No chat, only a page that says why and comes back by itself (EMERGENCY, or no database)."""
     catalogue = catalogue_for(get_language_from_request(request))
-    return render(request, "chat/status.html", {"t": catalogue.ui, "language": catalogue.language}, status=503)
+    return render(request, "chat/status.html",
+                  {"t": catalogue.ui, "language": catalogue.language, "banner": catalogue.ui[banner]}, status=503)
 
 
 @require_http_methods(["GET", "POST"])

@@ -188,7 +188,7 @@ class ServiceStatusAdmin(admin.ModelAdmin):
         if not self.has_change_permission(request):
             raise PermissionDenied
         handlers: dict[str, Callable[[HttpRequest], None]] = {
-            "force": self._force, "release": self._release,
+            "evaluate": self._evaluate, "force": self._force, "release": self._release,
             "chaos_start": self._chaos_start, "chaos_stop": self._chaos_stop,
         }
         handler = handlers.get(action)
@@ -201,6 +201,17 @@ class ServiceStatusAdmin(admin.ModelAdmin):
                 messages.error(request, "Redis is unreachable: nothing was changed (an action must reach every "
                                         "process). Try again when Redis is back.")
         return HttpResponseRedirect(reverse("admin:resilience_servicestatus_changelist"))
+
+    def _evaluate(self, request: HttpRequest) -> None:
+        """Check every component now instead of waiting for the next scheduled evaluation."""
+        change = degradation.degradation_evaluate()
+        current = degradation.degradation_current()
+        if change is None:
+            messages.info(request, f"Evaluated now: the level stays {current.level.label} ({current.reason}).")
+        else:
+            self.log_change(request, ServiceStatus(name=DEGRADATION),
+                            f"evaluated on demand: {change.from_level.label} → {change.to_level.label}")
+            messages.success(request, f"Evaluated now: {change.from_level.label} → {change.to_level.label}.")
 
     def _force(self, request: HttpRequest) -> None:
         form = ForceLevelForm(request.POST)

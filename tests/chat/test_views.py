@@ -84,3 +84,17 @@ def test_artist_text_is_escaped_in_the_page(client):
     client.post("/", {"message": "<b>DJ</b><script>x()</script>"})
     page = client.get("/").content.decode()
     assert "<script>x()" not in page and "&lt;script&gt;x()" in page
+
+
+def test_without_its_database_the_page_says_so_instead_of_failing(client, monkeypatch):
+    from django.db import OperationalError
+
+    from chat import views
+
+    def database_gone(request):
+        raise OperationalError("could not connect to server")
+
+    monkeypatch.setattr(views, "_session_for_request", database_gone)
+    response = client.get("/")
+    assert response.status_code == 503
+    assert "solo lectura" in response.content.decode()

@@ -294,3 +294,9 @@ def test_with_redis_unreachable_the_page_still_answers_and_drills_cannot_start(a
     response = admin_client.post(act("force"), {"level": "3", "reason": "why"}, follow=True)
     assert "Redis is unreachable: nothing was changed" in messages_of(response)
     assert not LogEntry.objects.exists()
+
+
+def test_staff_can_evaluate_the_level_on_demand(admin_client):
+    response = admin_client.post("/admin/resilience/servicestatus/act/evaluate/", follow=True)
+    assert response.status_code == 200
+    assert "Evaluated now" in response.content.decode()
