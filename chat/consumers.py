@@ -3,13 +3,14 @@ from __future__ import annotations
 
 import logging
 
+from asgiref.sync import sync_to_async
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
 
 from chat import conversation, rendering
 from chat.groups import group_name
-from resilience.degradation import BROADCAST_GROUP, Level
+from resilience.degradation import BROADCAST_GROUP, Level, degradation_current
 from chat.frames import FrameError, command_from_frame
 from chat.selectors import OWNED_SESSIONS_KEY, SessionNotOwned, SessionUnknown, chat_session_get_owned
 from chat.services import InvalidAction
@@ -61,11 +62,12 @@ class ChatConsumer(AsyncWebsocketConsumer):
         session_id = self.scope["url_route"]["kwargs"]["session_id"]
         try:
             session = await database_sync_to_async(self._owned_session)(session_id)
+            state = await sync_to_async(degradation_current, thread_sensitive=False)()
             self.session_id = str(session.pk)
             self.language = session.language
             await self.channel_layer.group_add(group_name(self.session_id), self.channel_name)
             await self.channel_layer.group_add(BROADCAST_GROUP, self.channel_name)
-            await self.send(text_data=await database_sync_to_async(rendering.render_state)(session))
+            await self.send(text_data=await database_sync_to_async(rendering.render_state)(session, state.level))
         except SessionUnknown:
             await self._refuse("session_unknown", CLOSE_SESSION_UNKNOWN)
         except SessionNotOwned:
@@ -73,7 +75,6 @@ class ChatConsumer(AsyncWebsocketConsumer):
         except Exception:
             # Database or Redis trouble: "try again later", which the page retries with backoff.
             logger.exception("chat connect failed (session %s)", session_id)
-            self.session_id = None
             await self.close(code=CLOSE_TRY_AGAIN_LATER)
 
     def _owned_session(self, session_id: str):

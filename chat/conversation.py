@@ -13,18 +13,17 @@ from typing import Protocol
 
 from asgiref.sync import sync_to_async
 from channels.db import database_sync_to_async
-from channels.layers import get_channel_layer
-from django.db import connection
+from django.db import DatabaseError, connection
 
 from chat import rendering, services
 from chat.chain import Reply, chain_from_settings
 from chat.frames import Command, CommandKind
-from chat.groups import GROUP_EVENT, group_name
-from chat.pending import pending_answer_keep
+from chat.groups import group_publish
+from chat.pending import pending_answer_keep, pending_answers_replay_chat
 from chat.providers.base import ReplySink
 from chat.turn_log import TurnLog
 from resilience.ai_log import ai_log_write
-from resilience.degradation import DegradationState, Level, degradation_current
+from resilience.degradation import DegradationState, Level, degradation_current, request_evaluation
 
 logger = logging.getLogger(__name__)
 
@@ -36,9 +35,7 @@ class TurnSink(ReplySink, Protocol):
 
 async def _publish(session_id: str, html: str, sink: TurnSink, origin: str | None) -> None:
     await sink.show(html)
-    await get_channel_layer().group_send(
-        group_name(session_id), {"type": GROUP_EVENT, "html": html, "origin": origin}
-    )
+    await group_publish(session_id, html, origin=origin)
 
 
 def _apply(session_id: str, command: Command) -> services.Turn:
@@ -63,6 +60,18 @@ class ServiceReadOnly(Exception):
         self.code = code
 
 
+async def _keep(session_id: str, command: Command, cause: BaseException | None = None) -> None:
+    """No writes now: keep a message for later (ServiceReadOnly "answer_kept"), refuse actions."""
+    if command.kind is not CommandKind.MESSAGE:
+        raise ServiceReadOnly("read_only") from cause
+    try:
+        await sync_to_async(pending_answer_keep, thread_sensitive=False)(session_id=session_id, text=command.text)
+    except Exception as error:  # not even Redis: nothing can keep it
+        logger.exception("answer could not be kept (session %s)", session_id)
+        raise ServiceReadOnly("internal") from error
+    raise ServiceReadOnly("answer_kept") from cause
+
+
 async def _service_state() -> DegradationState:
     return await sync_to_async(degradation_current, thread_sensitive=False)()
 
@@ -72,15 +81,15 @@ async def command_handle(*, session_id: str, command: Command, sink: TurnSink, o
     `ServiceReadOnly` when the database cannot take writes (the answer is then kept for later)."""
     state = await _service_state()
     if state.level >= Level.MINIMAL:
-        if command.kind is not CommandKind.MESSAGE:
-            raise ServiceReadOnly("read_only")
-        try:
-            await sync_to_async(pending_answer_keep, thread_sensitive=False)(session_id=session_id, text=command.text)
-        except Exception as error:  # not even Redis: nothing can keep it
-            logger.exception("answer could not be kept (session %s)", session_id)
-            raise ServiceReadOnly("internal") from error
-        raise ServiceReadOnly("answer_kept")
-    turn = await database_sync_to_async(_apply)(session_id, command)
+        await _keep(session_id, command)
+    try:
+        # Answers kept during an outage come first, in order, before anything new.
+        await sync_to_async(pending_answers_replay_chat, thread_sensitive=False)(session_id)
+        turn = await database_sync_to_async(_apply)(session_id, command)
+    except DatabaseError as error:  # the database went away before the level said so
+        logger.exception("chat turn without its database (session %s)", session_id)
+        request_evaluation()
+        await _keep(session_id, command, error)
     if turn.message is not None:
         html = rendering.render_user_turn(turn.message, turn.session.language)
         await _publish(session_id, html, sink, origin)
@@ -90,7 +99,7 @@ async def command_handle(*, session_id: str, command: Command, sink: TurnSink, o
     message = await database_sync_to_async(services.reply_record)(
         session_id=session_id, request=turn.request, reply=reply
     )
-    html = await database_sync_to_async(rendering.render_turn_done)(session_id, message)
+    html = await database_sync_to_async(rendering.render_turn_done)(session_id, message, state.level)
     await _publish(session_id, html, sink, origin)
     _log_ai_requests_later(log, reply)
 

@@ -64,6 +64,8 @@ class ChatMessage(models.Model):
     text = models.TextField()
     provider = models.CharField(max_length=32, blank=True)
     fallback_used = models.BooleanField(default=False)
+    # The id of an answer kept during a database outage and applied later: applied once only.
+    kept_id = models.CharField(max_length=32, null=True, blank=True, unique=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

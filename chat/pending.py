@@ -1,75 +1,118 @@
-"""Answers kept while the database cannot take them (the MINIMAL level), replayed in order
-once it can: the artist's words are never lost, and never asked for twice.
+"""Answers kept while the database cannot take them (MINIMAL), applied in order once it can:
+the artist's words are never lost, never applied twice, never out of order.
 
-They wait in a Redis list (the same Redis as everything else); the Celery beat task
-`chat.tasks.pending_answers_replay` applies them when the level allows writes again, and pushes
-the resulting turn to the chat's open tabs.
+Each chat's kept answers wait in a Redis list of its own (the same Redis as everything else),
+each with an id. Applying one is a single database transaction that records the id on the
+artist's message (unique), so a crash between the commit and the removal from the list cannot
+apply it twice; a per-chat lock keeps two workers from interleaving. They are applied before the
+chat's next live command, and by the Celery beat task `chat.tasks.pending_answers_replay` for
+chats whose artist has gone.
 """
 from __future__ import annotations
 
 import json
 import logging
 import time
+import uuid
 
 from asgiref.sync import async_to_sync
-from channels.layers import get_channel_layer
 from django.conf import settings
+from django.db import IntegrityError, connection, transaction
 from django_redis import get_redis_connection
 
 from chat import rendering, services
 from chat.chain import Reply
-from chat.groups import GROUP_EVENT, group_name
+from chat.groups import group_publish
 from chat.models import ChatSession
 from chat.providers.template import compose_reply
 from resilience.degradation import Level, degradation_current
 
 logger = logging.getLogger(__name__)
+LOCK_SECONDS = 30
 
 
-def _key() -> str:
-    return f"{settings.REDIS_KEY_PREFIX}:chat:pending-answers"
+def _prefix() -> str:
+    return f"{settings.REDIS_KEY_PREFIX}:chat:kept"
+
+
+def _chat_key(session_id: str) -> str:
+    return f"{_prefix()}:{session_id}"
+
+
+def _chats_key() -> str:
+    return f"{_prefix()}:chats"
 
 
 def pending_answer_keep(*, session_id: str, text: str) -> None:
     """Keep an answer for later. Raises the Redis error if even Redis cannot take it."""
-    entry = json.dumps({"session_id": session_id, "text": text, "kept_at": time.time()})
-    get_redis_connection("default").rpush(_key(), entry)
+    entry = json.dumps({"id": uuid.uuid4().hex, "text": text, "kept_at": time.time()})
+    pipe = get_redis_connection("default").pipeline()
+    pipe.rpush(_chat_key(session_id), entry)
+    pipe.sadd(_chats_key(), session_id)
+    pipe.execute()
 
 
-def pending_answers_count() -> int:
-    return int(get_redis_connection("default").llen(_key()))
+def pending_answers_count(session_id: str | None = None) -> int:
+    redis = get_redis_connection("default")
+    chats = [session_id] if session_id else [chat.decode() for chat in redis.smembers(_chats_key())]
+    return sum(int(redis.llen(_chat_key(chat))) for chat in chats)
 
 
-def _publish(session_id: str, html: str) -> None:
-    async_to_sync(get_channel_layer().group_send)(
-        group_name(session_id), {"type": GROUP_EVENT, "html": html, "origin": None})
+def _apply(session_id: str, entry: dict) -> tuple[str, str] | None:
+    """One kept answer and its template reply, in one transaction. None if it was applied before."""
+    try:
+        with transaction.atomic():
+            turn = services.answer_submit(session_id=session_id, text=entry["text"], kept_id=entry["id"])
+            message = services.reply_record(session_id=session_id, request=turn.request,
+                                            reply=Reply(compose_reply(turn.request), "template", fallback_used=True))
+    except IntegrityError:
+        return None  # applied already, then the process died before taking it off the list
+    return (rendering.render_user_turn(turn.message, turn.session.language),
+            rendering.render_turn_done(session_id, message, Level.OPTIMAL))
 
 
-def _replay(entry: dict) -> None:
-    turn = services.answer_submit(session_id=entry["session_id"], text=entry["text"])
-    _publish(entry["session_id"], rendering.render_user_turn(turn.message, turn.session.language))
-    text = compose_reply(turn.request)
-    message = services.reply_record(session_id=entry["session_id"], request=turn.request,
-                                    reply=Reply(text, "template", fallback_used=True))
-    _publish(entry["session_id"], rendering.render_turn_done(entry["session_id"], message))
+def pending_answers_replay_chat(session_id: str) -> int:
+    """Apply one chat's kept answers, oldest first. Returns how many. Raises database errors
+    (the answer stays kept)."""
+    redis = get_redis_connection("default")
+    key = _chat_key(session_id)
+    if not redis.exists(key):
+        return 0
+    lock = redis.lock(f"{key}:lock", timeout=LOCK_SECONDS, blocking_timeout=LOCK_SECONDS)
+    if not lock.acquire():
+        return 0
+    applied = 0
+    try:
+        if not ChatSession.objects.filter(pk=session_id).exists():
+            logger.warning("kept answers for an unknown chat dropped (session %s)", session_id)
+            redis.delete(key)
+            return 0
+        while (raw := redis.lindex(key, 0)) is not None:
+            fragments = _apply(session_id, json.loads(raw))
+            redis.lpop(key)  # applied (now or before): off the list
+            if fragments is not None:
+                applied += 1
+                for html in fragments:  # best effort: the chat's open tabs see the turn
+                    try:
+                        async_to_sync(group_publish)(session_id, html, origin=None)
+                    except Exception:
+                        logger.warning("kept answer applied but not pushed (session %s)", session_id)
+        redis.srem(_chats_key(), session_id)
+    finally:
+        lock.release()
+        connection.close()  # a worker thread's own connection, back to the pool
+    return applied
 
 
 def pending_answers_replay() -> int:
-    """Apply the kept answers, oldest first, while writes are possible. Returns how many."""
+    """Every chat's kept answers, while writes are possible (the beat task). Returns how many."""
     if degradation_current().level >= Level.MINIMAL:
         return 0
-    connection = get_redis_connection("default")
-    replayed = 0
-    while raw := connection.lpop(_key()):
-        entry = json.loads(raw)
-        if not ChatSession.objects.filter(pk=entry["session_id"]).exists():
-            logger.warning("kept answer for an unknown chat dropped (session %s)", entry["session_id"])
-            continue
+    redis = get_redis_connection("default")
+    applied = 0
+    for session_id in [chat.decode() for chat in redis.smembers(_chats_key())]:
         try:
-            _replay(entry)
+            applied += pending_answers_replay_chat(session_id)
         except Exception:
-            connection.lpush(_key(), raw)  # back at the head: order kept, tried again next time
-            logger.exception("kept answer not replayed yet (session %s)", entry["session_id"])
-            break
-        replayed += 1
-    return replayed
+            logger.exception("kept answers not applied yet (session %s)", session_id)
+    return applied

@@ -13,10 +13,10 @@ from chat.models import ChatMessage, ChatSession
 from chat.service_mode import service_mode
 from chat.steps import STEPS, TOTAL_STEPS, display_value
 from chat.texts import catalogue_for
-from resilience.degradation import Level, degradation_current
+from resilience.degradation import Level
 
 
-def chat_context(session: ChatSession, *, with_messages: bool) -> dict[str, Any]:
+def chat_context(session: ChatSession, *, with_messages: bool, level: Level) -> dict[str, Any]:
     catalogue = catalogue_for(session.language)
     presskit = session.presskit
     in_question = session.step_in_question
@@ -25,7 +25,7 @@ def chat_context(session: ChatSession, *, with_messages: bool) -> dict[str, Any]
     context: dict[str, Any] = {
         "session": session,
         "t": catalogue.ui,
-        "mode": service_mode(degradation_current().level, session.language),
+        "mode": service_mode(level, session.language),
         "total_steps": TOTAL_STEPS,
         "shown_step": shown_step,
         "answered_count": session.current_step - 1,
@@ -60,9 +60,9 @@ def _render(template: str, context: dict[str, Any]) -> str:
     return render_to_string(f"chat/fragments/{template}", context)
 
 
-def render_state(session: ChatSession) -> str:
+def render_state(session: ChatSession, level: Level) -> str:
     """The whole chat state, sent on every (re)connect so a stale page catches up."""
-    return _render("state.html", chat_context(session, with_messages=True))
+    return _render("state.html", chat_context(session, with_messages=True, level=level))
 
 
 def render_user_turn(message: ChatMessage, language: str) -> str:
@@ -70,11 +70,11 @@ def render_user_turn(message: ChatMessage, language: str) -> str:
     return _render("user_turn.html", {"t": catalogue_for(language).ui, "message": message})
 
 
-def render_turn_done(session_id: str, message: ChatMessage) -> str:
+def render_turn_done(session_id: str, message: ChatMessage, level: Level) -> str:
     """The finished reply with the state the session is in *now* (another tab may have moved it
-    while the reply streamed): progress, draft, hint and suggestions."""
+    while the reply streamed): progress, draft, hint, suggestions, and the service mode."""
     session = ChatSession.objects.select_related("presskit").get(pk=session_id)
-    return _render("turn_done.html", {**chat_context(session, with_messages=False), "message": message})
+    return _render("turn_done.html", {**chat_context(session, with_messages=False, level=level), "message": message})
 
 
 def render_service(level: Level, language: str) -> str:

@@ -82,13 +82,14 @@ def chat_session_set_language(*, session: ChatSession, language: str) -> None:
         session.save(update_fields=["language", "updated_at"])
 
 
-def answer_submit(*, session_id: str, text: str) -> Turn:
-    """Save the artist's message, validate it for the step in question, and move on."""
+def answer_submit(*, session_id: str, text: str, kept_id: str | None = None) -> Turn:
+    """Save the artist's message, validate it for the step in question, and move on. `kept_id`:
+    an answer kept during an outage; applying it twice raises IntegrityError (and changes nothing)."""
     with transaction.atomic():
         session = _locked(session_id)
         step_number = session.step_in_question
         message = ChatMessage.objects.create(
-            session=session, role=ChatMessage.Role.USER, step=step_number, text=text
+            session=session, role=ChatMessage.Role.USER, step=step_number, text=text, kept_id=kept_id
         )
         if step_number is None:
             return _turn(session, ReplyKind.ALREADY_COMPLETE, TOTAL_STEPS, None, message)

@@ -11,6 +11,7 @@ from django.urls import reverse
 from django.utils.translation import get_language_from_request
 from django.views.decorators.http import require_http_methods
 
+from asgiref.sync import sync_to_async
 from channels.db import database_sync_to_async
 
 from chat import conversation, rendering, services
@@ -53,15 +54,15 @@ def _session_for_request(request: HttpRequest) -> ChatSession:
 
 
 @database_sync_to_async
-def _page(request: HttpRequest, error: str = "") -> HttpResponse:
-    if degradation_current().level is Level.EMERGENCY:
+def _page(request: HttpRequest, level: Level, error: str = "") -> HttpResponse:
+    if level is Level.EMERGENCY:
         return _status_page(request)
     try:
         session = _session_for_request(request)
     except DatabaseError:  # the database is away (MINIMAL) before the manager noticed: say so
         logger.exception("chat page without its database")
         return _status_page(request, banner="banner_minimal")
-    context = rendering.chat_context(session, with_messages=True)
+    context = rendering.chat_context(session, with_messages=True, level=level)
     context["error"] = catalogue_for(session.language).errors[error] if error else ""
     return render(request, "chat/chat.html", context, status=400 if error else 200)
 
@@ -75,14 +76,20 @@ def _status_page(request: HttpRequest, banner: str = "banner_emergency") -> Http
 
 @require_http_methods(["GET", "POST"])
 async def chat_home(request: HttpRequest) -> HttpResponse:
+    # Read off Channels' database thread: Redis must not hold up other chats' database work.
+    level = (await sync_to_async(degradation_current, thread_sensitive=False)()).level
     if request.method == "GET":
-        return await _page(request)
-    session = await database_sync_to_async(_session_for_request)(request)
+        return await _page(request, level)
+    try:
+        session = await database_sync_to_async(_session_for_request)(request)
+    except DatabaseError:
+        logger.exception("chat form post without its database")
+        return await sync_to_async(_status_page)(request, banner="banner_minimal")
     try:
         command = command_from_values(request.POST)
         await conversation.command_handle(
             session_id=str(session.pk), command=command, sink=_DiscardingSink(), origin=None
         )
     except (FrameError, services.InvalidAction, conversation.ServiceReadOnly) as error:
-        return await _page(request, error.code)
+        return await _page(request, level, error.code)
     return HttpResponseRedirect(reverse("chat:home") + "#composer")

@@ -216,6 +216,7 @@ CELERY_BEAT_SCHEDULE = {
     "pending-answers-replay": {
         "task": "chat.tasks.pending_answers_replay",
         "schedule": env.float("PENDING_ANSWERS_REPLAY_INTERVAL", default=15.0),
+        "options": {"expires": env.float("PENDING_ANSWERS_REPLAY_INTERVAL", default=15.0)},
     },
     "sessions-clear-expired": {
         "task": "presskit.tasks.sessions_clear_expired",

@@ -101,8 +101,20 @@ def _staff_reason(request: HttpRequest, text: str, default: str) -> str:
     return f"{text or default} (by {request.user.get_username()})"
 
 
+class StaffActionLog:
+    """Record a staff action in the admin log; if the database is away (the outage the action
+    answers), the action still stands and staff are told it is not recorded."""
+
+    def log_safely(self, request: HttpRequest, obj: object, message: str) -> None:
+        try:
+            self.log_change(request, obj, message)
+        except DatabaseError:
+            logger.warning("staff action not recorded in the admin log: database unreachable")
+            messages.warning(request, "Done, but not recorded in the admin log: the database is unreachable.")
+
+
 @admin.register(ServiceStatus)
-class ServiceStatusAdmin(admin.ModelAdmin):
+class ServiceStatusAdmin(StaffActionLog, admin.ModelAdmin):
     """Its changelist is the dashboard; its actions live under act/<action>/ so the admin's
     <name>/history/ (the log of one name's actions) keeps working."""
 
@@ -209,7 +221,7 @@ class ServiceStatusAdmin(admin.ModelAdmin):
         if change is None:
             messages.info(request, f"Evaluated now: the level stays {current.level.label} ({current.reason}).")
         else:
-            self.log_change(request, ServiceStatus(name=DEGRADATION),
+            self.log_safely(request, ServiceStatus(name=DEGRADATION),
                             f"evaluated on demand: {change.from_level.label} → {change.to_level.label}")
             messages.success(request, f"Evaluated now: {change.from_level.label} → {change.to_level.label}.")
 
@@ -222,7 +234,7 @@ class ServiceStatusAdmin(admin.ModelAdmin):
         reason = _staff_reason(request, form.cleaned_data["reason"], "")
         change = degradation.degradation_force(level=level, reason=reason)
         what = f"{change.from_level.label} → {change.to_level.label}" if change else f"{level.label} (level unchanged)"
-        self.log_change(request, ServiceStatus(name=DEGRADATION), f"level forced, {what}: {reason}")
+        self.log_safely(request, ServiceStatus(name=DEGRADATION), f"level forced, {what}: {reason}")
         messages.success(request, f"Level forced: {what}. It stays until released.")
 
     def _release(self, request: HttpRequest) -> None:
@@ -236,7 +248,7 @@ class ServiceStatusAdmin(admin.ModelAdmin):
         reason = _staff_reason(request, form.cleaned_data["reason"], "released")
         change = degradation.degradation_release(reason=reason)
         what = (f"{change.from_level.label} → {change.to_level.label}" if change else "level unchanged")
-        self.log_change(request, ServiceStatus(name=DEGRADATION), f"forced level released, {what}: {reason}")
+        self.log_safely(request, ServiceStatus(name=DEGRADATION), f"forced level released, {what}: {reason}")
         messages.success(request, f"Forced level released ({what}): the level follows the service's health again.")
 
     def _chaos_start(self, request: HttpRequest) -> None:
@@ -246,7 +258,7 @@ class ServiceStatusAdmin(admin.ModelAdmin):
             return
         provider, seconds = form.cleaned_data["provider"], form.cleaned_data["seconds"]
         chaos.chaos_start(provider=provider, seconds=seconds, started_by=request.user.get_username())
-        self.log_change(request, ServiceStatus(name=drill_status_name(provider)),
+        self.log_safely(request, ServiceStatus(name=drill_status_name(provider)),
                         f"chaos drill started: {provider} fails for {seconds} s")
         messages.warning(request, f"Chaos drill started: {provider} fails in every process for {seconds} s.")
 
@@ -260,7 +272,7 @@ class ServiceStatusAdmin(admin.ModelAdmin):
             messages.warning(request, f"No chaos drill is running on {provider}: nothing to stop.")
             return
         chaos.chaos_stop(provider=provider)
-        self.log_change(request, ServiceStatus(name=drill_status_name(provider)), f"chaos drill stopped: {provider}")
+        self.log_safely(request, ServiceStatus(name=drill_status_name(provider)), f"chaos drill stopped: {provider}")
         messages.success(request, f"Chaos drill stopped: {provider} is called normally again.")
 
 
@@ -274,7 +286,7 @@ ACTIONS = {
 
 
 @admin.register(CircuitBreakerEntry)
-class CircuitBreakerAdmin(admin.ModelAdmin):
+class CircuitBreakerAdmin(StaffActionLog, admin.ModelAdmin):
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
 
@@ -326,7 +338,7 @@ class CircuitBreakerAdmin(admin.ModelAdmin):
                 messages.error(request, f"Redis is unreachable: {name} was not changed (an action must reach "
                                         "every process). Try again when Redis is back.")
             else:
-                self.log_change(request, CircuitBreakerEntry(name=name),
+                self.log_safely(request, CircuitBreakerEntry(name=name),
                                 f"{transition.from_state} → {transition.to_state}: {reason}")
                 messages.success(request, f"{name}: {transition.from_state} → {transition.to_state}")
         return HttpResponseRedirect(reverse("admin:resilience_circuitbreakerentry_changelist"))

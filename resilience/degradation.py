@@ -393,10 +393,12 @@ class FailoverDegradationStore:
         self.local = local
 
     def update(self, decide: Decide, *, staff: bool = False) -> tuple[_Record, LevelChange | None, bool]:
-        """The new record, the change if any, and whether Redis holds them."""
-        adopt, replay = self.local.pending()
+        """The new record, the change if any, and whether Redis holds them. When Redis answers
+        again, what this process decided alone meanwhile is dropped, never written over the
+        shared record (which may hold a level staff forced): it is decided afresh from there."""
+        _, replay = self.local.pending()
         try:
-            record, change = self.shared.update(lambda record: decide(record, True), adopt=adopt, replay=replay)
+            record, change = self.shared.update(lambda record: decide(record, True))
         except STORE_TROUBLE as error:
             if staff:
                 raise DegradationStoreUnavailable(f"the degradation state store is unreachable ({type(error).__name__})") from error
@@ -404,8 +406,8 @@ class FailoverDegradationStore:
             record, change = self.local.update(lambda record: decide(record, False))
             return record, change, False
         self.local.synced(record, change, written_back=len(replay))
-        if adopt is not None or replay:
-            logger.info("degradation: state store reachable again, %d change(s) written back", len(replay))
+        if replay:
+            logger.info("degradation: state store reachable again; %d local change(s) superseded", len(replay))
         return record, change, True
 
     def read(self) -> tuple[_Record, bool]:
@@ -595,22 +597,23 @@ def degradation_history(*, limit: int = 50) -> list[LevelChange]:
 
 
 class _Requests:
-    """Evaluations requested from async code: at most one runs (in the loop's executor) per
-    process; requests arriving meanwhile make it go round once more."""
+    """Requested evaluations: at most one runs per process, in a background thread of its own
+    (never inline in the requester's thread: an event loop, Channels' database thread, a probe);
+    requests arriving meanwhile make it go round once more."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._queued = False
         self._again = False
 
-    def submit(self, loop: asyncio.AbstractEventLoop) -> None:
+    def submit(self) -> None:
         with self._lock:
             if self._queued:
                 self._again = True
                 return
             self._queued = True
         try:
-            loop.run_in_executor(None, self._drain)
+            threading.Thread(target=self._drain, name="degradation-evaluation", daemon=True).start()
         except Exception:
             with self._lock:
                 self._queued = False
@@ -638,18 +641,9 @@ def _evaluate_quietly() -> None:
 
 
 def request_evaluation() -> None:
-    """Re-evaluate soon, never raising: from async code in a worker thread (the event loop is
-    not blocked by the health checks), from sync code right here."""
+    """Re-evaluate soon, in the background; never raises, never blocks the caller."""
     try:
-        loop = asyncio.get_running_loop()
-    except RuntimeError:
-        if getattr(_thread, "busy", False):
-            _thread.again = True  # this thread is in a manager operation: evaluate right after it
-        else:
-            _evaluate_quietly()
-        return
-    try:
-        _requests.submit(loop)
+        _requests.submit()
     except Exception:  # noqa: BLE001
         logger.exception("degradation: could not request an evaluation")
 
@@ -678,13 +672,14 @@ class Readiness:
 
 
 def readiness_check() -> Readiness:
-    """Unavailable when the database is down or the level is EMERGENCY; degraded below OPTIMAL."""
-    components = health_check()
+    """Cheap (it is public and polled): the stored level, and the database and Redis checks —
+    no AI probes. Unavailable only at EMERGENCY: at MINIMAL (database down) a process still
+    serves the status and keeps answers, so the load balancer must keep it."""
+    components = health_check(only=("database", "redis"))
     state = degradation_current()
-    database_down = any(component.name == "database" and not component.ok for component in components)
-    if database_down or state.level is Level.EMERGENCY:
+    if state.level is Level.EMERGENCY:
         status = "unavailable"
-    elif state.level > Level.OPTIMAL:
+    elif state.level > Level.OPTIMAL or not all(component.ok for component in components):
         status = "degraded"
     else:
         status = "ready"

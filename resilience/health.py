@@ -130,12 +130,17 @@ def ai_provider_health() -> list[ComponentHealth]:
         return []
     snapshots = {snapshot.name: snapshot for snapshot in breakers.snapshots()}
     probe = import_string(settings.DEGRADATION_AI_PROBE) if settings.DEGRADATION_AI_PROBE else None
+    due = [name for name in providers
+           if probe is not None and _probe_due(snapshots.get(name) or breakers.get_breaker(name).snapshot())]
+    probes = [threading.Thread(target=probe, args=(name,), name=f"probe-{name}", daemon=True) for name in due]
+    for thread in probes:  # concurrently: two hanging providers cost one probe's time, not two
+        thread.start()
+    for thread in probes:
+        thread.join(settings.DEGRADATION_CHECK_TIMEOUT)
     components = []
     for name in providers:
-        snapshot = snapshots.get(name) or breakers.get_breaker(name).snapshot()
-        state = snapshot.state
-        if probe is not None and _probe_due(snapshot) and probe(name):
-            state = breakers.get_breaker(name).state
+        state = breakers.get_breaker(name).state if name in due else (
+            snapshots.get(name) or breakers.get_breaker(name).snapshot()).state
         components.append(ComponentHealth(f"{AI_COMPONENT_PREFIX}{name}", state not in UNAVAILABLE_STATES, str(state)))
     return components
 
@@ -163,11 +168,24 @@ class _Run:
     def components(self) -> list[ComponentHealth]:
         if self.result is None:
             logger.debug("health: %s check timed out", self.name)
-            return [ComponentHealth(self.name, False, "timeout")]
+            return self.unknown("timeout")
+        if self.name == "ai" and any(c.name == "ai" and not c.ok for c in self.result):
+            return self.unknown(self.result[0].detail)
         return self.result
 
+    def unknown(self, detail: str) -> list[ComponentHealth]:
+        """No answer: the AI check's providers count as failing one by one (the rules look at
+        `ai:<name>`), any other check as its own failure."""
+        if self.name == "ai":
+            try:
+                return [ComponentHealth(f"{AI_COMPONENT_PREFIX}{name}", False, detail)
+                        for name in configured_ai_providers()]
+            except Exception:  # noqa: BLE001
+                pass
+        return [ComponentHealth(self.name, False, detail)]
 
-def _declared_checks() -> list[tuple[str, Check | BaseException]]:
+
+def _declared_checks(only: Iterable[str] | None = None) -> list[tuple[str, Check | BaseException]]:
     """The checks, imported before the clock starts (a first import can take a second: the AI
     providers' module brings their SDKs)."""
     try:
@@ -176,6 +194,8 @@ def _declared_checks() -> list[tuple[str, Check | BaseException]]:
         pass
     checks: list[tuple[str, Check | BaseException]] = []
     for name, path in settings.DEGRADATION_HEALTH_CHECKS.items():
+        if only is not None and name not in only:
+            continue
         try:
             checks.append((name, import_string(path)))
         except Exception as error:  # noqa: BLE001 - reported as the component's failure
@@ -183,11 +203,12 @@ def _declared_checks() -> list[tuple[str, Check | BaseException]]:
     return checks
 
 
-def health_check() -> list[ComponentHealth]:
-    """Every declared check, run concurrently, in declaration order. Never raises."""
+def health_check(only: Iterable[str] | None = None) -> list[ComponentHealth]:
+    """Every declared check (or `only` those), run concurrently, in declaration order, each in a
+    thread of its own (so with a connection of its own). Never raises."""
     runs: list[_Run] = []
     components: list[ComponentHealth | _Run] = []
-    for name, check in _declared_checks():
+    for name, check in _declared_checks(only):
         if isinstance(check, BaseException):
             components.append(_failed(name, check))
             continue

@@ -26,6 +26,7 @@ BANNER = "Usando modo de respaldo para garantizar el servicio. La funcionalidad 
 def own_levels(settings):
     """A Redis namespace of this test's own, so levels forced here stay here."""
     settings.RESILIENCE_KEY_PREFIX = f"test-levels-{uuid.uuid4().hex[:10]}"
+    settings.REDIS_KEY_PREFIX = f"test-kept-{uuid.uuid4().hex[:10]}"  # kept answers of this test only
     degradation.reset_manager()
     yield
     degradation.reset_manager()
@@ -113,3 +114,42 @@ async def test_a_chaos_drill_makes_a_provider_fail_for_real(fake_llm, artist, op
     assert [r["target"] for r in fake_llm.requests()] == ["anthropic"]  # openai was not even called
     assert message_texts(frames[-1])[-1].startswith("¡Gracias!")
 
+
+
+async def test_kept_answers_come_first_when_the_artist_writes_again(artist, open_chat):
+    await sync_to_async(degradation_force)(level=Level.MINIMAL, reason="database failover")
+    communicator = await open_chat(artist)
+    for text in ("Luna Roja", "house, techno"):
+        await communicator.send_to(text_data=json.dumps({"message": text}))
+        assert error_text(await communicator.receive_from(5)).startswith("Guardamos tu respuesta")
+    await sync_to_async(degradation_release)(reason="database back")
+    frames = await answer(communicator, "desde 2014")  # the two kept ones are applied first
+    assert "Paso 4 de 7" in frames[-1]
+    session = await ChatSession.objects.select_related("presskit").aget(pk=artist.chat_id)
+    presskit = session.presskit
+    assert (presskit.artist_name, presskit.genres, presskit.experience) == ("Luna Roja", ["house", "techno"], "desde 2014")
+
+
+async def test_a_kept_answer_is_never_applied_twice(artist):
+    from chat.pending import _apply, pending_answer_keep
+
+    await sync_to_async(pending_answer_keep)(session_id=artist.chat_id, text="Luna Roja")
+    entry = {"id": "0" * 32, "text": "Luna Roja"}
+    assert await sync_to_async(_apply)(artist.chat_id, entry) is not None
+    assert await sync_to_async(_apply)(artist.chat_id, entry) is None  # e.g. redelivered after a crash
+    assert await ChatMessage.objects.filter(session_id=artist.chat_id, role="user").acount() == 1
+
+
+async def test_an_answer_sent_as_the_database_fails_is_kept_not_lost(artist, open_chat, monkeypatch):
+    from django.db import OperationalError
+
+    from chat import services
+
+    def database_gone(**kwargs):
+        raise OperationalError("server closed the connection unexpectedly")
+
+    communicator = await open_chat(artist)
+    monkeypatch.setattr(services, "answer_submit", database_gone)
+    await communicator.send_to(text_data=json.dumps({"message": "Luna Roja"}))
+    assert error_text(await communicator.receive_from(5)).startswith("Guardamos tu respuesta")
+    assert await sync_to_async(pending_answers_count)(artist.chat_id) == 1

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 import os
 import subprocess
 import sys
@@ -329,24 +330,22 @@ def test_without_redis_the_state_lives_in_memory_and_is_at_least_degraded(make_m
         manager.release(reason="staff")
 
 
-def test_when_redis_answers_again_what_happened_meanwhile_is_written_back(manager, make_manager, health, clock):
+def test_when_redis_answers_again_the_shared_state_wins(manager, make_manager, health, clock):
     shared = manager.store.shared
     reachable = shared.client
     manager.evaluate()  # OPTIMAL, in Redis
+    other = make_manager()
     shared.client = redis.Redis.from_url(f"redis://127.0.0.1:{free_local_port()}/0", socket_connect_timeout=0.5)
     clock.advance(1)
     assert manager.evaluate().to_level is Level.DEGRADED  # in memory only
-    assert make_manager().current().level is Level.OPTIMAL  # other processes still read Redis
+    other.force(level=Level.EMERGENCY, reason="staff, from a process that reaches Redis")
 
     shared.client = reachable
     clock.advance(1)
-    assert manager.evaluate() is None  # the newer local state is adopted; recovery is on hold
-    other = make_manager()
-    assert other.current().level is Level.DEGRADED
-    assert levels(other.history()) == [(Level.OPTIMAL, Level.DEGRADED)]
-    clock.advance(HOLD)
-    assert manager.evaluate().to_level is Level.OPTIMAL
-    assert levels(other.history()) == [(Level.DEGRADED, Level.OPTIMAL), (Level.OPTIMAL, Level.DEGRADED)]
+    manager.evaluate()  # what this process decided alone is dropped, not written over the force
+    state = other.current()
+    assert (state.level, state.forced) == (Level.EMERGENCY, True)
+    assert manager.current().level is Level.EMERGENCY
 
 
 def test_an_unreachable_redis_is_skipped_once_the_redis_breaker_opens(settings):
@@ -412,8 +411,7 @@ def test_readyz_is_ready_when_everything_answers(client, settings):
     assert response.json() == {"status": "ready", "level": "optimal", "forced": False, "components": [
         {"name": "database", "ok": True, "detail": "SELECT 1 ok"},
         {"name": "redis", "ok": True, "detail": "PING ok"},
-        {"name": "broker", "ok": True, "detail": "PING ok"},
-    ]}
+    ]}  # cheap: it is public and polled, so no broker or AI checks
 
 
 @pytest.mark.django_db
@@ -434,12 +432,12 @@ def test_readyz_is_503_in_an_emergency(client):
 
 
 @pytest.mark.django_db
-def test_readyz_is_503_when_the_database_is_down(client, monkeypatch, tmp_path):
+def test_readyz_says_degraded_but_stays_in_service_when_the_database_is_down(client, monkeypatch, tmp_path):
     break_database(monkeypatch, tmp_path)
     response = client.get("/readyz")
-    assert response.status_code == 503
+    assert response.status_code == 200  # MINIMAL: the process still keeps answers and shows status
     body = response.json()
-    assert body["status"] == "unavailable"
+    assert body["status"] == "degraded"
     assert {"name": "database", "ok": False, "detail": "OperationalError"} in body["components"]
 
 
@@ -479,13 +477,23 @@ def watching_openai(settings):
     settings.DEGRADATION_RECOVERY_HOLD = 0
 
 
+def _eventually(level: Level) -> DegradationState:
+    """Requested evaluations run in a background thread: wait for the level a moment."""
+    for _ in range(100):
+        state = degradation_current()
+        if state.level is level:
+            return state
+        time.sleep(0.05)
+    raise AssertionError(f"the level never became {level.label}")
+
+
 def test_a_breaker_transition_reevaluates_at_once(watching_openai):
     assert degradation.on_breaker_transition in breakers.transition_hooks
     breakers.get_breaker("openai").force_open()
-    state = degradation_current()
-    assert state.level is Level.LIMITED and "ai:openai" in state.reason
+    state = _eventually(Level.LIMITED)
+    assert "ai:openai" in state.reason
     breakers.get_breaker("openai").reset()
-    assert degradation_current().level is Level.OPTIMAL
+    _eventually(Level.OPTIMAL)
     assert levels(degradation_history()) == [(Level.LIMITED, Level.OPTIMAL), (Level.OPTIMAL, Level.LIMITED)]
 
 
@@ -523,6 +531,10 @@ def test_request_evaluation_never_raises(monkeypatch, caplog):
     monkeypatch.setattr(DegradationManager, "evaluate", broken)
     with caplog.at_level(logging.ERROR, logger="resilience.degradation"):
         assert request_evaluation() is None
+        for _ in range(100):  # it runs in a background thread
+            if "evaluation failed" in caplog.text:
+                break
+            time.sleep(0.05)
     assert "evaluation failed" in caplog.text
 
 
