@@ -101,9 +101,27 @@ def _staff_reason(request: HttpRequest, text: str, default: str) -> str:
     return f"{text or default} (by {request.user.get_username()})"
 
 
-class StaffActionLog:
-    """Record a staff action in the admin log; if the database is away (the outage the action
+class StaffPageAdmin(admin.ModelAdmin):
+    """An admin page over state that lives outside the database (an unmanaged model gives it
+    permissions and log entries). Nothing to add or delete; a named object is `known_names()`;
+    its actions live under act/… (see each get_urls) so <name>/history/ keeps working; an
+    action is recorded in the admin log, and if the database is away (the outage the action
     answers), the action still stands and staff are told it is not recorded."""
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+    def known_names(self) -> list[str]:
+        raise NotImplementedError
+
+    def get_object(self, request: HttpRequest, object_id: str, from_field: str | None = None):
+        return self.model(pk=object_id) if object_id in self.known_names() else None
+
+    def change_view(self, request: HttpRequest, object_id: str, form_url: str = "", extra_context=None):
+        return HttpResponseRedirect(reverse(f"admin:{self.opts.app_label}_{self.opts.model_name}_changelist"))
 
     def log_safely(self, request: HttpRequest, obj: object, message: str) -> None:
         try:
@@ -114,15 +132,8 @@ class StaffActionLog:
 
 
 @admin.register(ServiceStatus)
-class ServiceStatusAdmin(StaffActionLog, admin.ModelAdmin):
-    """Its changelist is the dashboard; its actions live under act/<action>/ so the admin's
-    <name>/history/ (the log of one name's actions) keeps working."""
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
-        return False
+class ServiceStatusAdmin(StaffPageAdmin):
+    """Its changelist is the dashboard."""
 
     def get_urls(self):
         return [
@@ -130,11 +141,8 @@ class ServiceStatusAdmin(StaffActionLog, admin.ModelAdmin):
                  name="resilience_servicestatus_action"),
         ] + super().get_urls()
 
-    def get_object(self, request: HttpRequest, object_id: str, from_field: str | None = None):
-        return ServiceStatus(name=object_id) if object_id in status_names() else None
-
-    def change_view(self, request: HttpRequest, object_id: str, form_url: str = "", extra_context=None):
-        return HttpResponseRedirect(reverse("admin:resilience_servicestatus_changelist"))
+    def known_names(self) -> list[str]:
+        return status_names()
 
     # The page -----------------------------------------------------------------------------
     def changelist_view(self, request: HttpRequest, extra_context: dict | None = None) -> HttpResponse:
@@ -286,23 +294,15 @@ ACTIONS = {
 
 
 @admin.register(CircuitBreakerEntry)
-class CircuitBreakerAdmin(StaffActionLog, admin.ModelAdmin):
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
-        return False
-
+class CircuitBreakerAdmin(StaffPageAdmin):
     def get_urls(self):
-        # Under a prefix of its own, so the admin's <name>/history/ and <name>/change/ still work.
         return [
             path("act/<str:action>/<path:name>/", self.admin_site.admin_view(self.action_view),
                  name="resilience_breaker_action"),
         ] + super().get_urls()
 
-    def get_object(self, request: HttpRequest, object_id: str, from_field: str | None = None):
-        """No table: a breaker is known by name (its history page reads the admin log)."""
-        return CircuitBreakerEntry(name=object_id) if object_id in breakers.breaker_names() else None
+    def known_names(self) -> list[str]:
+        return breakers.breaker_names()
 
     def changelist_view(self, request: HttpRequest, extra_context: dict | None = None) -> HttpResponse:
         if not self.has_view_or_change_permission(request):
@@ -320,8 +320,6 @@ class CircuitBreakerAdmin(StaffActionLog, admin.ModelAdmin):
         }
         return TemplateResponse(request, "admin/resilience/breakers.html", context)
 
-    def change_view(self, request: HttpRequest, object_id: str, form_url: str = "", extra_context=None):
-        return HttpResponseRedirect(reverse("admin:resilience_circuitbreakerentry_changelist"))
 
     def action_view(self, request: HttpRequest, name: str, action: str) -> HttpResponse:
         if request.method != "POST":

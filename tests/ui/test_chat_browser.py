@@ -2,20 +2,13 @@
 the htmx ws extension, the streamed fragments, chips, editing, escaping and reconnecting."""
 from __future__ import annotations
 
-import os
-from collections.abc import Iterator
-from pathlib import Path
-
 import pytest
-from playwright.sync_api import Page, expect, sync_playwright
+from playwright.sync_api import Page, expect
 
 from tests.servers import REPO, database_url_of_test_db, server_environment, start_daphne
 
 pytestmark = [pytest.mark.subprocess, pytest.mark.django_db(transaction=True)]
 
-CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run"]
 ARTIFACTS = REPO / "test-artifacts"
 
 
@@ -25,16 +18,10 @@ def server_env() -> dict[str, str]:
 
 
 @pytest.fixture
-def page(transactional_db) -> Iterator[Page]:
-    # Started after (and stopped before) the test database work: Playwright's sync API runs an
-    # event loop in this thread, where Django refuses synchronous database calls.
-    if not Path(CHROMIUM).exists():
-        pytest.fail(f"Chromium is not installed at {CHROMIUM}: `make test` installs it (apt-get install chromium)")
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        context = browser.new_context(locale="es-ES", viewport={"width": 390, "height": 844})
-        yield context.new_page()
-        browser.close()
+def page(transactional_db, browser_page: Page) -> Page:
+    """A phone-sized tab (the test database is set up first: see tests/ui/conftest.py)."""
+    browser_page.set_viewport_size({"width": 390, "height": 844})
+    return browser_page
 
 
 def shoot(page: Page, name: str) -> None:

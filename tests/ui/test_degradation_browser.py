@@ -8,15 +8,14 @@ import json
 import signal
 import sys
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
-from playwright.sync_api import Page, expect, sync_playwright
+from playwright.sync_api import Page, expect
 
 from chat.fake_llm.server import FakeLLMServer
 from presskit.embedded_redis import free_local_port
 from tests.servers import REPO, ServerProcess, server_environment, wait_until_serving
-from tests.ui.test_chat_browser import CHROMIUM, CHROMIUM_ARGS, send, shoot
+from tests.ui.test_chat_browser import send, shoot
 
 pytestmark = pytest.mark.subprocess
 
@@ -55,14 +54,8 @@ def stack(tmp_path, fake) -> Iterator[str]:
 
 
 @pytest.fixture
-def page() -> Iterator[Page]:
-    if not Path(CHROMIUM).exists():
-        pytest.fail(f"Chromium is not installed at {CHROMIUM}: `make test` installs it (apt-get install chromium)")
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        context = browser.new_context(locale="es-ES", viewport={"width": 1100, "height": 900})
-        yield context.new_page()
-        browser.close()
+def page(browser_page: Page) -> Page:
+    return browser_page
 
 
 def last_reply(page: Page):
