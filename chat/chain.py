@@ -103,16 +103,25 @@ def _strategy(member: ChainMember) -> RecoveryStrategy:
     return RecoveryStrategy.FALLBACK
 
 
-def _text_stream(name: str):
+def is_configured(name: str) -> bool:
+    """An AI provider is used only with its key (or, for `local`, its URL)."""
+    required = {"openai": settings.OPENAI_API_KEY, "anthropic": settings.ANTHROPIC_API_KEY,
+                "local": settings.LOCAL_LLM_BASE_URL}
+    return bool(required.get(name))
+
+
+def text_stream_for(name: str):
     """The configured stream for an AI provider, or None when its key or URL is missing."""
+    if not is_configured(name):
+        return None
     common = {"timeout": settings.AI_TOTAL_TIMEOUT, "max_tokens": settings.AI_MAX_TOKENS}
-    if name == "openai" and settings.OPENAI_API_KEY:
+    if name == "openai":
         return OpenAICompatibleStream(name=name, model=settings.OPENAI_MODEL, api_key=settings.OPENAI_API_KEY,
                                       base_url=settings.OPENAI_BASE_URL or None, **common)
-    if name == "anthropic" and settings.ANTHROPIC_API_KEY:
+    if name == "anthropic":
         return AnthropicStream(name=name, model=settings.ANTHROPIC_MODEL, api_key=settings.ANTHROPIC_API_KEY,
                                base_url=settings.ANTHROPIC_BASE_URL or None, **common)
-    if name == "local" and settings.LOCAL_LLM_BASE_URL:
+    if name == "local":
         return OpenAICompatibleStream(name=name, model=settings.LOCAL_LLM_MODEL,
                                       api_key=settings.LOCAL_LLM_API_KEY or "local",
                                       base_url=settings.LOCAL_LLM_BASE_URL, **common)
@@ -120,12 +129,10 @@ def _text_stream(name: str):
 
 
 def configured_ai_providers() -> list[str]:
-    """The AI providers of AI_PROVIDER_CHAIN that `_text_stream` would configure (their key, or
-    URL for `local`, is set), in chain order, without building any client. The degradation
-    manager reads it (`DEGRADATION_AI_PROVIDERS`): no provider configured is not an outage."""
-    required = {"openai": settings.OPENAI_API_KEY, "anthropic": settings.ANTHROPIC_API_KEY,
-                "local": settings.LOCAL_LLM_BASE_URL}
-    return list(dict.fromkeys(name for name in settings.AI_PROVIDER_CHAIN if required.get(name)))
+    """The configured AI providers of AI_PROVIDER_CHAIN, in chain order, without building any
+    client. The degradation manager reads it (`DEGRADATION_AI_PROVIDERS`): no provider
+    configured is not an outage."""
+    return list(dict.fromkeys(name for name in settings.AI_PROVIDER_CHAIN if is_configured(name)))
 
 
 def _build_chain() -> ProviderChain:
@@ -136,7 +143,7 @@ def _build_chain() -> ProviderChain:
     members: list[ChainMember] = [
         AIMember(stream, deadlines)
         for name in settings.AI_PROVIDER_CHAIN
-        if name in AI_PROVIDERS and (stream := _text_stream(name)) is not None
+        if name in AI_PROVIDERS and (stream := text_stream_for(name)) is not None
     ]
     replies = ReplyCache(settings.AI_REPLY_CACHE_TTL) if members else None
     if replies is not None:

@@ -11,7 +11,7 @@ import logging
 
 from django.conf import settings
 
-from chat.chain import _text_stream
+from chat.chain import text_stream_for
 from chat.providers.ai import AIMember, Deadlines
 from chat.providers.base import ReplyKind, ReplyRequest
 
@@ -28,7 +28,7 @@ class _Nowhere:
 
 def probe_ai_provider(name: str) -> bool:
     """Ask the provider one short question through its breaker. Sync: for the Celery worker."""
-    stream = _text_stream(name)
+    stream = text_stream_for(name)
     if stream is None:
         return False
     # Short deadlines: the probe runs inside the health checks' time budget.

@@ -28,7 +28,6 @@ from resilience.degradation import (
     request_evaluation,
 )
 from resilience.health import ComponentHealth
-from tests.resilience.conftest import FakeClock
 from tests.resilience.test_health import break_database
 from tests.servers import REPO
 
@@ -60,11 +59,6 @@ class FakeHealth:
 class Broadcasts(list):
     def __call__(self, change: LevelChange) -> None:
         self.append(change)
-
-
-@pytest.fixture
-def clock() -> FakeClock:
-    return FakeClock()
 
 
 @pytest.fixture

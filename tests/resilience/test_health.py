@@ -151,7 +151,7 @@ def test_configured_ai_providers_are_those_the_chain_would_build(settings, opena
     settings.OPENAI_API_KEY, settings.ANTHROPIC_API_KEY, settings.LOCAL_LLM_BASE_URL = openai_key, anthropic_key, local_url
     settings.AI_PROVIDER_CHAIN = ["anthropic", "local", "openai", "template"]
     built = [name for name in settings.AI_PROVIDER_CHAIN
-             if name in chain.AI_PROVIDERS and chain._text_stream(name) is not None]
+             if name in chain.AI_PROVIDERS and chain.text_stream_for(name) is not None]
     assert chain.configured_ai_providers() == built
 
 
