@@ -200,6 +200,24 @@ SESSION_COOKIE_SAMESITE = "Lax"
 SESSION_COOKIE_SECURE = env.bool("SESSION_COOKIE_SECURE", default=False)
 CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
 
+# Queue for later (resilience app): failed work kept in the database, handed to the workers by
+# the drain (Celery beat, every QUEUE_DRAIN_INTERVAL seconds) when its dependency's breaker allows,
+# at most QUEUE_RATE_LIMITS[dependency] jobs per second (JSON, e.g. {"ai": 0.5, "storage": 5};
+# `integration` covers every integration), else QUEUE_DEFAULT_RATE. A failed attempt waits
+# QUEUE_BACKOFF_BASE × 2^(attempts−1) seconds (with jitter, at most QUEUE_BACKOFF_MAX); after
+# QUEUE_MAX_ATTEMPTS the job is dead-lettered. A worker holds a job for QUEUE_JOB_LEASE seconds
+# at most (more than the task time limit): after that it counts as lost and the job is due again.
+QUEUE_DRAIN_INTERVAL = env.float("QUEUE_DRAIN_INTERVAL", default=5.0)
+QUEUE_RATE_LIMITS = env.json("QUEUE_RATE_LIMITS", default={"ai": 0.5, "storage": 5, "integration": 2})
+QUEUE_DEFAULT_RATE = env.float("QUEUE_DEFAULT_RATE", default=1.0)
+QUEUE_BACKOFF_BASE = env.float("QUEUE_BACKOFF_BASE", default=30.0)
+QUEUE_BACKOFF_MAX = env.float("QUEUE_BACKOFF_MAX", default=3600.0)
+QUEUE_MAX_ATTEMPTS = env.int("QUEUE_MAX_ATTEMPTS", default=8)
+# Skip a failing integration (seed 001): one that failed INTEGRATION_SKIP_FAILURES times in the
+# last INTEGRATION_SKIP_WINDOW seconds is not called; its work waits in the queue.
+INTEGRATION_SKIP_FAILURES = env.int("INTEGRATION_SKIP_FAILURES", default=3)
+INTEGRATION_SKIP_WINDOW = env.float("INTEGRATION_SKIP_WINDOW", default=300.0)
+
 # Celery: Redis broker, JSON only, bounded tasks, late acks only where a task says so.
 CELERY_BROKER_URL = REDIS_URL
 CELERY_BROKER_TRANSPORT_OPTIONS = {"global_keyprefix": f"{REDIS_KEY_PREFIX}:celery:"}
@@ -209,6 +227,7 @@ CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_TASK_SOFT_TIME_LIMIT = env.int("CELERY_TASK_SOFT_TIME_LIMIT", default=60)
 CELERY_TASK_TIME_LIMIT = env.int("CELERY_TASK_TIME_LIMIT", default=90)
+QUEUE_JOB_LEASE = env.float("QUEUE_JOB_LEASE", default=CELERY_TASK_TIME_LIMIT + 30)
 CELERY_WORKER_SOFT_SHUTDOWN_TIMEOUT = 10.0
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
@@ -225,6 +244,11 @@ CELERY_BEAT_SCHEDULE = {
     "ai-logs-purge": {
         "task": "resilience.tasks.ai_logs_purge",
         "schedule": 24 * 60 * 60,
+    },
+    "queue-drain": {
+        "task": "resilience.tasks.queue_drain",
+        "schedule": QUEUE_DRAIN_INTERVAL,
+        "options": {"expires": QUEUE_DRAIN_INTERVAL},  # a late drain is replaced by the next
     },
     "degradation-evaluate": {
         "task": "resilience.tasks.degradation_evaluate",

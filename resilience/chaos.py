@@ -29,10 +29,10 @@ import time
 from collections.abc import Callable
 from typing import TypedDict
 
-import redis
 from django.conf import settings
 
 from resilience import breakers
+from resilience.redis_client import shared_redis
 from resilience.store import REDIS_BREAKER, REDIS_TROUBLE
 
 logger = logging.getLogger(__name__)
@@ -41,7 +41,6 @@ PROVIDERS: tuple[str, ...] = ("openai", "anthropic", "local")  # the AI provider
 MIN_SECONDS = 1
 MAX_SECONDS = 3600  # one hour: a forgotten drill ends by itself
 CACHE_SECONDS = 1.0  # how long a process trusts its last answer from Redis
-SOCKET_TIMEOUT = 0.25  # seconds: a slow Redis costs an AI call at most this, once a second
 
 
 class ChaosFault(Exception):
@@ -56,23 +55,6 @@ class ChaosDrill(TypedDict):
     provider: str
     remaining_seconds: int
     started_by: str
-
-
-# --- Redis -----------------------------------------------------------------------------------
-
-_clients: dict[str, redis.Redis] = {}
-_clients_lock = threading.Lock()
-
-
-def _client() -> redis.Redis:
-    """One client (and connection pool) per Redis URL; redis-py resets its pool in a forked child."""
-    url = settings.RESILIENCE_REDIS_URL
-    with _clients_lock:
-        client = _clients.get(url)
-        if client is None:
-            client = _clients[url] = redis.Redis.from_url(
-                url, socket_timeout=SOCKET_TIMEOUT, socket_connect_timeout=SOCKET_TIMEOUT)
-        return client
 
 
 def _key(provider: str) -> str:
@@ -118,7 +100,7 @@ def _scope() -> tuple[str, str]:
 def _read_active() -> frozenset[str]:
     keys = [_key(provider) for provider in PROVIDERS]
     try:
-        values = breakers.get_breaker(REDIS_BREAKER).call_sync(lambda: _client().mget(keys))
+        values = breakers.get_breaker(REDIS_BREAKER).call_sync(lambda: shared_redis().mget(keys))
     except (*REDIS_TROUBLE, breakers.CircuitOpenError) as error:
         logger.debug("chaos drills unknown (Redis: %s): none assumed", type(error).__name__)
         return frozenset()
@@ -143,7 +125,7 @@ def chaos_start(*, provider: str, seconds: int, started_by: str) -> None:
     if isinstance(seconds, bool) or not isinstance(seconds, int) or not MIN_SECONDS <= seconds <= MAX_SECONDS:
         raise ValueError(f"a chaos drill lasts {MIN_SECONDS} to {MAX_SECONDS} seconds, not {seconds!r}")
     record = json.dumps({"started_by": started_by, "started_at_ms": int(time.time() * 1000), "seconds": seconds})
-    _client().set(_key(provider), record, ex=seconds)
+    shared_redis().set(_key(provider), record, ex=seconds)
     _active_cache.clear()
     logger.warning("chaos drill started: %s made to fail for %d s by %s", provider, seconds, started_by)
 
@@ -151,14 +133,14 @@ def chaos_start(*, provider: str, seconds: int, started_by: str) -> None:
 def chaos_stop(*, provider: str) -> None:
     """End the drill on `provider` now (nothing happens if none is running)."""
     _check_provider(provider)
-    removed = _client().delete(_key(provider))
+    removed = shared_redis().delete(_key(provider))
     _active_cache.clear()
     logger.info("chaos drill stopped: %s%s", provider, "" if removed else " (none was running)")
 
 
 def chaos_drills() -> list[ChaosDrill]:
     """The running drills, in PROVIDERS order."""
-    pipeline = _client().pipeline(transaction=False)
+    pipeline = shared_redis().pipeline(transaction=False)
     for provider in PROVIDERS:
         pipeline.get(_key(provider))
         pipeline.pttl(_key(provider))

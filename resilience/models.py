@@ -147,3 +147,55 @@ class AIRecoveryAttempt(models.Model):
 
     def __str__(self) -> str:
         return f"{self.turn_id} #{self.step} {self.strategy}"
+
+
+# --- Queue for later -----------------------------------------------------------------------------
+# Written and read by `resilience.queue`; drained by `resilience.drain` and the Celery tasks.
+
+
+class QueuedJob(models.Model):
+    """Work that failed and can wait. The database is the source of truth: Celery only carries a
+    job's id to a worker, which claims the row (status, lease) before it runs the work."""
+
+    class Priority(models.IntegerChoices):
+        HIGH = 0, "high"
+        MEDIUM = 1, "medium"
+        LOW = 2, "low"
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "pending"  # waits for its time and its dependency
+        RUNNING = "running", "running"  # a worker (or the request that queued it) holds its lease
+        DONE = "done", "done"
+        FAILED = "failed", "failed"  # the last attempt failed; retried at next_attempt_at
+        DEAD = "dead", "dead"  # out of attempts: staff decide (requeue or discard)
+        DISCARDED = "discarded", "discarded"  # staff set it aside; kept for the record
+
+    job_type = models.CharField(max_length=64, db_index=True)
+    payload = models.JSONField(default=dict, blank=True)
+    priority = models.PositiveSmallIntegerField(choices=Priority.choices, default=Priority.MEDIUM)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
+    attempts = models.PositiveIntegerField(default=0)
+    max_attempts = models.PositiveIntegerField(default=8)
+    next_attempt_at = models.DateTimeField(default=timezone.now)
+    # Handed to a worker (dispatched or running) until then; after it, the job is free again.
+    lease_expires_at = models.DateTimeField(null=True, blank=True)
+    last_error = models.TextField(blank=True)  # error type and status only: no artist content
+    idempotency_key = models.CharField(max_length=200, unique=True)
+    dependency = models.CharField(max_length=100)  # the breaker (or gate) it waits on
+    owner = models.CharField(max_length=100, blank=True, db_index=True)  # e.g. presskit:<uuid>
+    result = models.JSONField(null=True, blank=True)  # a short summary of what the run did
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["priority", "next_attempt_at", "id"]
+        indexes = [models.Index(fields=["status", "dependency", "priority", "next_attempt_at"])]
+        constraints = [
+            models.CheckConstraint(condition=models.Q(attempts__lte=models.F("max_attempts")),
+                                   name="queued_job_attempts_within_max"),
+        ]
+        verbose_name = "queued job"
+
+    def __str__(self) -> str:
+        return f"{self.job_type} #{self.pk}"

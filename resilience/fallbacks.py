@@ -1,0 +1,150 @@
+"""`execute_with_fallback` (seed 001): run an operation through its breaker, and when it cannot
+run, say what stood in for it.
+
+    result = execute_with_fallback(upload, dependency="storage", plan=FallbackPlan(
+        queue=JobRequest("presskit.photo_store", {...}, idempotency_key=f"photo:{name}")))
+    result.fallback   # NONE (it ran), CACHED, SKIPPED, QUEUED or FAILED
+
+The plan's options, tried in this order when the operation fails or its breaker refuses:
+- `cache_key`: serve the last good value kept under that key (kept on every success);
+- `queue`: the work waits in the queue for later. The job is written *before* the operation
+  runs and held by this caller while it runs, so a process that dies mid-call loses nothing
+  (the lease runs out and a worker takes the job); on success the job is done, and its type's
+  `apply` has recorded the effect — the caller and a worker record it the same way, once;
+- `allow_skip`: a non-critical integration that failed too often lately (resilience.skips) is
+  not called at all: SKIPPED (and queued, with `queue`).
+FAILED means nothing could stand in: the caller decides what the artist sees.
+"""
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, replace
+from enum import StrEnum
+from typing import Any, Generic, TypeVar
+
+from asgiref.sync import sync_to_async
+from django.core.cache import cache
+
+from resilience.breakers import get_breaker
+from resilience.models import QueuedJob
+from resilience.queue import (
+    Claim, JobRequest, Status, describe_error, gate_get, job_enqueue, job_settle, run_through,
+)
+from resilience.skips import integration_failure_record, integration_skip_seconds
+
+logger = logging.getLogger(__name__)
+
+T = TypeVar("T")
+CACHE_TTL = 7 * 24 * 60 * 60
+
+
+class Fallback(StrEnum):
+    NONE = "none"  # the operation ran
+    CACHED = "cached"  # the last good value was served
+    SKIPPED = "skipped"  # a failing non-critical integration was left out
+    QUEUED = "queued"  # the work waits in the queue and will be done later
+    FAILED = "failed"  # nothing could stand in
+
+
+@dataclass(frozen=True)
+class FallbackPlan:
+    cache_key: str | None = None
+    queue: JobRequest | None = None
+    allow_skip: bool = False
+
+
+@dataclass(frozen=True)
+class FallbackResult(Generic[T]):
+    fallback: Fallback
+    value: T | None = None
+    job: QueuedJob | None = None
+    error: str = ""  # the error's type and status, when there was one
+
+    @property
+    def served(self) -> bool:
+        """A value is here (fresh or cached)."""
+        return self.fallback in (Fallback.NONE, Fallback.CACHED)
+
+
+class _Plan:
+    """One execution of a plan: the decisions before and after the operation (sync; the async
+    entry point runs them in a worker thread)."""
+
+    def __init__(self, dependency: str, plan: FallbackPlan) -> None:
+        self.dependency = dependency
+        self.plan = plan
+        self.claim: Claim | None = None
+
+    def before(self) -> FallbackResult | None:
+        """A result that stands in without running the operation, or None to run it."""
+        plan = self.plan
+        if plan.allow_skip and integration_skip_seconds(self.dependency):
+            job = job_enqueue(self._request())[0] if plan.queue else None
+            logger.info("%s skipped: failed too often lately%s", self.dependency, " (queued)" if job else "")
+            return FallbackResult(Fallback.SKIPPED, job=job, error="skipped")
+        if plan.queue is None:
+            return None
+        job, self.claim = job_enqueue(self._request(), claim=True)
+        if self.claim is not None:
+            return None
+        if job.status == Status.DONE:  # the same work, done already
+            return FallbackResult(Fallback.NONE, value=job.result, job=job)
+        return FallbackResult(Fallback.QUEUED, job=job)  # held by someone else, or waiting its turn
+
+    def _request(self) -> JobRequest:
+        return replace(self.plan.queue, dependency=self.dependency)
+
+    def succeeded(self, value: Any) -> FallbackResult:
+        if self.plan.cache_key:
+            cache.set(self.plan.cache_key, value, CACHE_TTL)
+        if self.claim is not None:
+            job_settle(self.claim, value=value)
+        return FallbackResult(Fallback.NONE, value=value, job=self.claim.job if self.claim else None)
+
+    def failed(self, error: BaseException) -> FallbackResult:
+        described = describe_error(error)
+        logger.warning("%s failed (%s): falling back", self.dependency, described)
+        if self.plan.allow_skip and self.claim is None:
+            integration_failure_record(self.dependency)  # a job's settle records it otherwise
+        cached = cache.get(self.plan.cache_key) if self.plan.cache_key else None
+        if cached is not None:
+            if self.claim is not None:
+                job_settle(self.claim, value=cached)
+            return FallbackResult(Fallback.CACHED, value=cached, error=described,
+                                  job=self.claim.job if self.claim else None)
+        if self.claim is not None:
+            job_settle(self.claim, error=error)
+            job = self.claim.job
+            if job.status != Status.DEAD:
+                return FallbackResult(Fallback.QUEUED, job=job, error=described)
+        return FallbackResult(Fallback.FAILED, error=described)
+
+
+def execute_with_fallback(operation: Callable[[], T], *, dependency: str, plan: FallbackPlan) -> FallbackResult[T]:
+    """Run `operation` through the `dependency` breaker (or gate) with the plan's fallbacks."""
+    steps = _Plan(dependency, plan)
+    if (stand_in := steps.before()) is not None:
+        return stand_in
+    try:
+        value = run_through(dependency, operation)
+    except Exception as error:  # noqa: BLE001 - the plan decides what stands in
+        return steps.failed(error)
+    return steps.succeeded(value)
+
+
+async def aexecute_with_fallback(operation: Callable[[], Awaitable[T]], *, dependency: str,
+                                 plan: FallbackPlan) -> FallbackResult[T]:
+    """The same for async code: the operation is awaited in the caller's event loop; the
+    queue's database work runs in a worker thread."""
+    steps = _Plan(dependency, plan)
+    if (stand_in := await sync_to_async(steps.before)()) is not None:
+        return stand_in
+    try:
+        if gate_get(dependency) is not None:
+            value = await operation()
+        else:
+            value = await get_breaker(dependency).call(operation)
+    except Exception as error:  # noqa: BLE001 - the plan decides what stands in
+        return await sync_to_async(steps.failed)(error)
+    return await sync_to_async(steps.succeeded)(value)
