@@ -1,0 +1,85 @@
+"""Sending a finished presskit to the external integrations staff set up (webhooks of booking
+agents, mailing lists). Non-critical: a failing service never holds the artist up.
+
+Each send goes through `integration:<name>`'s breaker with `execute_with_fallback`: a service
+that failed INTEGRATION_SKIP_FAILURES times in the last INTEGRATION_SKIP_WINDOW seconds is
+skipped, and a send that fails or is skipped waits in the queue (low priority) until a worker
+delivers it. Every send carries an `Idempotency-Key` (the same for every try of the same
+presskit version), so a receiver can ignore a repeat: a worker killed after the POST but before
+recording it sends it again with the same key.
+"""
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+
+import httpx2
+
+from presskit.models import Integration, Presskit
+from resilience.breakers import get_breaker
+from resilience.fallbacks import FallbackPlan, FallbackResult, execute_with_fallback
+from resilience.queue import JobRequest, JobType, Priority
+
+JOB_TYPE = "presskit.integration_sync"
+EVENT = "presskit.completed"
+
+
+def presskit_document(presskit: Presskit) -> dict:
+    """The presskit as the outside world sees it (no internal fields)."""
+    return {
+        "id": str(presskit.pk),
+        "artist_name": presskit.artist_name,
+        "genres": presskit.genres,
+        "experience": presskit.experience,
+        "location": presskit.location,
+        "story": presskit.story,
+        "links": presskit.links,
+        "booking_email": presskit.booking_email,
+        "short_bio": presskit.short_bio,
+        "long_bio": presskit.long_bio,
+        "updated_at": presskit.updated_at.isoformat(),
+    }
+
+
+def _idempotency_key(payload: dict) -> str:
+    return f"sync:{payload['integration']}:{payload['presskit']}:{payload['version']}"
+
+
+def integration_deliver(payload: dict) -> dict:
+    """POST the presskit to one integration; raises on a transport error or a status >= 400.
+    A service removed or disabled since is not sent to (done, nothing to do)."""
+    integration = Integration.objects.filter(name=payload["integration"], enabled=True).first()
+    presskit = Presskit.objects.filter(pk=payload["presskit"]).first()
+    if integration is None or presskit is None:
+        return {"sent": False, "reason": "integration or presskit gone"}
+    body = json.dumps({"event": EVENT, "presskit": presskit_document(presskit)}).encode()
+    headers = {"Content-Type": "application/json", "Idempotency-Key": _idempotency_key(payload),
+               "User-Agent": "itera-presskit"}
+    if integration.secret:
+        signature = hmac.new(integration.secret.encode(), body, hashlib.sha256).hexdigest()
+        headers["X-Presskit-Signature"] = f"sha256={signature}"
+    timeout = get_breaker(integration.dependency).config.call_timeout
+    response = httpx2.post(integration.url, content=body, headers=headers,
+                           timeout=httpx2.Timeout(timeout, connect=min(timeout, 3.0)))
+    response.raise_for_status()
+    return {"sent": True, "status": response.status_code}
+
+
+INTEGRATION_SYNC = JobType(name=JOB_TYPE, run=integration_deliver, dependency="integration",
+                           priority=Priority.LOW, skippable=True)
+
+
+def integrations_sync(*, presskit_id: str) -> dict[str, FallbackResult]:
+    """Send the presskit to every enabled integration now; what could not be sent is queued.
+    Returns each integration's outcome by name. Blocking: call it from a worker thread."""
+    presskit = Presskit.objects.get(pk=presskit_id)
+    results = {}
+    for integration in Integration.objects.filter(enabled=True):
+        payload = {"integration": integration.name, "presskit": str(presskit.pk),
+                   "version": presskit.updated_at.isoformat()}
+        request = JobRequest(JOB_TYPE, payload, _idempotency_key(payload), owner=f"presskit:{presskit.pk}")
+        results[integration.name] = execute_with_fallback(
+            lambda payload=payload: integration_deliver(payload), dependency=integration.dependency,
+            plan=FallbackPlan(allow_skip=True, queue=request))
+    return results
