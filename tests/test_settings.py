@@ -33,8 +33,14 @@ def test_celery_settings_are_effective():
     assert conf.task_time_limit == settings.CELERY_TASK_TIME_LIMIT > conf.task_soft_time_limit
     assert conf.worker_soft_shutdown_timeout == settings.CELERY_WORKER_SOFT_SHUTDOWN_TIMEOUT > 0
     assert conf.worker_prefetch_multiplier == 1
-    assert "sessions-clear-expired" in conf.beat_schedule
-    assert "presskit.tasks.sessions_clear_expired" in celery_app.tasks
+    assert "sessions-clear-expired" in conf.beat_schedule and "queue-drain" in conf.beat_schedule
+    celery_app.loader.import_default_modules()  # what a worker does at start: find every app's tasks
+    for task in ("presskit.tasks.sessions_clear_expired", "resilience.tasks.queue_drain",
+                 "resilience.tasks.queue_job_run"):
+        assert task in celery_app.tasks
+    job_run = celery_app.tasks["resilience.tasks.queue_job_run"]
+    assert job_run.acks_late and job_run.reject_on_worker_lost
+    assert settings.QUEUE_JOB_LEASE > conf.task_time_limit  # a live worker never loses its lease
 
 
 def test_daphne_friendly_database_settings():

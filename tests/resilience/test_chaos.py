@@ -220,7 +220,7 @@ def test_a_dead_redis_opens_the_redis_breaker_and_is_then_left_alone(clock, sett
     def never_called() -> redis.Redis:
         raise AssertionError("Redis was asked while the redis breaker is open")
 
-    monkeypatch.setattr(chaos, "_client", never_called)
+    monkeypatch.setattr(chaos, "shared_redis", never_called)
     assert not chaos_active("openai")
 
 
