@@ -45,3 +45,7 @@ class Catalogue:
     invalid: Mapping[str, str]  # reason code -> sentence
     errors: Mapping[str, str]  # frame/action error code -> sentence
     ui: Mapping[str, str] = field(default_factory=dict)
+    # The bios written after step 7: `short` and `long` are the template bios ({name} {genres}
+    # {location} {experience} {story} {story_start} {links} {booking_email}); the rest are the
+    # assistant's messages about them.
+    bios: Mapping[str, str] = field(default_factory=dict)

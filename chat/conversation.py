@@ -13,16 +13,17 @@ from typing import Protocol
 
 from asgiref.sync import sync_to_async
 from channels.db import database_sync_to_async
-from django.db import DatabaseError, connection
+from django.db import DatabaseError
 
-from chat import rendering, services
+from chat import bios, rendering, services
 from chat.chain import Reply, chain_from_settings
 from chat.frames import Command, CommandKind
 from chat.groups import group_publish
+from chat.models import ChatMessage
 from chat.pending import pending_answer_keep, pending_answers_replay_chat
-from chat.providers.base import ReplySink
-from chat.turn_log import TurnLog
-from resilience.ai_log import ai_log_write
+from chat.providers.base import ReplyKind, ReplySink
+from chat.turn_log import TurnLog, turn_log_write
+from presskit.integrations import integrations_sync
 from resilience.degradation import DegradationState, Level, degradation_current, request_evaluation
 
 logger = logging.getLogger(__name__)
@@ -99,35 +100,51 @@ async def command_handle(*, session_id: str, command: Command, sink: TurnSink, o
     message = await database_sync_to_async(services.reply_record)(
         session_id=session_id, request=turn.request, reply=reply
     )
+    _log_ai_requests_later(log, reply)
+    if turn.request.kind is ReplyKind.COMPLETE or (turn.request.kind is ReplyKind.EDIT_DONE
+                                                  and turn.request.next_step is None):
+        # All seven answers are in (or one changed afterwards): the bio ends this turn.
+        html = rendering.render_reply_then_typing(message, turn.session.language)
+        await _publish(session_id, html, sink, origin)
+        message = await _presskit_finished(turn.session, ai_allowed=ai_allowed)
     html = await database_sync_to_async(rendering.render_turn_done)(session_id, message, state.level)
     await _publish(session_id, html, sink, origin)
-    _log_ai_requests_later(log, reply)
 
 
-_log_writes: set[asyncio.Task] = set()
-
-
-def _write_log(requests, recoveries) -> None:
+async def _presskit_finished(session, *, ai_allowed: bool) -> ChatMessage | None:
+    """Write the bio and record the message that tells the artist about it, then send the
+    presskit to the integrations in the background. The answers are saved already: a failure
+    here is logged and costs the artist only the bio's message (None)."""
+    session_id = str(session.pk)
+    message = None
     try:
-        ai_log_write(requests=requests, recoveries=recoveries)
-    finally:
-        connection.close()  # this worker thread's own connection (back to the pool)
+        outcome = await bios.bios_write(session_id=session_id, ai_allowed=ai_allowed)
+        message = await database_sync_to_async(bios.bio_message_record)(session_id=session_id, outcome=outcome)
+    except Exception:
+        logger.exception("bio not written (session %s)", session_id)
+    _in_background(sync_to_async(integrations_sync, thread_sensitive=False)(presskit_id=str(session.presskit_id)),
+                   f"integrations of presskit {session.presskit_id}")
+    return message
+
+
+_background: set[asyncio.Task] = set()
+
+
+def _in_background(work, what: str) -> None:
+    """Run a coroutine after the reply, without holding the artist up; a failure is logged."""
+
+    async def run() -> None:
+        try:
+            await work
+        except Exception:
+            logger.exception("background work failed: %s", what)
+
+    task = asyncio.get_running_loop().create_task(run())
+    _background.add(task)
+    task.add_done_callback(_background.discard)
 
 
 def _log_ai_requests_later(log: TurnLog, reply: Reply) -> None:
-    """Write the turn's AI request log in the background, in a worker thread of its own (not
-    the one thread Channels gives database calls), so it never delays this or another chat.
-    A failure is logged and goes no further."""
-    requests, recoveries = log.finished(fallback_used=reply.fallback_used)
-    if not requests and not recoveries:
-        return
-
-    async def write() -> None:
-        try:
-            await sync_to_async(_write_log, thread_sensitive=False)(requests, recoveries)
-        except Exception:
-            logger.exception("AI request log not written (turn %s)", log.turn_id)
-
-    task = asyncio.get_running_loop().create_task(write())
-    _log_writes.add(task)
-    task.add_done_callback(_log_writes.discard)
+    """Write the turn's AI request log in the background, so it never delays this or another chat."""
+    _in_background(sync_to_async(turn_log_write, thread_sensitive=False)(log, fallback_used=reply.fallback_used),
+                   f"AI request log of turn {log.turn_id}")

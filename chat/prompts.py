@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
+from django.conf import settings
+
 from chat.providers.base import ReplyKind, ReplyRequest
 from chat.steps import TOTAL_STEPS, step_by_number
 from chat.texts import catalogue_for, question
@@ -61,6 +63,30 @@ LABELS = {
     },
 }
 
+# The bios (ReplyKind.BIO): two texts in one reply, each after its label, so one request writes
+# both and a reply without both labels is recognisably not a bio (chat.bios parses it).
+BIO_LABELS = {"es": ("BREVE:", "LARGA:"), "en": ("SHORT:", "LONG:")}
+BIO_SYSTEM = {
+    "es": (
+        "Eres el redactor de ÍTERA PressKit. Escribe la biografía de un artista (músico o DJ) para su "
+        "presskit, en tercera persona, en español, con tono profesional y cercano. Reglas:\n"
+        "- Usa solo los datos que te doy: no inventes premios, fechas, sellos ni colaboraciones.\n"
+        "- Dos versiones: una breve (unas 50 palabras) y una larga (unas 200 palabras).\n"
+        "- Sin listas, sin markdown, sin emojis.\n"
+        "- Responde exactamente con este formato, y nada más:\n"
+        "BREVE: <la biografía breve>\nLARGA: <la biografía larga>"
+    ),
+    "en": (
+        "You are ÍTERA PressKit's copywriter. Write an artist's (musician or DJ) bio for their presskit, "
+        "in the third person, in English, professional and warm. Rules:\n"
+        "- Use only the facts given: never invent awards, dates, labels or collaborations.\n"
+        "- Two versions: a short one (about 50 words) and a long one (about 200 words).\n"
+        "- No lists, no markdown, no emojis.\n"
+        "- Answer in exactly this format, and nothing else:\n"
+        "SHORT: <the short bio>\nLONG: <the long bio>"
+    ),
+}
+
 DEFAULT_TEMPERATURE = 0.7
 SIMPLIFIED_TEMPERATURE = 0.3
 SIMPLIFY_ABOVE_CHARS = 5000
@@ -72,6 +98,7 @@ class Prompt:
     system: str
     user: str
     temperature: float = DEFAULT_TEMPERATURE
+    max_tokens: int | None = None  # None: the provider's default (AI_MAX_TOKENS)
 
     @property
     def chars(self) -> int:
@@ -86,7 +113,17 @@ def next_question(request: ReplyRequest) -> str:
     return question(request.language, request.next_step)
 
 
+def _bio_prompt(request: ReplyRequest) -> Prompt:
+    catalogue = catalogue_for(request.language)
+    facts = "\n".join(f"{catalogue.steps[name].label}: {value}" for name, value in request.answers.items())
+    short_label, long_label = BIO_LABELS[catalogue.language]
+    return Prompt(system=BIO_SYSTEM[catalogue.language], user=f"{facts}\n\n{short_label} …\n{long_label} …",
+                  max_tokens=settings.AI_BIO_MAX_TOKENS)
+
+
 def build_prompt(request: ReplyRequest) -> Prompt:
+    if request.kind is ReplyKind.BIO:
+        return _bio_prompt(request)
     catalogue = catalogue_for(request.language)
     language = catalogue.language
     labels = LABELS[language]

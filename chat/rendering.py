@@ -9,11 +9,14 @@ from typing import Any
 
 from django.template.loader import render_to_string
 
+from chat.bios import JOB_TYPE as BIO_JOB_TYPE
 from chat.models import ChatMessage, ChatSession
 from chat.service_mode import service_mode
 from chat.steps import STEPS, TOTAL_STEPS, display_value
 from chat.texts import catalogue_for
+from presskit.models import BioSource
 from resilience.degradation import Level
+from resilience.queue import job_waiting_exists
 
 
 def chat_context(session: ChatSession, *, with_messages: bool, level: Level) -> dict[str, Any]:
@@ -24,6 +27,9 @@ def chat_context(session: ChatSession, *, with_messages: bool, level: Level) -> 
     shown_step = min(session.current_step, TOTAL_STEPS)
     context: dict[str, Any] = {
         "session": session,
+        "presskit": presskit,
+        "bio_pending": session.is_complete and presskit.bio_source == BioSource.TEMPLATE
+        and job_waiting_exists(owner=f"presskit:{presskit.pk}", job_type=BIO_JOB_TYPE),
         "t": catalogue.ui,
         "mode": service_mode(level, session.language),
         "total_steps": TOTAL_STEPS,
@@ -70,7 +76,12 @@ def render_user_turn(message: ChatMessage, language: str) -> str:
     return _render("user_turn.html", {"t": catalogue_for(language).ui, "message": message})
 
 
-def render_turn_done(session_id: str, message: ChatMessage, level: Level) -> str:
+def render_reply_then_typing(message: ChatMessage, language: str) -> str:
+    """A finished reply with more to come in the same turn (the bio): the typing bubble again."""
+    return _render("reply_then_typing.html", {"t": catalogue_for(language).ui, "message": message})
+
+
+def render_turn_done(session_id: str, message: ChatMessage | None, level: Level) -> str:
     """The finished reply with the state the session is in *now* (another tab may have moved it
     while the reply streamed): progress, draft, hint, suggestions, and the service mode."""
     session = ChatSession.objects.select_related("presskit").get(pk=session_id)

@@ -164,6 +164,25 @@ CATALOGUE = Catalogue(
         "session_unknown": "This conversation doesn't exist. Reload the page to start a new one.",
         "session_not_yours": "This conversation belongs to someone else. Reload the page to open yours.",
     },
+    bios={
+        "short": (
+            "{name} is a {genres} artist based in {location}. {story_start} "
+            "Career: {experience}. Bookings: {booking_email}."
+        ),
+        "long": (
+            "{name} is a {genres} artist based in {location}.\n\n{story}\n\n"
+            "Career: {experience}.\n\nWhere to listen: {links}.\n\n"
+            "Bookings and press: {booking_email}."
+        ),
+        "written_ai": "I've written your bio, short and long: it's in the “Your presskit” panel.",
+        "written_template": "I've put your bio together from your answers: it's in the “Your presskit” panel.",
+        "queued": (
+            "The AI service isn't available right now, so I've put your bio together from your "
+            "answers. As soon as it's back, the AI will write an improved version and it will show up "
+            "here by itself; you don't need to do anything."
+        ),
+        "arrived": "Your AI-written bio is here! It's in the “Your presskit” panel.",
+    },
     ui={
         "title": "Build your presskit",
         "tagline": "Your professional presskit in 7 steps, just by chatting.",
@@ -173,6 +192,12 @@ CATALOGUE = Catalogue(
         "placeholder": "Type your answer…",
         "send": "Send",
         "suggestions": "Suggestions",
+        "bio_title": "Bio",
+        "bio_short": "Short",
+        "bio_long": "Long",
+        "bio_by_ai": "Written by the AI",
+        "bio_by_template": "Put together from your answers",
+        "bio_pending": "The AI will write an improved version as soon as the service is back.",
         "draft_title": "Your presskit",
         "draft_empty": "Your answers will show up here.",
         "edit": "Edit",
@@ -205,5 +230,30 @@ CATALOGUE = Catalogue(
         "placeholder_backup": "Backup mode on: basic features available",
         "placeholder_minimal": "Type your answer: we keep it and process it when the service is back",
         "status_title": "We'll be right back",
+        "photo_title": "Press photo",
+        "photo_label": "Choose a photo",
+        "photo_hint": "JPEG, PNG or WebP, up to {max_mb} MB.",
+        "photo_submit": "Upload photo",
+        "photo_replace": "Change photo",
+        "photo_alt": "Your press photo",
+        "photo_none": "You have not uploaded a photo yet.",
+        "photo_pending": "Your photo is safe and will be uploaded as soon as the storage is available again.",
+        "photo_stored": "Photo saved.",
+        "photo_queued": (
+            "Your photo is safe: we will upload it as soon as the storage is available again. "
+            "You don't need to do anything."
+        ),
+        "photo_failed": (
+            "Your photo is safe on our server, but we could not upload it. Our team will look into it; "
+            "you can also try again later."
+        ),
+        "photo_error_type": "That file is not a JPEG, PNG or WebP photo. Nothing was saved: choose another one.",
+        "photo_error_too_big": "The photo is larger than {max_mb} MB. Nothing was saved: try a lighter one.",
+        "photo_error_empty": "You did not choose a photo, or the file is empty. Nothing was saved.",
+        "photo_error_unavailable": (
+            "We cannot take photos right now. Nothing was saved: please try again in a few minutes."
+        ),
+        "photo_error_not_yours": "This conversation is not yours: you cannot upload a photo to it. Nothing was saved.",
+        "photo_back": "Back to your chat",
     },
 )

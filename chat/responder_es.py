@@ -158,6 +158,27 @@ CATALOGUE = Catalogue(
         "session_unknown": "Esta conversación no existe. Recarga la página para empezar una nueva.",
         "session_not_yours": "Esta conversación pertenece a otra persona. Recarga la página para abrir la tuya.",
     },
+    bios={
+        "short": (
+            "{name} es artista de {genres} con base en {location}. {story_start} "
+            "Trayectoria: {experience}. Contratación: {booking_email}."
+        ),
+        "long": (
+            "{name} es artista de {genres} con base en {location}.\n\n{story}\n\n"
+            "Trayectoria: {experience}.\n\nDónde escuchar su música: {links}.\n\n"
+            "Contratación y prensa: {booking_email}."
+        ),
+        "written_ai": "He escrito tu biografía, en versión breve y larga: la tienes en el panel «Tu presskit».",
+        "written_template": (
+            "He preparado tu biografía con tus respuestas: la tienes en el panel «Tu presskit»."
+        ),
+        "queued": (
+            "Ahora mismo el servicio de IA no está disponible, así que he preparado tu biografía con "
+            "tus respuestas. En cuanto vuelva, la IA escribirá una versión mejorada y aparecerá aquí "
+            "sola; no tienes que hacer nada."
+        ),
+        "arrived": "¡Ya está aquí tu biografía escrita por la IA! La tienes en el panel «Tu presskit».",
+    },
     ui={
         "title": "Crea tu presskit",
         "tagline": "Tu presskit profesional en 7 pasos, charlando.",
@@ -167,6 +188,12 @@ CATALOGUE = Catalogue(
         "placeholder": "Escribe tu respuesta…",
         "send": "Enviar",
         "suggestions": "Sugerencias",
+        "bio_title": "Biografía",
+        "bio_short": "Breve",
+        "bio_long": "Larga",
+        "bio_by_ai": "Escrita por la IA",
+        "bio_by_template": "Preparada con tus respuestas",
+        "bio_pending": "La IA escribirá una versión mejorada en cuanto vuelva el servicio.",
         "draft_title": "Tu presskit",
         "draft_empty": "Aquí irán apareciendo tus respuestas.",
         "edit": "Editar",
@@ -199,5 +226,30 @@ CATALOGUE = Catalogue(
         "placeholder_backup": "Modo respaldo activo: funcionalidad básica disponible",
         "placeholder_minimal": "Escribe tu respuesta: la guardamos y la procesamos al volver el servicio",
         "status_title": "Volvemos enseguida",
+        "photo_title": "Foto de prensa",
+        "photo_label": "Elige una foto",
+        "photo_hint": "JPEG, PNG o WebP, hasta {max_mb} MB.",
+        "photo_submit": "Subir foto",
+        "photo_replace": "Cambiar foto",
+        "photo_alt": "Tu foto de prensa",
+        "photo_none": "Aún no has subido ninguna foto.",
+        "photo_pending": "Tu foto está a salvo y se subirá en cuanto el almacenamiento vuelva a estar disponible.",
+        "photo_stored": "Foto guardada.",
+        "photo_queued": (
+            "Tu foto está a salvo: la subiremos en cuanto el almacenamiento vuelva a estar disponible. "
+            "No tienes que hacer nada."
+        ),
+        "photo_failed": (
+            "Tu foto está a salvo en nuestro servidor, pero no hemos podido subirla. Nuestro equipo lo "
+            "revisará; también puedes volver a intentarlo más tarde."
+        ),
+        "photo_error_type": "Ese archivo no es una foto JPEG, PNG o WebP. No se ha guardado nada: elige otra.",
+        "photo_error_too_big": "La foto pesa más de {max_mb} MB. No se ha guardado nada: prueba con una más ligera.",
+        "photo_error_empty": "No has elegido ninguna foto, o el archivo está vacío. No se ha guardado nada.",
+        "photo_error_unavailable": (
+            "Ahora mismo no podemos recibir fotos. No se ha guardado nada: inténtalo de nuevo en unos minutos."
+        ),
+        "photo_error_not_yours": "Esta conversación no es tuya: no puedes subir una foto a ella. No se ha guardado nada.",
+        "photo_back": "Volver a tu chat",
     },
 )

@@ -13,7 +13,7 @@ from django.db import transaction
 from chat.chain import Reply
 from chat.models import ChatMessage, ChatSession
 from chat.providers.base import ReplyKind, ReplyRequest
-from chat.steps import STEPS, TOTAL_STEPS, InvalidAnswer, display_value, step_by_number
+from chat.steps import STEPS, TOTAL_STEPS, InvalidAnswer, answers_of, display_value, step_by_number
 from chat.texts import catalogue_for
 from presskit.models import Presskit
 
@@ -35,14 +35,6 @@ class InvalidAction(ValueError):
         self.code = code
 
 
-def _answers(presskit: Presskit) -> dict[str, str]:
-    return {
-        step.field: display_value(value)
-        for step in STEPS
-        if (value := getattr(presskit, step.field))
-    }
-
-
 def _turn(session: ChatSession, kind: ReplyKind, step: int, next_step: int | None,
           message: ChatMessage | None = None, **extra: object) -> Turn:
     request = ReplyRequest(
@@ -52,7 +44,7 @@ def _turn(session: ChatSession, kind: ReplyKind, step: int, next_step: int | Non
         step=step,
         next_step=next_step,
         artist_name=session.presskit.artist_name,
-        answers=_answers(session.presskit),
+        answers=answers_of(session.presskit),
         **extra,
     )
     return Turn(session=session, request=request, message=message)

@@ -170,3 +170,8 @@ def step_by_number(number: int) -> Step:
     if not 1 <= number <= TOTAL_STEPS:
         raise KeyError(number)
     return STEPS[number - 1]
+
+
+def answers_of(presskit) -> dict[str, str]:
+    """The presskit's answered steps, field -> display value, in step order."""
+    return {step.field: display_value(value) for step in STEPS if (value := getattr(presskit, step.field))}

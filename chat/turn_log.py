@@ -7,6 +7,9 @@ import uuid
 from contextvars import ContextVar
 from dataclasses import dataclass, field, replace
 
+from django.db import connection
+
+from resilience.ai_log import ai_log_write
 from resilience.ai_records import AIRequestRecord, RecoveryRecord, RecoveryStrategy
 from resilience.metrics import ai_request_observe
 
@@ -42,3 +45,15 @@ class TurnLog:
 
 
 current_turn_log: ContextVar[TurnLog | None] = ContextVar("current_turn_log", default=None)
+
+
+def turn_log_write(log: TurnLog, *, fallback_used: bool) -> None:
+    """Write what was collected to the AI request log. Blocking: run it in a worker thread of its
+    own (not the one Channels gives database calls), whose connection it closes."""
+    requests, recoveries = log.finished(fallback_used=fallback_used)
+    if not requests and not recoveries:
+        return
+    try:
+        ai_log_write(requests=requests, recoveries=recoveries)
+    finally:
+        connection.close()  # this worker thread's own connection (back to the pool)

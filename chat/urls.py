@@ -5,4 +5,5 @@ from chat import views
 app_name = "chat"
 urlpatterns = [
     path("", views.chat_home, name="home"),
+    path("photo", views.chat_photo, name="photo"),
 ]

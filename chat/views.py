@@ -3,13 +3,15 @@ here and get the page back, so the chat works either way."""
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 
 from django.db import DatabaseError
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils.translation import get_language_from_request
-from django.views.decorators.http import require_http_methods
+from django.views.decorators.csrf import csrf_exempt, csrf_protect
+from django.views.decorators.http import require_http_methods, require_POST
 
 from asgiref.sync import sync_to_async
 from channels.db import database_sync_to_async
@@ -17,9 +19,13 @@ from channels.db import database_sync_to_async
 from chat import conversation, rendering, services
 from chat.frames import FrameError, command_from_values
 from chat.models import ChatSession
-from chat.selectors import CURRENT_SESSION_KEY, OWNED_SESSIONS_KEY
+from chat.selectors import (
+    CURRENT_SESSION_KEY, OWNED_SESSIONS_KEY, SessionNotOwned, SessionUnknown, chat_session_get_owned,
+)
 from chat.texts import catalogue_for
+from presskit.photos import PhotoInvalid, PhotoNotKept, PhotoSizeLimit, photo_max_mb, photo_upload
 from resilience.degradation import Level, degradation_current
+from resilience.fallbacks import Fallback
 
 
 logger = logging.getLogger(__name__)
@@ -64,6 +70,7 @@ def _page(request: HttpRequest, level: Level, error: str = "") -> HttpResponse:
         return _status_page(request, banner="banner_minimal")
     context = rendering.chat_context(session, with_messages=True, level=level)
     context["error"] = catalogue_for(session.language).errors[error] if error else ""
+    context["photo_notice"] = _photo_notice_pop(request, session.language)
     return render(request, "chat/chat.html", context, status=400 if error else 200)
 
 
@@ -93,3 +100,96 @@ async def chat_home(request: HttpRequest) -> HttpResponse:
     except (FrameError, services.InvalidAction, conversation.ServiceReadOnly) as error:
         return await _page(request, level, error.code)
     return HttpResponseRedirect(reverse("chat:home") + "#composer")
+
+
+# --- The press photo -------------------------------------------------------------------------------
+PHOTO_NOTICE_KEY = "photo_notice"  # a no-JavaScript post's outcome, shown once by the next page
+PHOTO_OUTCOMES = {"stored": "stored", "queued": "queued", "failed": "queued"}  # code -> how it looks
+PHOTO_ERRORS = ("type", "too_big", "empty", "unavailable", "not_yours")
+
+
+@dataclass(frozen=True)
+class PhotoNotice:
+    kind: str  # "stored", "queued" or "error"
+    text: str
+
+
+def _photo_notice(code: str, language: str) -> PhotoNotice:
+    ui = catalogue_for(language).ui
+    if code in PHOTO_OUTCOMES:
+        return PhotoNotice(PHOTO_OUTCOMES[code], ui[f"photo_{code}"])
+    return PhotoNotice("error", ui[f"photo_error_{code}"].format(max_mb=photo_max_mb()))
+
+
+def _photo_notice_pop(request: HttpRequest, language: str) -> PhotoNotice | None:
+    code = request.session.pop(PHOTO_NOTICE_KEY, None)
+    return _photo_notice(code, language) if code in (*PHOTO_OUTCOMES, *PHOTO_ERRORS) else None
+
+
+@csrf_exempt  # checked by _chat_photo, once the size limit is in place (the check reads the body)
+@require_POST
+def chat_photo(request: HttpRequest) -> HttpResponse:
+    """The press photo, posted from the draft panel (multipart). Without JavaScript the browser
+    goes back to the page at #photo, where the outcome is shown; with htmx the answer is the
+    photo panel. A photo that is too big is dropped while the body is read."""
+    limit = PhotoSizeLimit(request)
+    request.upload_handlers.insert(0, limit)
+    return _chat_photo(request, limit)
+
+
+@csrf_protect
+def _chat_photo(request: HttpRequest, limit: PhotoSizeLimit) -> HttpResponse:
+    if degradation_current().level >= Level.MINIMAL:  # no database writes now
+        return _photo_refused(request, "unavailable", status=503)
+    try:
+        # The form names its chat; the browser must own it.
+        session = chat_session_get_owned(
+            session_id=request.POST.get("session") or request.session.get(CURRENT_SESSION_KEY, ""),
+            owned_ids=request.session.get(OWNED_SESSIONS_KEY, []),
+        )
+    except (SessionUnknown, SessionNotOwned):
+        return _photo_refused(request, "not_yours", status=403)
+    except DatabaseError:
+        logger.exception("photo upload without its database")
+        return _photo_refused(request, "unavailable", status=503)
+    try:
+        upload = request.FILES.get("photo")
+        if limit.too_big:
+            raise PhotoInvalid("too_big")
+        if upload is None:
+            raise PhotoInvalid("empty")
+        result = photo_upload(presskit_id=str(session.presskit_id), upload=upload)
+    except PhotoInvalid as error:
+        return _photo_answer(request, session, error.code, status=400)
+    except PhotoNotKept:
+        logger.exception("photo upload not kept (chat %s)", session.pk)
+        return _photo_answer(request, session, "unavailable", status=503)
+    except DatabaseError:
+        logger.exception("photo upload without its database (chat %s)", session.pk)
+        return _photo_refused(request, "unavailable", status=503)
+    if result.fallback is Fallback.NONE:
+        return _photo_answer(request, session, "stored", status=200)
+    return _photo_answer(request, session, "queued" if result.fallback is Fallback.QUEUED else "failed",
+                         status=202)
+
+
+def _photo_answer(request: HttpRequest, session: ChatSession, code: str, *, status: int) -> HttpResponse:
+    """The outcome: the photo panel (htmx), back to the page (no JavaScript, accepted) or the
+    page with the message (no JavaScript, refused)."""
+    if not request.htmx and status < 400:
+        request.session[PHOTO_NOTICE_KEY] = code
+        return HttpResponseRedirect(reverse("chat:home") + "#photo")
+    session.presskit.refresh_from_db()
+    level = degradation_current().level
+    context = rendering.chat_context(session, with_messages=not request.htmx, level=level)
+    context["photo_notice"] = _photo_notice(code, session.language)
+    return render(request, "chat/_photo.html" if request.htmx else "chat/chat.html", context, status=status)
+
+
+def _photo_refused(request: HttpRequest, code: str, *, status: int) -> HttpResponse:
+    """No chat of this browser's to show: only the message and the way back."""
+    catalogue = catalogue_for(get_language_from_request(request))
+    context = {"t": catalogue.ui, "language": catalogue.language, "refused": True,
+               "photo_notice": _photo_notice(code, catalogue.language)}
+    return render(request, "chat/_photo.html" if request.htmx else "chat/photo_refused.html", context,
+                  status=status)

@@ -7,6 +7,8 @@ class PresskitConfig(AppConfig):
 
     def ready(self) -> None:
         from presskit.integrations import INTEGRATION_SYNC
+        from presskit.photos import PHOTO_STORE
         from resilience.queue import job_type_register
 
         job_type_register(INTEGRATION_SYNC)
+        job_type_register(PHOTO_STORE)

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import uuid
 
+from django.core.files.storage import storages
 from django.db import models
 
 
@@ -40,6 +41,11 @@ class Presskit(models.Model):
 
     def __str__(self) -> str:
         return self.artist_name or f"Presskit {str(self.id)[:8]}"
+
+    @property
+    def photo_url(self) -> str:
+        """Where a browser gets the stored photo ("" when none is stored yet)."""
+        return storages["photos"].url(self.photo_name) if self.photo_name else ""
 
 
 class Integration(models.Model):

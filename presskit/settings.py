@@ -270,7 +270,27 @@ STATIC_ROOT = DATA_DIR / "staticfiles"
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
+    # Press photos (presskit.photos): copied here through the `storage` breaker; while it is down
+    # the copy waits in the queue. By default a folder in the data directory, served by the app
+    # at /media/photos/ (presskit.views.photo_file). Operators may name any Django storage:
+    # e.g. an S3-compatible store with django-storages (install it yourself, it is not a
+    # dependency): PHOTO_STORAGE_BACKEND=storages.backends.s3.S3Storage and
+    # PHOTO_STORAGE_OPTIONS='{"bucket_name": "presskit-photos", "endpoint_url": "https://…"}'.
+    "photos": {
+        "BACKEND": env("PHOTO_STORAGE_BACKEND", default="django.core.files.storage.FileSystemStorage"),
+        "OPTIONS": env.json("PHOTO_STORAGE_OPTIONS", default={
+            "location": str(DATA_DIR / "media" / "photos"), "base_url": "/media/photos/"}),
+    },
 }
+# An uploaded photo is first written here (local disk), so nothing is lost while the photo
+# storage is down; the queued copy removes it once the photo is stored.
+PHOTO_STAGING_DIR = Path(env("PHOTO_STAGING_DIR", default=str(DATA_DIR / "uploads")))
+# The biggest photo taken, in bytes. Django keeps no limit on file parts of a form (its
+# DATA_UPLOAD_MAX_MEMORY_SIZE leaves files out); the upload view stops reading a bigger photo
+# and says so. Uploads above FILE_UPLOAD_MAX_MEMORY_SIZE are spooled to a temporary file. A proxy
+# in front (nginx `client_max_body_size`) must allow a little more than this.
+PHOTO_MAX_BYTES = env.int("PHOTO_MAX_BYTES", default=8 * 1024 * 1024)
+FILE_UPLOAD_MAX_MEMORY_SIZE = 2_621_440  # Django's default, said here: bigger parts go to disk
 
 # The chat.
 CHAT_MAX_FRAME_BYTES = env.int("CHAT_MAX_FRAME_BYTES", default=16 * 1024)
@@ -289,6 +309,8 @@ LOCAL_LLM_MODEL = env("LOCAL_LLM_MODEL", default="llama3.1")
 LOCAL_LLM_API_KEY = env("LOCAL_LLM_API_KEY", default="")
 AI_FIRST_TOKEN_TIMEOUT = env.float("AI_FIRST_TOKEN_TIMEOUT", default=2.5)
 AI_MAX_TOKENS = env.int("AI_MAX_TOKENS", default=300)
+# The short (~50 words) and long (~200 words) bio are one reply: room for both, in any language.
+AI_BIO_MAX_TOKENS = env.int("AI_BIO_MAX_TOKENS", default=900)
 AI_REPLY_CACHE_TTL = env.int("AI_REPLY_CACHE_TTL", default=7 * 24 * 60 * 60)
 # The AI request log (resilience app): days a logged request is kept before the daily purge.
 AI_LOG_RETENTION_DAYS = env.int("AI_LOG_RETENTION_DAYS", default=30)

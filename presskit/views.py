@@ -1,9 +1,17 @@
-"""Operational endpoints of the project."""
-from django.http import HttpRequest, HttpResponse, JsonResponse
-from django.views.decorators.http import require_GET
+"""Operational endpoints of the project, and the stored press photos."""
+import logging
+from pathlib import PurePosixPath
+
+from django.core.exceptions import SuspiciousFileOperation
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.views.decorators.http import require_GET, require_safe
 from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, generate_latest
 
+from presskit.photos import CONTENT_TYPES, photo_storage, stored_name_valid
 from resilience.degradation import readiness_check
+from resilience.queue import describe_error
+
+logger = logging.getLogger(__name__)
 
 
 @require_GET
@@ -24,3 +32,27 @@ def readyz(request: HttpRequest) -> JsonResponse:
 def metrics(request: HttpRequest) -> HttpResponse:
     """Prometheus scrape endpoint (breaker metrics are read from the shared store)."""
     return HttpResponse(generate_latest(REGISTRY), content_type=CONTENT_TYPE_LATEST)
+
+
+@require_safe
+def photo_file(request: HttpRequest, name: str) -> HttpResponse:
+    """A stored press photo, read through the photo storage: whitenoise serves only the static
+    files collected at startup, and this works for any storage backend (with S3 the page links
+    to the bucket instead, through `storage.url`). Only names the app writes are served (no
+    path of the artist's, no way out of the storage's folder). The names are unique and never
+    rewritten, so browsers may keep them for good. A photo is at most PHOTO_MAX_BYTES: it is
+    read whole (a sync file iterator under ASGI would be consumed in a thread anyway)."""
+    if not stored_name_valid(name):
+        raise Http404("no such photo")
+    try:
+        with photo_storage().open(name) as photo:
+            content = photo.read()
+    except (FileNotFoundError, SuspiciousFileOperation):
+        raise Http404("no such photo") from None
+    except OSError as error:
+        logger.warning("photo %s unreadable: %s", name, describe_error(error))
+        return HttpResponse("Photo storage unavailable", status=503, content_type="text/plain")
+    response = HttpResponse(content, content_type=CONTENT_TYPES[PurePosixPath(name).suffix[1:]])
+    response["Cache-Control"] = "public, max-age=31536000, immutable"
+    response["X-Content-Type-Options"] = "nosniff"
+    return response

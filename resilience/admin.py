@@ -1,31 +1,42 @@
 """The status dashboard, the first page staff open during an incident: the degradation level
 and its recent changes, every breaker, the AI figures of the last 24 hours and the chaos drills,
-with the hand controls (force or release a level, start or stop a drill).
+with the hand controls (force or release a level, start or stop a drill), and the queued jobs
+counted by status.
 
 The breakers page for staff: every breaker's state and counts, and the hand controls
 (reset, force open, force closed). Actions need the change permission and are logged.
 
 Then the AI request log: requests and recovery attempts read-only (the last 24 hours' figures
-above the requests list), error patterns with an editable resolution status and notes."""
+above the requests list), error patterns with an editable resolution status and notes.
+
+Last the queue for later: the jobs read-only, and the staff actions (retry now, requeue dead
+jobs, discard), each logged per job."""
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Callable
 from datetime import datetime, timezone
+from urllib.parse import urlencode
 
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.utils import quote
 from django.core.exceptions import PermissionDenied
-from django.db import DatabaseError
+from django.db import DatabaseError, transaction
+from django.db.models import Count, QuerySet
 from django.http import HttpRequest, HttpResponse, HttpResponseNotAllowed, HttpResponseRedirect
+from django.template.defaultfilters import pluralize
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
+from django.utils.html import format_html
 
-from resilience import ai_log, breakers, chaos, degradation
+from resilience import ai_log, breakers, chaos, degradation, queue
 from resilience.degradation import DegradationStoreUnavailable, Level
 from resilience.machine import Snapshot, State
-from resilience.models import AIErrorPattern, AIRecoveryAttempt, AIRequestLog, CircuitBreakerEntry, ServiceStatus
+from resilience.models import (
+    AIErrorPattern, AIRecoveryAttempt, AIRequestLog, CircuitBreakerEntry, QueuedJob, ServiceStatus,
+)
 from resilience.store import REDIS_TROUBLE
 
 logger = logging.getLogger(__name__)
@@ -57,6 +68,9 @@ DASHBOARD_HOURS = 24  # the window of the AI figures
 TIMELINE_LENGTH = 20  # level changes shown
 DEGRADATION = "degradation"  # the ServiceStatus name the level's actions are logged on
 REASON_MAX_CHARS = 200
+# The queued jobs counted on the dashboard (done: in total, as done jobs are kept).
+DASHBOARD_JOB_STATUSES = (QueuedJob.Status.PENDING, QueuedJob.Status.RUNNING, QueuedJob.Status.FAILED,
+                          QueuedJob.Status.DEAD, QueuedJob.Status.DONE)
 
 
 def drill_status_name(provider: str) -> str:
@@ -159,6 +173,7 @@ class ServiceStatusAdmin(StaffPageAdmin):
             **self._breakers_panel(),
             **self._ai_panel(),
             **self._drills_panel(),
+            **self._queue_panel(request),
             "force_form": ForceLevelForm(auto_id="id_force_%s"),
             "release_form": ReleaseLevelForm(auto_id="id_release_%s"),
             "chaos_start_form": ChaosStartForm(auto_id="id_chaos_start_%s"),
@@ -200,6 +215,18 @@ class ServiceStatusAdmin(StaffPageAdmin):
             return {"drills": [], "drills_available": False}
         rows = [{**drill, "history_url": _history_url(drill_status_name(drill["provider"]))} for drill in drills]
         return {"drills": rows, "drills_available": True}
+
+    def _queue_panel(self, request: HttpRequest) -> dict:
+        jobs = self.admin_site.get_model_admin(QueuedJob)
+        try:
+            counts: dict[str, int | None] = queue.job_counts()
+        except DatabaseError as error:
+            logger.warning("status dashboard: queued job counts unavailable (%s)", type(error).__name__)
+            counts = {}
+        rows = [{"status": status, "count": counts.get(status), "url": job_changelist_url(status__exact=status)}
+                for status in DASHBOARD_JOB_STATUSES]
+        return {"queue_counts": rows, "queue_available": bool(counts), "queue_url": job_changelist_url(),
+                "can_see_jobs": jobs.has_view_or_change_permission(request)}
 
     # The actions --------------------------------------------------------------------------
     def action_view(self, request: HttpRequest, action: str) -> HttpResponse:
@@ -398,3 +425,131 @@ class AIRecoveryAttemptAdmin(ReadOnlyAdmin):
     list_filter = ("strategy", "success")
     search_fields = ("turn_id",)
     date_hierarchy = "created_at"
+
+
+# --- The queue for later --------------------------------------------------------------------------
+# Staff look at the jobs and steer them with the services of resilience.queue (retry now, requeue
+# dead jobs, discard); nobody edits a row by hand.
+
+JobStatus = QueuedJob.Status
+FINAL_STATUSES = (JobStatus.DONE, JobStatus.DEAD, JobStatus.DISCARDED)  # no next attempt to speak of
+STATUS_HINTS = {
+    JobStatus.PENDING: "waits for its time and its dependency",
+    JobStatus.RUNNING: "a worker holds it",
+    JobStatus.DONE: "its effect is recorded",
+    JobStatus.FAILED: "the last attempt failed: tried again at its next attempt",
+    JobStatus.DEAD: "out of attempts: requeue or discard it",
+    JobStatus.DISCARDED: "set aside by staff, kept for the record",
+}
+
+
+def job_counts_by(*fields: str) -> dict[tuple, int]:
+    """How many jobs share each combination of `fields` (e.g. status and dependency); only the
+    combinations present. Read by the dashboard's neighbours: /metrics and manage.py queue."""
+    rows = QueuedJob.objects.order_by().values(*fields).annotate(n=Count("id"))
+    return {tuple(row[name] for name in fields): row["n"] for row in rows}
+
+
+def job_changelist_url(**filters: str) -> str:
+    return f"{reverse('admin:resilience_queuedjob_changelist')}?{urlencode(filters)}"
+
+
+def _pretty_json(value: object) -> str:
+    if value is None:
+        return "—"
+    # format_html escapes the text: a payload may hold anything an artist typed.
+    return format_html('<pre class="job-json">{}</pre>', json.dumps(value, indent=2, ensure_ascii=False,
+                                                                     sort_keys=True))
+
+
+@admin.register(QueuedJob)
+class QueuedJobAdmin(admin.ModelAdmin):
+    """The jobs, most recently changed first (what just failed, died or ran is on top). The rows
+    are read-only; the actions need the change permission and log one entry per job changed."""
+
+    list_display = ("id", "job_type", "status_shown", "priority", "attempts_shown", "dependency", "next_attempt",
+                    "owner", "updated_at")
+    list_display_links = ("id", "job_type")
+    list_filter = ("status", "job_type", "priority", "dependency")
+    search_fields = ("idempotency_key", "owner")
+    ordering = ("-updated_at", "-id")
+    list_per_page = 50
+    actions = ("retry_now", "requeue_dead", "discard")
+    fieldsets = (
+        (None, {"fields": ("id", "job_type", "status_shown", "priority", "dependency", "owner", "idempotency_key")}),
+        ("Attempts", {"fields": ("attempts_shown", "next_attempt", "lease_expires_at", "last_error")}),
+        ("Data", {"fields": ("payload_shown", "result_shown")}),
+        ("Times", {"fields": ("created_at", "updated_at", "finished_at")}),
+    )
+    readonly_fields = ("id", "job_type", "status_shown", "priority", "dependency", "owner", "idempotency_key",
+                       "attempts_shown", "next_attempt", "lease_expires_at", "last_error", "payload_shown",
+                       "result_shown", "created_at", "updated_at", "finished_at")
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False  # jobs come from the application
+
+    def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False  # discard instead: the row stays for the record
+
+    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        # The change permission is for the actions on the list; a job's own page is read-only
+        # for everyone (a form save would write back a row a worker may be changing).
+        return obj is None and super().has_change_permission(request)
+
+    # Columns and fields ---------------------------------------------------------------------
+    @admin.display(description="status", ordering="status")
+    def status_shown(self, job: QueuedJob) -> str:
+        return format_html('<span class="job-status job-status--{}" title="{}">{}</span>', job.status,
+                           STATUS_HINTS.get(job.status, ""), job.get_status_display())
+
+    @admin.display(description="attempts", ordering="attempts")
+    def attempts_shown(self, job: QueuedJob) -> str:
+        return f"{job.attempts} / {job.max_attempts}"
+
+    @admin.display(description="next attempt", ordering="next_attempt_at")
+    def next_attempt(self, job: QueuedJob) -> datetime | None:
+        return None if job.status in FINAL_STATUSES else job.next_attempt_at
+
+    @admin.display(description="payload")
+    def payload_shown(self, job: QueuedJob) -> str:
+        return _pretty_json(job.payload)
+
+    @admin.display(description="result")
+    def result_shown(self, job: QueuedJob) -> str:
+        return _pretty_json(job.result)
+
+    # Actions ----------------------------------------------------------------------------------
+    @admin.action(description="Retry now", permissions=["change"])
+    def retry_now(self, request: HttpRequest, queryset: QuerySet[QueuedJob]) -> None:
+        self._steer(request, queryset, queue.job_retry_now, done="made due now", log="retry now",
+                    rule="only pending or failed jobs are retried")
+
+    @admin.action(description="Requeue dead jobs", permissions=["change"])
+    def requeue_dead(self, request: HttpRequest, queryset: QuerySet[QueuedJob]) -> None:
+        self._steer(request, queryset, queue.job_requeue_dead, done="requeued with fresh attempts",
+                    log="requeued with fresh attempts", rule="only dead or discarded jobs are requeued")
+
+    @admin.action(description="Discard", permissions=["change"])
+    def discard(self, request: HttpRequest, queryset: QuerySet[QueuedJob]) -> None:
+        self._steer(request, queryset, queue.job_discard, done="discarded", log="discarded",
+                    rule="running and done jobs are never discarded")
+
+    def _steer(self, request: HttpRequest, queryset: QuerySet[QueuedJob], service: Callable[..., int], *,
+               done: str, log: str, rule: str) -> None:
+        """Call a staff service on the selected jobs and log each job it changed. The rows are
+        locked meanwhile, so a job whose `updated_at` moved was changed by the service."""
+        job_ids = list(queryset.values_list("pk", flat=True))
+        with transaction.atomic():
+            before = {job.pk: job for job in QueuedJob.objects.select_for_update().filter(pk__in=job_ids)}
+            service(job_ids=job_ids)
+            changed = [job for job in QueuedJob.objects.filter(pk__in=job_ids).order_by("pk")
+                       if job.updated_at != before[job.pk].updated_at]
+            for job in changed:
+                was = before[job.pk]
+                self.log_change(request, job, f"{log} by staff: {was.status} → {job.status} "
+                                              f"({was.attempts} / {was.max_attempts} attempts before)")
+        left_alone = len(before) - len(changed)
+        message = f"{len(changed)} job{pluralize(len(changed))} {done}"
+        if left_alone:
+            message += f"; {left_alone} left alone ({rule})"
+        messages.add_message(request, messages.SUCCESS if changed else messages.WARNING, f"{message}.")

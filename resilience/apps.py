@@ -7,10 +7,13 @@ class ResilienceConfig(AppConfig):
     verbose_name = "Resilience"
 
     def ready(self) -> None:
+        from django.db import DatabaseError
         from prometheus_client import REGISTRY
 
         from resilience import breakers, degradation
-        from resilience.metrics import BreakerCollector, DegradationCollector
+        from resilience.admin import job_counts_by
+        from resilience.metrics import BreakerCollector, DegradationCollector, QueuedJobCollector
+        from resilience.models import QueuedJob
 
         def settings_changed(setting: str, **kwargs: object) -> None:
             if setting.startswith("RESILIENCE_") or setting == "BREAKER_OVERRIDES":
@@ -21,6 +24,8 @@ class ResilienceConfig(AppConfig):
         setting_changed.connect(settings_changed, weak=False, dispatch_uid="resilience-settings")
         REGISTRY.register(BreakerCollector(breakers.snapshots))
         REGISTRY.register(DegradationCollector(degradation.degradation_current))
+        REGISTRY.register(QueuedJobCollector(lambda: job_counts_by("status", "job_type"), QueuedJob.Status.values,
+                                             unavailable=(DatabaseError,)))
         # Every breaker transition may change the level: re-evaluate (DESIGN.md).
         if degradation.on_breaker_transition not in breakers.transition_hooks:
             breakers.transition_hooks.append(degradation.on_breaker_transition)

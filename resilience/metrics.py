@@ -1,11 +1,13 @@
 """Prometheus metrics for the breakers, read from the shared store at scrape time.
 
 Counts live in Redis (every process adds to them), so any process's /metrics tells the same
-story without prometheus-client's multiprocess mode.
+story without prometheus-client's multiprocess mode. The queued jobs are counted in the
+database, also at scrape time.
 """
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+import logging
+from collections.abc import Callable, Iterable, Mapping
 from typing import Protocol
 
 from prometheus_client import Counter, Histogram
@@ -13,6 +15,8 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metri
 from prometheus_client.registry import Collector
 
 from resilience.machine import Snapshot, State
+
+logger = logging.getLogger(__name__)
 
 # circuit_breaker_state: 0 closed, 1 open, 2 half-open (DESIGN.md); forced states read as
 # what they do, and `circuit_breaker_forced` says a person set them.
@@ -65,6 +69,47 @@ class DegradationCollector(Collector):
         yield GaugeMetricFamily("degradation_level", "0 optimal, 1 degraded, 2 limited, 3 minimal, 4 emergency",
                                 value=int(state.level))
         yield GaugeMetricFamily("degradation_forced", "1 when staff forced the level", value=int(state.forced))
+
+
+class QueuedJobCollector(Collector):
+    """`queued_jobs` by status and job type, counted at scrape time. Every status is exported
+    for every job type that has rows (zeros included), so a count that drops to nothing reads 0.
+
+    `counts` returns {(status, job_type): n}; `unavailable` are the errors that mean "the
+    database cannot be read now": the gauge is then left out of the scrape (the other metrics
+    stay), and the trouble is logged once, when it starts."""
+
+    def __init__(self, counts: Callable[[], Mapping[tuple[str, str], int]], statuses: Iterable[str], *,
+                 unavailable: tuple[type[BaseException], ...]) -> None:
+        self.counts = counts
+        self.statuses = list(statuses)
+        self.unavailable = unavailable
+        self.failing = False
+
+    def describe(self) -> Iterable[Metric]:
+        # Registration must not read the database (it may not exist yet while apps load).
+        yield self._family()
+
+    def collect(self) -> Iterable[Metric]:
+        try:
+            counts = self.counts()
+        except self.unavailable as error:
+            if not self.failing:
+                logger.warning("queued_jobs left out of the metrics: database unreadable (%s)", type(error).__name__)
+            self.failing = True
+            return
+        if self.failing:
+            logger.info("queued_jobs back in the metrics: the database answers again")
+            self.failing = False
+        family = self._family()
+        for job_type in sorted({job_type for _, job_type in counts}):
+            for status in self.statuses:
+                family.add_metric([status, job_type], counts.get((status, job_type), 0))
+        yield family
+
+    @staticmethod
+    def _family() -> GaugeMetricFamily:
+        return GaugeMetricFamily("queued_jobs", "Queued jobs by status and job type", labels=["status", "job_type"])
 
 
 # AI requests, counted by the process that made them (DESIGN.md's names). Per process: with

@@ -320,6 +320,12 @@ def job_counts() -> dict[str, int]:
     return counts
 
 
+def job_waiting_exists(*, owner: str, job_type: str) -> bool:
+    """Is some work of this type for this owner still to be done (waiting, failed or running)?"""
+    return QueuedJob.objects.filter(owner=owner, job_type=job_type,
+                                    status__in=(*WAITING, Status.RUNNING)).exists()
+
+
 def job_due_q(now: datetime) -> Q:
     """Jobs that may be handed out now: waiting, due, and not leased to anyone."""
     return (Q(status__in=WAITING, next_attempt_at__lte=now)

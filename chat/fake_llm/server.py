@@ -73,8 +73,21 @@ class Exchange:
         return max(1, self.prompt_chars // CHARS_PER_INPUT_TOKEN)
 
 
+# Asked for the two bios (the product's bio prompt ends with both labels): both, of fitting length.
+BIO_REPLIES = {
+    ("BREVE:", "LARGA:"): ("Biografía breve de prueba escrita por la IA falsa. " * 4,
+                           "Biografía larga de prueba escrita por la IA falsa, con más detalle. " * 12),
+    ("SHORT:", "LONG:"): ("A short test bio written by the fake AI. " * 5,
+                          "A long test bio written by the fake AI, with more detail. " * 14),
+}
+
+
 def reply_text(last_user_text: str) -> str:
-    """The deterministic reply: an acknowledgement, then the next question when the prompt has one."""
+    """The deterministic reply: an acknowledgement, then the next question when the prompt has
+    one; the two bios when asked for them."""
+    for (short_label, long_label), (short, long) in BIO_REPLIES.items():
+        if short_label in last_user_text and long_label in last_user_text:
+            return f"{short_label} {short.strip()}\n{long_label} {long.strip()}"
     for line in last_user_text.splitlines():
         stripped = line.strip()
         if stripped.startswith(NEXT_QUESTION_MARKER):

@@ -16,6 +16,7 @@ class ReplyKind(StrEnum):
     COMPLETE = "complete"  # the last step was answered
     ALREADY_COMPLETE = "already_complete"  # a message after the presskit is complete
     RESTART = "restart"  # the artist started over
+    BIO = "bio"  # not a turn: write the short and long bio from the seven answers (chat.bios)
 
 
 @dataclass(frozen=True)

@@ -48,7 +48,7 @@ class OpenAICompatibleStream(_SDKStream):
             model=self.model,
             messages=[{"role": "system", "content": prompt.system}, {"role": "user", "content": prompt.user}],
             temperature=prompt.temperature,
-            max_tokens=self.max_tokens,
+            max_tokens=prompt.max_tokens or self.max_tokens,
             stream=True,
             stream_options={"include_usage": True},
         )
@@ -73,7 +73,7 @@ class AnthropicStream(_SDKStream):
             model=self.model,
             system=prompt.system,
             messages=[{"role": "user", "content": prompt.user}],
-            max_tokens=self.max_tokens,  # this SDK's Messages API takes no temperature
+            max_tokens=prompt.max_tokens or self.max_tokens,  # this SDK's Messages API takes no temperature
             stream=True,
         )
         stopped, complete, tokens_in, tokens_out = False, False, None, None

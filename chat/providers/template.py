@@ -13,6 +13,7 @@ import zlib
 from collections.abc import Sequence
 
 from chat.catalogue import Catalogue
+from chat.prompts import BIO_LABELS
 from chat.providers.base import ReplyKind, ReplyRequest, ReplySink
 from chat.steps import step_by_number
 from chat.texts import catalogue_for, question
@@ -60,6 +61,10 @@ def compose_reply(request: ReplyRequest) -> str:
             return catalogue.already_complete.format(name=name)
         case ReplyKind.RESTART:
             return catalogue.restart.format(question=next_question)
+        case ReplyKind.BIO:  # in the format asked of the AI (chat.prompts.BIO_LABELS)
+            short_label, long_label = BIO_LABELS[catalogue.language]
+            short, long = template_bios(request)
+            return f"{short_label} {short}\n{long_label} {long}"
     raise ValueError(f"unknown reply kind {request.kind!r}")
 
 
@@ -85,3 +90,22 @@ class TemplateResponder:
             if self.token_delay:
                 await asyncio.sleep(self.token_delay)
         return text
+
+
+def _first_sentence(text: str, max_words: int = 35) -> str:
+    """The story's first sentence (at most `max_words` words), ending with its punctuation."""
+    sentence = re.split(r"(?<=[.!?])\s", text.strip(), maxsplit=1)[0]
+    words = sentence.split()
+    if len(words) > max_words:
+        sentence = " ".join(words[:max_words]) + "…"
+    return sentence if sentence.endswith((".", "!", "?", "…")) else f"{sentence}."
+
+
+def template_bios(request: ReplyRequest) -> tuple[str, str]:
+    """The short and long bio from the answers alone: no AI, no invented facts."""
+    catalogue = catalogue_for(request.language)
+    answers = request.answers
+    values = {field: answers.get(field, "") for field in
+              ("genres", "location", "experience", "story", "links", "booking_email")}
+    values.update(name=request.artist_name, story_start=_first_sentence(answers.get("story", "")))
+    return catalogue.bios["short"].format(**values), catalogue.bios["long"].format(**values)

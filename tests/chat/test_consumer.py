@@ -58,7 +58,12 @@ async def test_an_artist_completes_all_seven_steps(artist, open_chat):
     assert presskit.experience == "desde 2014"
     assert presskit.links == ["@lunaroja", "https://soundcloud.com/lunaroja"]
     assert presskit.booking_email == "booking@lunaroja.com"
-    assert "¡Listo, Luna Roja!" in message_texts(frames[-1])[-1]
+    texts = [text for frame in frames for text in message_texts(frame) if text]
+    assert "¡Listo, Luna Roja!" in texts[-2]
+    # The bio ends the turn: with no AI provider configured, written from the answers.
+    assert texts[-1].startswith("He preparado tu biografía")
+    assert presskit.short_bio.startswith("Luna Roja es artista de house, techno melódico") and presskit.bio_source == "template"
+    assert 'id="bios"' in frames[-1] and "Preparada con tus respuestas" in frames[-1]
 
 
 async def test_reply_streams_token_by_token_before_the_final_message(artist, open_chat):

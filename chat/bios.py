@@ -1,0 +1,253 @@
+"""The artist's bio, short (~50 words) and long (~200 words), written after the seventh answer
+and again after any later edit (DESIGN.md).
+
+An AI provider writes it when one can: the chain's AI members in order, each through its own
+breaker and deadlines, its requests logged like a turn's. When none can, the artist gets a bio
+from the template responder at once and the AI bio waits in the queue (job `chat.bio`, on the
+`ai` gate: some AI provider's breaker lets calls through). When a worker writes it, it replaces
+the template bio, is saved, and is pushed to the artist's open page with a message.
+
+A bio is for one set of answers (its fingerprint): a queued bio whose answers were edited since
+is set aside without calling any provider, and never overwrites a newer bio.
+"""
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+import logging
+import re
+from dataclasses import dataclass
+
+from asgiref.sync import async_to_sync, sync_to_async
+from django.db import transaction
+
+from chat.chain import chain_from_settings, configured_ai_providers
+from chat.groups import group_publish
+from chat.models import ChatMessage, ChatSession
+from chat.prompts import BIO_LABELS
+from chat.providers.ai import AIMember, ProviderFailed
+from chat.providers.base import ReplyKind, ReplyRequest
+from chat.providers.template import template_bios
+from chat.steps import TOTAL_STEPS, answers_of
+from chat.texts import catalogue_for
+from chat.turn_log import TurnLog, current_turn_log, turn_log_write
+from presskit.models import BioSource
+from resilience.breakers import CircuitOpenError
+from resilience.degradation import Level, degradation_current
+from resilience.drain import Gate, breaker_gate
+from resilience.fallbacks import Fallback, FallbackPlan, aexecute_with_fallback
+from resilience.machine import State
+from resilience.queue import JobRequest, JobType, Priority, job_enqueue
+
+logger = logging.getLogger(__name__)
+
+JOB_TYPE = "chat.bio"
+GATE = "ai"
+SHORT_WORDS = (15, 120)  # what a short bio may run to, in words
+LONG_WORDS = (60, 450)
+
+
+class BioUnavailable(Exception):
+    """No AI provider could write the bio."""
+
+
+class BioMalformed(ValueError):
+    """A provider answered, but not with the two bios in the asked format."""
+
+
+@dataclass(frozen=True)
+class BioOutcome:
+    """What the artist is told after the bio: the message key in the catalogue's `bios`."""
+
+    message: str  # written_ai, written_template or queued
+    provider: str
+    fallback_used: bool
+
+
+# --- What a bio is written from ------------------------------------------------------------------
+def bio_request(session: ChatSession) -> ReplyRequest:
+    presskit = session.presskit
+    return ReplyRequest(session_id=str(session.pk), language=session.language, kind=ReplyKind.BIO,
+                        step=TOTAL_STEPS, next_step=None, artist_name=presskit.artist_name,
+                        answers=answers_of(presskit))
+
+
+def answers_fingerprint(request: ReplyRequest) -> str:
+    facts = {"language": request.language, "answers": dict(request.answers)}
+    return hashlib.sha256(json.dumps(facts, sort_keys=True).encode()).hexdigest()
+
+
+def parse_bios(text: str, language: str) -> tuple[str, str]:
+    """The short and long bio out of a provider's reply; BioMalformed if it is not that."""
+    short_label, long_label = BIO_LABELS[catalogue_for(language).language]
+    cleaned = text.replace("*", "").replace("#", "")
+    match = re.search(rf"{re.escape(short_label)}\s*(.+?)\s*{re.escape(long_label)}\s*(.+)\s*$", cleaned,
+                      re.IGNORECASE | re.DOTALL)
+    if match is None:
+        raise BioMalformed("the reply has no short and long bio")
+    short, long = (" ".join(part.split()) for part in match.groups())
+    if not (SHORT_WORDS[0] <= len(short.split()) <= SHORT_WORDS[1] and LONG_WORDS[0] <= len(long.split()) <= LONG_WORDS[1]):
+        raise BioMalformed("a bio of the wrong length")
+    return short, long
+
+
+# --- Writing it with AI --------------------------------------------------------------------------
+class _Silent:
+    """A bio is shown whole when done, not streamed."""
+
+    async def token(self, text: str) -> None:
+        pass
+
+    async def discard(self) -> None:
+        pass
+
+
+async def ai_bios_write(request: ReplyRequest) -> dict:
+    """The bios from the first AI provider that writes them well: {"short", "long", "provider"}.
+    Raises CircuitOpenError when every provider's breaker refused (nothing was tried: a queued
+    job keeps its attempt), BioUnavailable when they were tried and failed."""
+    members = [member for member in chain_from_settings().members if isinstance(member, AIMember)]
+    log = TurnLog(request.session_id, None)
+    token = current_turn_log.set(log)
+    refused = 0
+    try:
+        for member in members:
+            try:
+                text = await member.write(request, _Silent())
+                short, long = parse_bios(text, request.language)
+            except ProviderFailed as failed:
+                refused += failed.code == "refused"
+                continue
+            except BioMalformed:
+                logger.warning("bio from %s not in the asked format (session %s)", member.name, request.session_id)
+                continue
+            return {"short": short, "long": long, "provider": member.name}
+    finally:
+        current_turn_log.reset(token)
+        await sync_to_async(turn_log_write, thread_sensitive=False)(log, fallback_used=False)
+    if members and refused == len(members):
+        raise CircuitOpenError(GATE, State.OPEN)
+    raise BioUnavailable()
+
+
+def ai_gate() -> Gate:
+    """May queued AI work be handed out? Not while staff keep AI aside (a forced level of LIMITED
+    or worse); else as the most open of the configured providers' breakers."""
+    state = degradation_current()
+    if state.forced and state.level >= Level.LIMITED:
+        return Gate.SHUT
+    gates = {breaker_gate(name) for name in configured_ai_providers()}
+    for gate in (Gate.OPEN, Gate.PROBE):
+        if gate in gates:
+            return gate
+    return Gate.SHUT
+
+
+# --- Recording it --------------------------------------------------------------------------------
+def _locked_session(session_id: str) -> ChatSession:
+    return ChatSession.objects.select_for_update().select_related("presskit").get(pk=session_id)
+
+
+def _save(session: ChatSession, fingerprint: str, short: str, long: str, source: str) -> None:
+    presskit = session.presskit
+    presskit.short_bio, presskit.long_bio = short, long
+    presskit.bio_source, presskit.bio_answers_hash = source, fingerprint
+    presskit.save(update_fields=["short_bio", "long_bio", "bio_source", "bio_answers_hash", "updated_at"])
+
+
+def template_bios_save(*, session_id: str, fingerprint: str) -> None:
+    """The template bio for these answers, unless they changed meanwhile."""
+    with transaction.atomic():
+        session = _locked_session(session_id)
+        request = bio_request(session)
+        if answers_fingerprint(request) == fingerprint:
+            _save(session, fingerprint, *template_bios(request), BioSource.TEMPLATE)
+
+
+def _push_arrived(session_id: str, message_id: int) -> None:
+    """Show the AI bio on the artist's open page (every tab of the chat), with its message."""
+    from chat.rendering import render_turn_done  # rendering imports the page's whole context
+
+    message = ChatMessage.objects.get(pk=message_id)
+    html = render_turn_done(session_id, message, degradation_current().level)
+    try:
+        async_to_sync(group_publish)(session_id, html, origin=None)
+    except Exception:  # noqa: BLE001 - the bio is saved: a closed page shows it on its next load
+        logger.exception("AI bio not pushed to the open page (session %s)", session_id)
+
+
+def ai_bios_apply(payload: dict, value: dict | None) -> dict:
+    """The queued job's effect, once, in the transaction that marks it done: save the AI bio if
+    the answers are still the ones it was written from. When it replaces the template bio the
+    artist was given for these answers, tell the artist and push it to the open page."""
+    if value is None:
+        return {"superseded": True}
+    session = _locked_session(payload["session"])
+    fingerprint = payload["fingerprint"]
+    if answers_fingerprint(bio_request(session)) != fingerprint:
+        return {"superseded": True}
+    presskit = session.presskit
+    upgrade = presskit.bio_source == BioSource.TEMPLATE and presskit.bio_answers_hash == fingerprint
+    _save(session, fingerprint, value["short"], value["long"], BioSource.AI)
+    if upgrade:
+        message = ChatMessage.objects.create(
+            session=session, role=ChatMessage.Role.ASSISTANT, step=None, provider=value["provider"],
+            text=catalogue_for(session.language).bios["arrived"])
+        transaction.on_commit(lambda: _push_arrived(str(session.pk), message.pk))
+    return {"provider": value["provider"], "replaced_template": upgrade}
+
+
+def ai_bios_run(payload: dict) -> dict | None:
+    """The queued job's work, in a worker: None (nothing to write) if the answers changed since."""
+    session = ChatSession.objects.select_related("presskit").get(pk=payload["session"])
+    request = bio_request(session)
+    if answers_fingerprint(request) != payload["fingerprint"]:
+        return None
+    return async_to_sync(ai_bios_write)(request)
+
+
+BIO_JOB = JobType(name=JOB_TYPE, run=ai_bios_run, apply=ai_bios_apply, dependency=GATE, priority=Priority.MEDIUM)
+
+
+# --- After the seventh answer (and after later edits) --------------------------------------------
+def _prepare(session_id: str) -> tuple[ReplyRequest, JobRequest]:
+    session = ChatSession.objects.select_related("presskit").get(pk=session_id)
+    request = bio_request(session)
+    fingerprint = answers_fingerprint(request)
+    presskit = session.presskit
+    version = presskit.updated_at.isoformat()  # a new job per version of the presskit
+    job = JobRequest(JOB_TYPE, {"session": session_id, "fingerprint": fingerprint},
+                     idempotency_key=f"bio:{session_id}:{fingerprint[:16]}:{version}",
+                     owner=f"presskit:{presskit.pk}")
+    return request, job
+
+
+async def bios_write(*, session_id: str, ai_allowed: bool) -> BioOutcome:
+    """Give the artist a bio now: the AI's if a provider can write it, else the template's with
+    the AI bio queued for later. The answers are saved already; nothing here can lose them."""
+    request, job = await sync_to_async(_prepare, thread_sensitive=False)(session_id)
+    fingerprint = job.payload["fingerprint"]
+    if not await asyncio.to_thread(configured_ai_providers):  # no AI at all: templates are the product
+        await sync_to_async(template_bios_save)(session_id=session_id, fingerprint=fingerprint)
+        return BioOutcome("written_template", "template", fallback_used=False)
+    if ai_allowed:
+        result = await aexecute_with_fallback(lambda: ai_bios_write(request), dependency=GATE,
+                                              plan=FallbackPlan(cache_key=f"bio:{fingerprint}", queue=job))
+        if result.served:
+            provider = result.value["provider"] if isinstance(result.value, dict) else "cache"
+            return BioOutcome("written_ai", provider, fallback_used=result.fallback is Fallback.CACHED)
+        queued = result.fallback is Fallback.QUEUED
+    else:  # staff keep AI aside: straight to the queue
+        await sync_to_async(job_enqueue)(job)
+        queued = True
+    await sync_to_async(template_bios_save)(session_id=session_id, fingerprint=fingerprint)
+    return BioOutcome("queued" if queued else "written_template", "template", fallback_used=True)
+
+
+def bio_message_record(*, session_id: str, outcome: BioOutcome) -> ChatMessage:
+    session = ChatSession.objects.get(pk=session_id)
+    return ChatMessage.objects.create(
+        session=session, role=ChatMessage.Role.ASSISTANT, step=None, provider=outcome.provider,
+        fallback_used=outcome.fallback_used, text=catalogue_for(session.language).bios[outcome.message])
+
