@@ -1,0 +1,181 @@
+"""The bio after the seventh answer, through the WebSocket the artist uses: AI-written when a
+provider can (real SDKs against the fake LLM server), else the template bio at once and the AI
+bio queued, then written by the queue's run and pushed to the open page."""
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+from asgiref.sync import sync_to_async
+from django.utils import timezone
+
+from chat import bios
+from chat.models import ChatMessage, ChatSession
+from chat.prompts import BIO_LABELS
+from presskit.models import Presskit
+from resilience import queue
+from resilience.breakers import get_breaker
+from resilience.degradation import Level, degradation_force, degradation_release
+from resilience.drain import Gate
+from resilience.models import AIRequestLog, QueuedJob
+from tests.conftest import answer, message_texts, send_and_collect
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+SIX_ANSWERS = {
+    "artist_name": "Luna Roja",
+    "genres": ["house", "techno melódico"],
+    "experience": "desde 2014",
+    "location": "Madrid",
+    "story": "Empecé pinchando los vinilos de mi padre en Vallecas. Hoy toco en festivales de toda España.",
+    "links": ["@lunaroja"],
+}
+AI_PROVIDERS = ("openai", "anthropic", "local")
+
+
+@sync_to_async
+def at_last_step(chat_id: str, **answers) -> None:
+    """Six answers given (as the chat would have saved them): the next one is the booking email."""
+    Presskit.objects.filter(chat_session__pk=chat_id).update(**{**SIX_ANSWERS, **answers})
+    ChatSession.objects.filter(pk=chat_id).update(current_step=7)
+
+
+@sync_to_async
+def presskit_of(chat_id: str) -> Presskit:
+    return Presskit.objects.get(chat_session__pk=chat_id)
+
+
+@sync_to_async
+def bio_jobs(chat_id: str) -> list[QueuedJob]:
+    presskit = Presskit.objects.get(chat_session__pk=chat_id)
+    return list(QueuedJob.objects.filter(job_type=bios.JOB_TYPE, owner=f"presskit:{presskit.pk}"))
+
+
+def texts(frames: list[str]) -> list[str]:
+    return [text for frame in frames for text in message_texts(frame) if text]
+
+
+@pytest.mark.asyncio
+async def test_no_ai_configured_means_the_template_bio_and_nothing_queued(artist, open_chat):
+    await at_last_step(artist.chat_id)
+    communicator = await open_chat(artist)
+    frames = await answer(communicator, "booking@lunaroja.com")
+    assert texts(frames)[-1].startswith("He preparado tu biografía")
+    presskit = await presskit_of(artist.chat_id)
+    assert presskit.bio_source == "template" and presskit.short_bio.startswith("Luna Roja es artista de house")
+    assert "Empecé pinchando los vinilos de mi padre en Vallecas." in presskit.short_bio
+    assert "Hoy toco en festivales" in presskit.long_bio and "@lunaroja" in presskit.long_bio
+    assert await bio_jobs(artist.chat_id) == []
+    assert "Presskit completo" in frames[-1] and 'id="bios"' in frames[-1]
+
+
+@pytest.mark.asyncio
+async def test_an_ai_provider_writes_the_bio_through_the_real_sdk(fake_llm, artist, open_chat):
+    await at_last_step(artist.chat_id)
+    communicator = await open_chat(artist)
+    frames = await answer(communicator, "booking@lunaroja.com")
+    assert texts(frames)[-1].startswith("He escrito tu biografía")
+    presskit = await presskit_of(artist.chat_id)
+    assert presskit.bio_source == "ai" and "escrita por la IA falsa" in presskit.short_bio
+    assert 'data-source="ai"' in frames[-1] and "Escrita por la IA" in frames[-1]
+    # Two requests through the OpenAI SDK: the turn's reply, then the bio.
+    assert [request["api"] for request in fake_llm.requests("openai")] == ["openai", "openai"]
+    [job] = await bio_jobs(artist.chat_id)
+    assert job.status == "done" and job.attempts == 1 and job.result["provider"] == "openai"
+    # The bio's AI request is logged like a turn's (no prompt or reply text, only hashes).
+    # (The turn's own log is written in the background: wait for both.)
+    for _ in range(50):
+        logged = [row async for row in AIRequestLog.objects.filter(session_id=artist.chat_id, status="success")]
+        if len({row.turn_id for row in logged}) == 2:
+            break
+        await asyncio.sleep(0.05)
+    assert len({row.turn_id for row in logged}) == 2
+
+
+@pytest.mark.asyncio
+async def test_with_every_provider_down_the_template_bio_comes_now_and_the_ai_bio_later(fake_llm, artist, open_chat):
+    for target in AI_PROVIDERS:
+        fake_llm.inject(target, kind="status", code=503)
+    await at_last_step(artist.chat_id)
+    communicator = await open_chat(artist)
+    frames = await answer(communicator, "booking@lunaroja.com")
+    assert texts(frames)[-1].startswith("Ahora mismo el servicio de IA no está disponible")
+    assert 'data-fallback="true"' in frames[-1]
+    assert "La IA escribirá una versión mejorada" in frames[-1]
+    presskit = await presskit_of(artist.chat_id)
+    assert presskit.bio_source == "template"
+    [job] = await bio_jobs(artist.chat_id)
+    assert job.status == "failed" and job.attempts == 1 and job.dependency == "ai"
+    assert job.last_error == "BioUnavailable"
+
+    # The providers come back; the queue runs the job (as a worker would): the AI bio is saved
+    # and pushed to the page that is still open, with a message.
+    fake_llm.clear()
+    await QueuedJob.objects.filter(pk=job.pk).aupdate(next_attempt_at=timezone.now())
+    assert await sync_to_async(queue.job_run)(job.pk) == "done"
+    pushed = await communicator.receive_from(5)
+    assert texts([pushed])[-1].startswith("¡Ya está aquí tu biografía escrita por la IA!")
+    assert 'data-source="ai"' in pushed and "La IA escribirá" not in pushed
+    presskit = await presskit_of(artist.chat_id)
+    assert presskit.bio_source == "ai" and "IA falsa" in presskit.long_bio
+    # A second delivery of the same job changes nothing and says nothing.
+    assert await sync_to_async(queue.job_run)(job.pk) == "skipped"
+    assert await ChatMessage.objects.filter(session_id=artist.chat_id, text__startswith="¡Ya está aquí").acount() == 1
+
+
+@pytest.mark.asyncio
+async def test_a_queued_bio_for_answers_edited_since_is_set_aside(fake_llm, artist, open_chat):
+    for target in AI_PROVIDERS:
+        fake_llm.inject(target, kind="status", code=503)
+    await at_last_step(artist.chat_id)
+    communicator = await open_chat(artist)
+    await answer(communicator, "booking@lunaroja.com")
+    [old_job] = await bio_jobs(artist.chat_id)
+    # The artist changes the city: a new bio (template again, AI still down) and a new job.
+    await send_and_collect(communicator, {"action": "edit", "step": "4"})
+    await answer(communicator, "Barcelona")
+    presskit = await presskit_of(artist.chat_id)
+    assert "Barcelona" in presskit.short_bio and presskit.bio_source == "template"
+    jobs = await bio_jobs(artist.chat_id)
+    assert len(jobs) == 2
+    fake_llm.clear()
+    await QueuedJob.objects.filter(pk=old_job.pk).aupdate(next_attempt_at=timezone.now())
+    requests_before = len(fake_llm.requests())
+    assert await sync_to_async(queue.job_run)(old_job.pk) == "done"
+    await old_job.arefresh_from_db()
+    assert old_job.result == {"superseded": True}
+    assert len(fake_llm.requests()) == requests_before  # no provider asked for a bio nobody needs
+    presskit = await presskit_of(artist.chat_id)
+    assert "Barcelona" in presskit.short_bio and presskit.bio_source == "template"
+
+
+@pytest.mark.asyncio
+async def test_html_in_answers_is_escaped_in_the_bio(artist, open_chat):
+    await at_last_step(artist.chat_id, story="<script>alert('x')</script> Toco techno desde hace diez años en Madrid.")
+    communicator = await open_chat(artist)
+    frames = await answer(communicator, "booking@lunaroja.com")
+    assert "<script>alert" not in frames[-1] and "&lt;script&gt;" in frames[-1]
+
+
+def test_parse_bios_takes_both_texts_and_refuses_garbage():
+    short = "Una biografía breve con las palabras justas para pasar la medida mínima de quince palabras sin problema alguno."
+    long = " ".join(["Una biografía larga con bastante detalle sobre la artista."] * 8)
+    assert bios.parse_bios(f"**BREVE:** {short}\n\n**LARGA:** {long}", "es") == (short, long)
+    for garbage in ("¡Gracias! Lo tengo anotado.", f"BREVE: {short}", f"BREVE: corta\nLARGA: {long}", ""):
+        with pytest.raises(bios.BioMalformed):
+            bios.parse_bios(garbage, "es")
+    assert BIO_LABELS["en"] == ("SHORT:", "LONG:")
+
+
+def test_the_ai_gate_follows_the_providers_breakers_and_staff(fake_llm):
+    assert bios.ai_gate() is Gate.OPEN
+    for name in AI_PROVIDERS:
+        get_breaker(name).force_open()
+    assert bios.ai_gate() is Gate.SHUT
+    get_breaker("anthropic").reset()
+    assert bios.ai_gate() is Gate.OPEN
+    degradation_force(level=Level.LIMITED, reason="maintenance")
+    try:
+        assert bios.ai_gate() is Gate.SHUT
+    finally:
+        degradation_release(reason="done")
