@@ -1,7 +1,8 @@
 """The whole stack as `make run` starts it (embedded Redis, Daphne, Celery worker and beat) and a
 real browser: an artist is mid-chat, OpenAI and Anthropic fail, the backup banner appears
 without a reload, the chat goes on with template replies, the providers recover and the banner
-goes away by itself. Screenshots of each state land in test-artifacts/."""
+goes away by itself; an artist who finishes during the outage gets the template bio at once and
+the AI bio pushed to the open page when the worker writes it. Screenshots of each state land in test-artifacts/."""
 from __future__ import annotations
 
 import json
@@ -39,6 +40,7 @@ def stack(tmp_path, fake) -> Iterator[str]:
         AI_PROVIDER_CHAIN="openai,anthropic,template", AI_FIRST_TOKEN_TIMEOUT="1.0",
         BREAKER_OVERRIDES=json.dumps({"openai": FAST_BREAKER, "anthropic": FAST_BREAKER}),
         DEGRADATION_EVAL_INTERVAL="2", DEGRADATION_RECOVERY_HOLD="1", CHAT_TEMPLATE_TOKEN_DELAY="0.005",
+        QUEUE_DRAIN_INTERVAL="0.5", QUEUE_BACKOFF_BASE="1",
     )
     for name in ("REDIS_URL", "DATABASE_URL"):
         env.pop(name, None)
@@ -90,3 +92,30 @@ def test_the_backup_banner_comes_and_goes_live_while_the_chat_goes_on(stack, fak
     send(page, "Empecé pinchando los vinilos de mi padre y hoy toco en festivales de toda España.")
     expect(last_reply(page)).to_have_attribute("data-provider", "openai")
     shoot(page, "levels-3-recovered")
+
+
+SEVEN_ANSWERS = ("Luna Roja", "house, techno melódico", "desde 2014", "Madrid",
+                 "Empecé pinchando los vinilos de mi padre y hoy toco en festivales de toda España.",
+                 "@lunaroja", "booking@lunaroja.com")
+
+
+def test_finishing_during_an_outage_gives_the_template_bio_now_and_the_ai_bio_later(stack, fake, page):
+    fake.inject("openai", kind="status", code=503)
+    fake.inject("anthropic", kind="status", code=503)
+    page.goto(stack + "/")
+    for text in SEVEN_ANSWERS:
+        send(page, text)
+    expect(last_reply(page)).to_contain_text("Ahora mismo el servicio de IA no está disponible")
+    bios = page.locator("#bios")
+    expect(bios).to_have_attribute("data-source", "template")
+    expect(bios).to_contain_text("La IA escribirá una versión mejorada")
+    shoot(page, "bio-1-template-queued")
+
+    fake.clear()  # the providers recover: beat's drain hands the job to the worker, which writes it
+    expect(last_reply(page)).to_contain_text("¡Ya está aquí tu biografía escrita por la IA!", timeout=45_000)
+    expect(bios).to_have_attribute("data-source", "ai")
+    expect(bios).to_contain_text("escrita por la IA falsa")
+    expect(bios).not_to_contain_text("La IA escribirá una versión mejorada")
+    shoot(page, "bio-2-ai-arrived")
+    page.reload()  # saved, not only shown
+    expect(page.locator("#bios")).to_have_attribute("data-source", "ai")
