@@ -144,8 +144,7 @@ def _stage(upload: UploadedFile, extension: str) -> str:
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         with open(path, "xb") as kept:
-            for chunk in upload.chunks():
-                kept.write(chunk)
+            kept.writelines(upload.chunks())
             kept.flush()
             os.fsync(kept.fileno())
     except OSError as error:

@@ -119,5 +119,20 @@
     }
   });
 
+  // The photo panel posts over HTTP (htmx): a panel re-rendered over the socket has no CSRF
+  // field, so the token the page was served with goes in the header.
+  document.addEventListener("htmx:configRequest", function (event) {
+    const token = document.querySelector("#composer input[name=csrfmiddlewaretoken]");
+    if (token) event.detail.headers["X-CSRFToken"] = token.value;
+  });
+
+  // A refused photo (400, 403, 503) comes back as the panel with the reason: show it.
+  document.addEventListener("htmx:beforeSwap", function (event) {
+    if (event.detail.target && event.detail.target.id === "photo" && [400, 403, 503].includes(event.detail.xhr.status)) {
+      event.detail.shouldSwap = true;
+      event.detail.isError = false;
+    }
+  });
+
   document.addEventListener("DOMContentLoaded", scrollToNewest);
 })();

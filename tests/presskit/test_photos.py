@@ -1,0 +1,112 @@
+"""The press photo when the photo storage is down for real: the upload is kept and queued, the
+`storage` breaker opens and later uploads wait without touching the storage, and the queued copy
+runs once when the storage is back (a newer upload supersedes an older one still waiting)."""
+from __future__ import annotations
+
+from html import unescape
+
+import pytest
+
+from resilience.breakers import get_breaker
+from resilience.machine import State
+from resilience.models import QueuedJob
+from resilience.queue import job_run
+from tests.presskit.images import jpeg_bytes, png_bytes
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+QUEUED = "Tu foto está a salvo: la subiremos en cuanto el almacenamiento vuelva a estar disponible."
+
+
+def job_for(staged: str) -> QueuedJob:
+    return QueuedJob.objects.get(idempotency_key=f"photo:{staged}")
+
+
+def test_storage_down_the_photo_is_kept_queued_and_stored_once_when_it_is_back(browser, places, storage_down):
+    photos = [png_bytes(rgb=(n, n, n)) for n in range(6)]
+    response = browser.upload(photos[0], htmx=True)
+    assert response.status_code == 202 and QUEUED in unescape(response.content.decode())
+    assert "se subirá en cuanto el almacenamiento vuelva" in unescape(response.content.decode())  # pending state
+    first = browser.presskit.photo_staged
+    job = job_for(first)
+    assert job.job_type == "presskit.photo_store" and job.priority == QueuedJob.Priority.HIGH
+    assert job.status == "failed" and job.attempts == 1 and job.owner == f"presskit:{browser.presskit.pk}"
+    assert (places.staging / first).read_bytes() == photos[0]
+
+    # No JavaScript: the same, said on the page it goes back to.
+    response = browser.upload(photos[1])
+    assert response.status_code == 302 and QUEUED in unescape(browser.client.get("/").content.decode())
+    for photo in photos[2:5]:
+        assert browser.upload(photo, htmx=True).status_code == 202
+    assert get_breaker("storage").state is State.OPEN  # five failures in its window
+
+    # The breaker is open: the next upload is queued at once, the storage not even tried.
+    response = browser.upload(photos[5], htmx=True)
+    assert response.status_code == 202 and QUEUED in unescape(response.content.decode())
+    last = browser.presskit.photo_staged
+    waiting = job_for(last)
+    assert waiting.status == "pending" and waiting.attempts == 0 and "CircuitOpenError" in waiting.last_error
+    assert len(places.staged_files()) == 6 and places.stored_files() == []
+    assert browser.presskit.photo_name == ""
+
+    # The storage is back.
+    storage_down.restore()
+    get_breaker("storage").reset()
+    assert job_run(waiting.pk) == "done"
+    presskit = browser.presskit
+    assert presskit.photo_name == f"presskits/{presskit.pk}/{last}" and presskit.photo_staged == ""
+    assert [path.read_bytes() for path in places.stored_files()] == [photos[5]]
+    assert not (places.staging / last).exists()
+    assert job_run(waiting.pk) == "skipped"  # done: a second delivery does nothing
+    assert [path.read_bytes() for path in places.stored_files()] == [photos[5]]
+
+    # The older uploads were superseded: their jobs end without storing anything, and clean up.
+    for job in QueuedJob.objects.exclude(pk=waiting.pk):
+        assert job_run(job.pk) == "done"
+        job.refresh_from_db()
+        assert job.result == {"stored": False, "reason": "superseded"}
+    assert [path.read_bytes() for path in places.stored_files()] == [photos[5]]
+    assert places.staged_files() == []
+    assert browser.presskit.photo_name == f"presskits/{presskit.pk}/{last}"
+
+    page = unescape(browser.client.get("/").content.decode())
+    assert f'src="/media/photos/presskits/{presskit.pk}/{last}"' in page
+    assert "se subirá en cuanto" not in page
+
+
+def test_a_newer_upload_supersedes_an_older_queued_one_whichever_runs_first(browser, places, storage_down):
+    browser.upload(png_bytes(), htmx=True)
+    older = browser.presskit.photo_staged
+    browser.upload(jpeg_bytes(), name="nueva.jpg", content_type="image/jpeg", htmx=True)
+    newer = browser.presskit.photo_staged
+    storage_down.restore()
+
+    assert job_run(job_for(newer).pk) == "done"
+    assert job_run(job_for(older).pk) == "done"  # runs last, but is older: it changes nothing
+    presskit = browser.presskit
+    assert presskit.photo_name.endswith(newer) and presskit.photo_staged == ""
+    assert [path.read_bytes() for path in places.stored_files()] == [jpeg_bytes()]
+    assert places.staged_files() == []
+
+
+def test_a_copy_interrupted_before_it_was_recorded_is_redone_under_the_same_name(browser, places, storage_down):
+    browser.upload(png_bytes(), htmx=True)
+    staged = browser.presskit.photo_staged
+    storage_down.restore()
+    # An earlier try left a partial file under the photo's name, then its worker was lost.
+    partial = places.storage / "presskits" / str(browser.presskit.pk) / staged
+    partial.parent.mkdir(parents=True)
+    partial.write_bytes(b"\x89PNG half")
+    assert job_run(job_for(staged).pk) == "done"
+    assert [path.read_bytes() for path in places.stored_files()] == [png_bytes()]
+    assert browser.presskit.photo_name.endswith(staged)
+
+
+def test_a_copy_out_of_attempts_keeps_the_photo_and_says_so(settings, browser, places, storage_down):
+    settings.QUEUE_MAX_ATTEMPTS = 1
+    response = browser.upload(png_bytes(), htmx=True)
+    assert response.status_code == 202
+    assert "Tu foto está a salvo en nuestro servidor, pero no hemos podido subirla" in unescape(response.content.decode())
+    staged = browser.presskit.photo_staged
+    assert job_for(staged).status == "dead"  # staff see it among the dead jobs, and may requeue it
+    assert (places.staging / staged).read_bytes() == png_bytes()
