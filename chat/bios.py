@@ -32,7 +32,7 @@ from chat.providers.template import template_bios
 from chat.steps import TOTAL_STEPS, answers_of
 from chat.texts import catalogue_for
 from chat.turn_log import TurnLog, current_turn_log, turn_log_write
-from presskit.models import BioSource
+from presskit.models import BIO_FIELDS, BioSource
 from resilience.breakers import CircuitOpenError
 from resilience.degradation import Level, degradation_current
 from resilience.drain import Gate, breaker_gate
@@ -153,7 +153,7 @@ def _save(session: ChatSession, fingerprint: str, short: str, long: str, source:
     presskit = session.presskit
     presskit.short_bio, presskit.long_bio = short, long
     presskit.bio_source, presskit.bio_answers_hash = source, fingerprint
-    presskit.save(update_fields=["short_bio", "long_bio", "bio_source", "bio_answers_hash", "updated_at"])
+    presskit.save(update_fields=[*BIO_FIELDS, "updated_at"])
 
 
 def template_bios_save(*, session_id: str, fingerprint: str) -> None:
@@ -251,3 +251,20 @@ def bio_message_record(*, session_id: str, outcome: BioOutcome) -> ChatMessage:
         session=session, role=ChatMessage.Role.ASSISTANT, step=None, provider=outcome.provider,
         fallback_used=outcome.fallback_used, text=catalogue_for(session.language).bios[outcome.message])
 
+
+
+async def bio_after_answers(*, session_id: str, ai_allowed: bool) -> ChatMessage | None:
+    """All seven answers are in (or one changed afterwards): write the bio and record the message
+    that tells the artist about it. The answers are saved already: a failure here is logged and
+    costs the artist only that message (None)."""
+    try:
+        outcome = await bios_write(session_id=session_id, ai_allowed=ai_allowed)
+        return await sync_to_async(bio_message_record)(session_id=session_id, outcome=outcome)
+    except Exception:
+        logger.exception("bio not written (session %s)", session_id)
+        return None
+
+
+def finishes_presskit(request: ReplyRequest) -> bool:
+    """Did this turn complete the presskit, or change it once complete?"""
+    return request.kind is ReplyKind.COMPLETE or (request.kind is ReplyKind.EDIT_DONE and request.next_step is None)

@@ -19,9 +19,8 @@ from chat import bios, rendering, services
 from chat.chain import Reply, chain_from_settings
 from chat.frames import Command, CommandKind
 from chat.groups import group_publish
-from chat.models import ChatMessage
 from chat.pending import pending_answer_keep, pending_answers_replay_chat
-from chat.providers.base import ReplyKind, ReplySink
+from chat.providers.base import ReplySink
 from chat.turn_log import TurnLog, turn_log_write
 from presskit.integrations import integrations_sync
 from resilience.degradation import DegradationState, Level, degradation_current, request_evaluation
@@ -101,30 +100,13 @@ async def command_handle(*, session_id: str, command: Command, sink: TurnSink, o
         session_id=session_id, request=turn.request, reply=reply
     )
     _log_ai_requests_later(log, reply)
-    if turn.request.kind is ReplyKind.COMPLETE or (turn.request.kind is ReplyKind.EDIT_DONE
-                                                  and turn.request.next_step is None):
-        # All seven answers are in (or one changed afterwards): the bio ends this turn.
-        html = rendering.render_reply_then_typing(message, turn.session.language)
-        await _publish(session_id, html, sink, origin)
-        message = await _presskit_finished(turn.session, ai_allowed=ai_allowed)
+    if bios.finishes_presskit(turn.request):  # the bio ends this turn; then the integrations
+        await _publish(session_id, rendering.render_reply_then_typing(message, turn.session.language), sink, origin)
+        message = await bios.bio_after_answers(session_id=session_id, ai_allowed=ai_allowed)
+        _in_background(sync_to_async(integrations_sync, thread_sensitive=False)(
+            presskit_id=str(turn.session.presskit_id)), f"integrations of presskit {turn.session.presskit_id}")
     html = await database_sync_to_async(rendering.render_turn_done)(session_id, message, state.level)
     await _publish(session_id, html, sink, origin)
-
-
-async def _presskit_finished(session, *, ai_allowed: bool) -> ChatMessage | None:
-    """Write the bio and record the message that tells the artist about it, then send the
-    presskit to the integrations in the background. The answers are saved already: a failure
-    here is logged and costs the artist only the bio's message (None)."""
-    session_id = str(session.pk)
-    message = None
-    try:
-        outcome = await bios.bios_write(session_id=session_id, ai_allowed=ai_allowed)
-        message = await database_sync_to_async(bios.bio_message_record)(session_id=session_id, outcome=outcome)
-    except Exception:
-        logger.exception("bio not written (session %s)", session_id)
-    _in_background(sync_to_async(integrations_sync, thread_sensitive=False)(presskit_id=str(session.presskit_id)),
-                   f"integrations of presskit {session.presskit_id}")
-    return message
 
 
 _background: set[asyncio.Task] = set()

@@ -21,10 +21,12 @@ from django.db import IntegrityError, connection, transaction
 from django_redis import get_redis_connection
 
 from chat import rendering, services
+from chat.bios import bio_after_answers, finishes_presskit
 from chat.chain import Reply
 from chat.groups import group_publish
 from chat.models import ChatSession
 from chat.providers.template import compose_reply
+from presskit.integrations import integrations_sync
 from resilience.degradation import Level, degradation_current
 
 logger = logging.getLogger(__name__)
@@ -58,7 +60,7 @@ def pending_answers_count(session_id: str | None = None) -> int:
     return sum(int(redis.llen(_chat_key(chat))) for chat in chats)
 
 
-def _apply(session_id: str, entry: dict) -> tuple[str, str] | None:
+def _apply(session_id: str, entry: dict) -> tuple[str, ...] | None:
     """One kept answer and its template reply, in one transaction. None if it was applied before."""
     try:
         with transaction.atomic():
@@ -67,8 +69,16 @@ def _apply(session_id: str, entry: dict) -> tuple[str, str] | None:
                                             reply=Reply(compose_reply(turn.request), "template", fallback_used=True))
     except IntegrityError:
         return None  # applied already, then the process died before taking it off the list
-    return (rendering.render_user_turn(turn.message, turn.session.language),
-            rendering.render_turn_done(session_id, message, Level.OPTIMAL))
+    fragments = [rendering.render_user_turn(turn.message, turn.session.language),
+                 rendering.render_turn_done(session_id, message, Level.OPTIMAL)]
+    if finishes_presskit(turn.request):  # the last kept answer finished the presskit: its bio too
+        if bio_message := async_to_sync(bio_after_answers)(session_id=session_id, ai_allowed=True):
+            fragments.append(rendering.render_turn_done(session_id, bio_message, Level.OPTIMAL))
+        try:
+            integrations_sync(presskit_id=str(turn.session.presskit_id))
+        except Exception:
+            logger.exception("integrations not synced (session %s)", session_id)
+    return tuple(fragments)
 
 
 def pending_answers_replay_chat(session_id: str) -> int:

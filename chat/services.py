@@ -15,7 +15,7 @@ from chat.models import ChatMessage, ChatSession
 from chat.providers.base import ReplyKind, ReplyRequest
 from chat.steps import STEPS, TOTAL_STEPS, InvalidAnswer, answers_of, display_value, step_by_number
 from chat.texts import catalogue_for
-from presskit.models import Presskit
+from presskit.models import BIO_FIELDS, Presskit
 
 
 @dataclass(frozen=True)
@@ -141,9 +141,12 @@ def chat_session_restart(*, session_id: str) -> Turn:
     with transaction.atomic():
         session = _locked(session_id)
         presskit = session.presskit
-        for step in STEPS:
-            setattr(presskit, step.field, presskit._meta.get_field(step.field).get_default())
-        presskit.save()
+        # The answers and the bio written from them go; the photo stays (it is not an answer,
+        # and a worker may be storing it right now).
+        cleared = [step.field for step in STEPS] + list(BIO_FIELDS)
+        for name in cleared:
+            setattr(presskit, name, presskit._meta.get_field(name).get_default())
+        presskit.save(update_fields=[*cleared, "updated_at"])
         session.current_step = 1
         session.editing_step = None
         session.save(update_fields=["current_step", "editing_step", "updated_at"])

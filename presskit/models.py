@@ -12,6 +12,9 @@ class BioSource(models.TextChoices):
     AI = "ai", "IA"
 
 
+BIO_FIELDS = ("short_bio", "long_bio", "bio_source", "bio_answers_hash")
+
+
 class Presskit(models.Model):
     """An artist's presskit draft. Each field is one chat step's validated answer."""
 

@@ -179,3 +179,28 @@ def test_the_ai_gate_follows_the_providers_breakers_and_staff(fake_llm):
         assert bios.ai_gate() is Gate.SHUT
     finally:
         degradation_release(reason="done")
+
+
+@pytest.mark.asyncio
+async def test_a_kept_answer_that_finishes_the_presskit_gets_its_bio_when_applied(artist):
+    from chat.pending import pending_answer_keep, pending_answers_replay_chat
+
+    await at_last_step(artist.chat_id)
+    await sync_to_async(pending_answer_keep)(session_id=artist.chat_id, text="booking@lunaroja.com")
+    assert await sync_to_async(pending_answers_replay_chat)(artist.chat_id) == 1
+    presskit = await presskit_of(artist.chat_id)
+    assert presskit.booking_email == "booking@lunaroja.com" and presskit.bio_source == "template"
+    assert await ChatMessage.objects.filter(session_id=artist.chat_id,
+                                            text__startswith="He preparado tu biografía").aexists()
+
+
+@pytest.mark.asyncio
+async def test_starting_again_clears_the_bio_with_the_answers(artist, open_chat):
+    await at_last_step(artist.chat_id)
+    communicator = await open_chat(artist)
+    await answer(communicator, "booking@lunaroja.com")
+    assert (await presskit_of(artist.chat_id)).short_bio
+    frames = await send_and_collect(communicator, {"action": "restart"})
+    presskit = await presskit_of(artist.chat_id)
+    assert presskit.short_bio == presskit.long_bio == presskit.bio_source == "" and presskit.artist_name == ""
+    assert 'id="bios"' not in frames[-1]
