@@ -24,9 +24,8 @@ from django.contrib import admin, messages
 from django.contrib.admin.utils import quote
 from django.core.exceptions import PermissionDenied
 from django.db import DatabaseError, transaction
-from django.db.models import Count, QuerySet
+from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse, HttpResponseNotAllowed, HttpResponseRedirect
-from django.template.defaultfilters import pluralize
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html
@@ -443,15 +442,9 @@ STATUS_HINTS = {
 }
 
 
-def job_counts_by(*fields: str) -> dict[tuple, int]:
-    """How many jobs share each combination of `fields` (e.g. status and dependency); only the
-    combinations present. Read by the dashboard's neighbours: /metrics and manage.py queue."""
-    rows = QueuedJob.objects.order_by().values(*fields).annotate(n=Count("id"))
-    return {tuple(row[name] for name in fields): row["n"] for row in rows}
-
-
 def job_changelist_url(**filters: str) -> str:
-    return f"{reverse('admin:resilience_queuedjob_changelist')}?{urlencode(filters)}"
+    url = reverse("admin:resilience_queuedjob_changelist")
+    return f"{url}?{urlencode(filters)}" if filters else url
 
 
 def _pretty_json(value: object) -> str:
@@ -521,35 +514,28 @@ class QueuedJobAdmin(admin.ModelAdmin):
     # Actions ----------------------------------------------------------------------------------
     @admin.action(description="Retry now", permissions=["change"])
     def retry_now(self, request: HttpRequest, queryset: QuerySet[QueuedJob]) -> None:
-        self._steer(request, queryset, queue.job_retry_now, done="made due now", log="retry now",
-                    rule="only pending or failed jobs are retried")
+        self._steer(request, queryset, queue.JOB_ACTIONS["retry_now"])
 
     @admin.action(description="Requeue dead jobs", permissions=["change"])
     def requeue_dead(self, request: HttpRequest, queryset: QuerySet[QueuedJob]) -> None:
-        self._steer(request, queryset, queue.job_requeue_dead, done="requeued with fresh attempts",
-                    log="requeued with fresh attempts", rule="only dead or discarded jobs are requeued")
+        self._steer(request, queryset, queue.JOB_ACTIONS["requeue_dead"])
 
     @admin.action(description="Discard", permissions=["change"])
     def discard(self, request: HttpRequest, queryset: QuerySet[QueuedJob]) -> None:
-        self._steer(request, queryset, queue.job_discard, done="discarded", log="discarded",
-                    rule="running and done jobs are never discarded")
+        self._steer(request, queryset, queue.JOB_ACTIONS["discard"])
 
-    def _steer(self, request: HttpRequest, queryset: QuerySet[QueuedJob], service: Callable[..., int], *,
-               done: str, log: str, rule: str) -> None:
+    def _steer(self, request: HttpRequest, queryset: QuerySet[QueuedJob], action: queue.JobAction) -> None:
         """Call a staff service on the selected jobs and log each job it changed. The rows are
         locked meanwhile, so a job whose `updated_at` moved was changed by the service."""
         job_ids = list(queryset.values_list("pk", flat=True))
         with transaction.atomic():
             before = {job.pk: job for job in QueuedJob.objects.select_for_update().filter(pk__in=job_ids)}
-            service(job_ids=job_ids)
+            action.service(job_ids=job_ids)
             changed = [job for job in QueuedJob.objects.filter(pk__in=job_ids).order_by("pk")
                        if job.updated_at != before[job.pk].updated_at]
             for job in changed:
                 was = before[job.pk]
-                self.log_change(request, job, f"{log} by staff: {was.status} → {job.status} "
+                self.log_change(request, job, f"{action.done} by staff: {was.status} → {job.status} "
                                               f"({was.attempts} / {was.max_attempts} attempts before)")
-        left_alone = len(before) - len(changed)
-        message = f"{len(changed)} job{pluralize(len(changed))} {done}"
-        if left_alone:
-            message += f"; {left_alone} left alone ({rule})"
-        messages.add_message(request, messages.SUCCESS if changed else messages.WARNING, f"{message}.")
+        summary = action.summary(changed=len(changed), left_alone=len(before) - len(changed))
+        messages.add_message(request, messages.SUCCESS if changed else messages.WARNING, f"{summary}.")

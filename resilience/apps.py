@@ -11,7 +11,7 @@ class ResilienceConfig(AppConfig):
         from prometheus_client import REGISTRY
 
         from resilience import breakers, degradation
-        from resilience.admin import job_counts_by
+        from resilience.queue import job_counts_by
         from resilience.metrics import BreakerCollector, DegradationCollector, QueuedJobCollector
         from resilience.models import QueuedJob
 

@@ -22,6 +22,7 @@ from typing import Any
 from django.conf import settings
 from django.db import transaction
 from django.db.models import Count, Q
+from django.template.defaultfilters import pluralize
 from django.utils import timezone
 
 from resilience.breakers import CircuitOpenError, get_breaker
@@ -314,10 +315,35 @@ def job_discard(*, job_ids: list[int]) -> int:
 
 def job_counts() -> dict[str, int]:
     """How many jobs are in each status (every status present, zeros included)."""
-    counts = dict.fromkeys(Status.values, 0)
-    for row in QueuedJob.objects.values("status").annotate(n=Count("id")):
-        counts[row["status"]] = row["n"]
-    return counts
+    return {**dict.fromkeys(Status.values, 0), **{status: n for (status,), n in job_counts_by("status").items()}}
+
+
+@dataclass(frozen=True)
+class JobAction:
+    """A staff service on jobs, and how its outcome is told (the admin's actions, manage.py queue)."""
+
+    service: Callable[..., int]  # takes job_ids=, returns how many it changed
+    done: str  # what it did to the jobs it changed
+    rule: str  # which jobs it leaves alone
+
+    def summary(self, *, changed: int, left_alone: int) -> str:
+        text = f"{changed} job{pluralize(changed)} {self.done}"
+        return f"{text}; {left_alone} left alone ({self.rule})" if left_alone else text
+
+
+JOB_ACTIONS = {
+    "retry_now": JobAction(job_retry_now, "made due now", "only pending or failed jobs are retried"),
+    "requeue_dead": JobAction(job_requeue_dead, "requeued with fresh attempts",
+                              "only dead or discarded jobs are requeued"),
+    "discard": JobAction(job_discard, "discarded", "running and done jobs are never discarded"),
+}
+
+
+def job_counts_by(*fields: str) -> dict[tuple, int]:
+    """How many jobs share each combination of `fields` (e.g. status and dependency); only the
+    combinations present. Read by the dashboard, /metrics and manage.py queue."""
+    rows = QueuedJob.objects.order_by().values(*fields).annotate(n=Count("id"))
+    return {tuple(row[name] for name in fields): row["n"] for row in rows}
 
 
 def job_waiting_exists(*, owner: str, job_type: str) -> bool:

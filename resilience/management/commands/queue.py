@@ -11,13 +11,12 @@ from __future__ import annotations
 
 import getpass
 import logging
-from collections.abc import Callable
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import DatabaseError
 
 from resilience import queue
-from resilience.admin import job_counts_by
+from resilience.queue import JOB_ACTIONS, job_counts_by
 from resilience.models import QueuedJob
 
 logger = logging.getLogger(__name__)
@@ -25,12 +24,7 @@ logger = logging.getLogger(__name__)
 Status = QueuedJob.Status
 DEAD_LISTED = 50  # dead jobs printed by `status`; the rest are counted
 
-# action: (service, what it did, which jobs it leaves alone)
-SERVICES: dict[str, tuple[Callable[..., int], str, str]] = {
-    "retry": (queue.job_retry_now, "made due now", "only pending or failed jobs are retried"),
-    "requeue": (queue.job_requeue_dead, "requeued with fresh attempts", "only dead or discarded jobs are requeued"),
-    "discard": (queue.job_discard, "discarded", "running and done jobs are never discarded"),
-}
+ACTIONS = {"retry": JOB_ACTIONS["retry_now"], "requeue": JOB_ACTIONS["requeue_dead"], "discard": JOB_ACTIONS["discard"]}
 
 
 class Command(BaseCommand):
@@ -65,27 +59,25 @@ class Command(BaseCommand):
         for dependency, statuses in sorted(by_dependency.items()):
             shown = ", ".join(f"{status} {statuses[status]}" for status in Status.values if status in statuses)
             self.stdout.write(f"  {dependency}: {shown}")
-        dead = QueuedJob.objects.filter(status=Status.DEAD).order_by("-updated_at", "-id")
-        if counts[Status.DEAD]:
-            self.stdout.write(f"dead jobs ({counts[Status.DEAD]}), newest first:")
-        for job in dead[:DEAD_LISTED]:
+        dead = counts[Status.DEAD]
+        self.stdout.write(f"dead jobs ({dead}), newest first:" if dead else "no dead jobs")
+        for job in QueuedJob.objects.filter(status=Status.DEAD).order_by("-updated_at", "-id")[:DEAD_LISTED]:
             self.stdout.write(f"  #{job.pk} {job.job_type} on {job.dependency}, {job.attempts} / {job.max_attempts} "
-                              f"attempts, died {job.updated_at:%Y-%m-%d %H:%M:%S}: {job.last_error or '-'}")
-        if counts[Status.DEAD] > DEAD_LISTED:
-            self.stdout.write(f"  … and {counts[Status.DEAD] - DEAD_LISTED} more")
+                              f"attempts, died {job.updated_at:%Y-%m-%d %H:%M:%S %Z}: {job.last_error or '-'}")
+        if dead > DEAD_LISTED:
+            self.stdout.write(f"  … and {dead - DEAD_LISTED} more")
 
     def _steer(self, action: str, options: dict) -> None:
-        service, done, rule = SERVICES[action]
+        job_action = ACTIONS[action]
         if options.get("all_dead"):
             job_ids = list(QueuedJob.objects.filter(status=Status.DEAD).values_list("pk", flat=True))
         else:
             job_ids = list(dict.fromkeys(options["ids"]))
         found = set(QueuedJob.objects.filter(pk__in=job_ids).values_list("pk", flat=True))
-        changed = service(job_ids=sorted(found))
-        logger.info("manage.py queue %s by %s: %s of %s jobs %s", action, getpass.getuser(), changed, len(found), done)
-        line = f"{changed} job{'' if changed == 1 else 's'} {done}"
-        if left_alone := len(found) - changed:
-            line += f"; {left_alone} left alone ({rule})"
+        changed = job_action.service(job_ids=sorted(found))
+        logger.info("manage.py queue %s by %s: %s of %s jobs %s", action, getpass.getuser(), changed, len(found),
+                    job_action.done)
+        line = job_action.summary(changed=changed, left_alone=len(found) - changed)
         if missing := [job_id for job_id in job_ids if job_id not in found]:
             line += f"; not found: {', '.join(map(str, missing))}"
         self.stdout.write(f"{line}.")
