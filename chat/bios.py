@@ -20,6 +20,7 @@ import re
 from dataclasses import dataclass
 
 from asgiref.sync import async_to_sync, sync_to_async
+from channels.db import database_sync_to_async
 from django.db import transaction
 
 from chat.chain import chain_from_settings, configured_ai_providers
@@ -161,6 +162,9 @@ def template_bios_save(*, session_id: str, fingerprint: str) -> None:
     with transaction.atomic():
         session = _locked_session(session_id)
         request = bio_request(session)
+        presskit = session.presskit
+        if presskit.bio_source == BioSource.AI and presskit.bio_answers_hash == fingerprint:
+            return  # a worker wrote the AI bio for these answers meanwhile: it stays
         if answers_fingerprint(request) == fingerprint:
             _save(session, fingerprint, *template_bios(request), BioSource.TEMPLATE)
 
@@ -181,9 +185,9 @@ def ai_bios_apply(payload: dict, value: dict | None) -> dict:
     """The queued job's effect, once, in the transaction that marks it done: save the AI bio if
     the answers are still the ones it was written from. When it replaces the template bio the
     artist was given for these answers, tell the artist and push it to the open page."""
-    if value is None:
+    session = ChatSession.objects.select_for_update().select_related("presskit").filter(pk=payload["session"]).first()
+    if value is None or session is None:
         return {"superseded": True}
-    session = _locked_session(payload["session"])
     fingerprint = payload["fingerprint"]
     if answers_fingerprint(bio_request(session)) != fingerprint:
         return {"superseded": True}
@@ -200,7 +204,9 @@ def ai_bios_apply(payload: dict, value: dict | None) -> dict:
 
 def ai_bios_run(payload: dict) -> dict | None:
     """The queued job's work, in a worker: None (nothing to write) if the answers changed since."""
-    session = ChatSession.objects.select_related("presskit").get(pk=payload["session"])
+    session = ChatSession.objects.select_related("presskit").filter(pk=payload["session"]).first()
+    if session is None:  # the chat was deleted: nobody needs this bio
+        return None
     request = bio_request(session)
     if answers_fingerprint(request) != payload["fingerprint"]:
         return None
@@ -226,10 +232,10 @@ def _prepare(session_id: str) -> tuple[ReplyRequest, JobRequest]:
 async def bios_write(*, session_id: str, ai_allowed: bool) -> BioOutcome:
     """Give the artist a bio now: the AI's if a provider can write it, else the template's with
     the AI bio queued for later. The answers are saved already; nothing here can lose them."""
-    request, job = await sync_to_async(_prepare, thread_sensitive=False)(session_id)
+    request, job = await database_sync_to_async(_prepare)(session_id)
     fingerprint = job.payload["fingerprint"]
     if not await asyncio.to_thread(configured_ai_providers):  # no AI at all: templates are the product
-        await sync_to_async(template_bios_save)(session_id=session_id, fingerprint=fingerprint)
+        await database_sync_to_async(template_bios_save)(session_id=session_id, fingerprint=fingerprint)
         return BioOutcome("written_template", "template", fallback_used=False)
     if ai_allowed:
         result = await aexecute_with_fallback(lambda: ai_bios_write(request), dependency=GATE,
@@ -239,9 +245,9 @@ async def bios_write(*, session_id: str, ai_allowed: bool) -> BioOutcome:
             return BioOutcome("written_ai", provider, fallback_used=result.fallback is Fallback.CACHED)
         queued = result.fallback is Fallback.QUEUED
     else:  # staff keep AI aside: straight to the queue
-        await sync_to_async(job_enqueue)(job)
+        await database_sync_to_async(job_enqueue)(job)
         queued = True
-    await sync_to_async(template_bios_save)(session_id=session_id, fingerprint=fingerprint)
+    await database_sync_to_async(template_bios_save)(session_id=session_id, fingerprint=fingerprint)
     return BioOutcome("queued" if queued else "written_template", "template", fallback_used=True)
 
 
@@ -258,8 +264,10 @@ async def bio_after_answers(*, session_id: str, ai_allowed: bool) -> ChatMessage
     that tells the artist about it. The answers are saved already: a failure here is logged and
     costs the artist only that message (None)."""
     try:
-        outcome = await bios_write(session_id=session_id, ai_allowed=ai_allowed)
-        return await sync_to_async(bio_message_record)(session_id=session_id, outcome=outcome)
+        # Shielded: a tab closed meanwhile (its consumer cancelled) must not leave the presskit
+        # without a bio, or the job unsettled.
+        outcome = await asyncio.shield(bios_write(session_id=session_id, ai_allowed=ai_allowed))
+        return await database_sync_to_async(bio_message_record)(session_id=session_id, outcome=outcome)
     except Exception:
         logger.exception("bio not written (session %s)", session_id)
         return None

@@ -60,8 +60,9 @@ def pending_answers_count(session_id: str | None = None) -> int:
     return sum(int(redis.llen(_chat_key(chat))) for chat in chats)
 
 
-def _apply(session_id: str, entry: dict) -> tuple[str, ...] | None:
-    """One kept answer and its template reply, in one transaction. None if it was applied before."""
+def _apply(session_id: str, entry: dict) -> tuple[tuple[str, str], bool] | None:
+    """One kept answer and its template reply, in one transaction: their fragments, and whether it
+    finished the presskit. None if it was applied before."""
     try:
         with transaction.atomic():
             turn = services.answer_submit(session_id=session_id, text=entry["text"], kept_id=entry["id"])
@@ -69,16 +70,26 @@ def _apply(session_id: str, entry: dict) -> tuple[str, ...] | None:
                                             reply=Reply(compose_reply(turn.request), "template", fallback_used=True))
     except IntegrityError:
         return None  # applied already, then the process died before taking it off the list
-    fragments = [rendering.render_user_turn(turn.message, turn.session.language),
-                 rendering.render_turn_done(session_id, message, Level.OPTIMAL)]
-    if finishes_presskit(turn.request):  # the last kept answer finished the presskit: its bio too
-        if bio_message := async_to_sync(bio_after_answers)(session_id=session_id, ai_allowed=True):
-            fragments.append(rendering.render_turn_done(session_id, bio_message, Level.OPTIMAL))
-        try:
-            integrations_sync(presskit_id=str(turn.session.presskit_id))
-        except Exception:
-            logger.exception("integrations not synced (session %s)", session_id)
-    return tuple(fragments)
+    return (rendering.render_user_turn(turn.message, turn.session.language),
+            rendering.render_turn_done(session_id, message, Level.OPTIMAL)), finishes_presskit(turn.request)
+
+
+def _publish(session_id: str, html: str) -> None:
+    try:  # best effort: the chat's open tabs see the turn
+        async_to_sync(group_publish)(session_id, html, origin=None)
+    except Exception:
+        logger.warning("kept answer applied but not pushed (session %s)", session_id)
+
+
+def _finish(session_id: str) -> None:
+    """A kept answer finished the presskit: its bio, then its integrations (as a live turn would)."""
+    if bio_message := async_to_sync(bio_after_answers)(session_id=session_id, ai_allowed=True):
+        _publish(session_id, rendering.render_turn_done(session_id, bio_message, Level.OPTIMAL))
+    presskit_id = ChatSession.objects.values_list("presskit_id", flat=True).get(pk=session_id)
+    try:
+        integrations_sync(presskit_id=str(presskit_id))
+    except Exception:
+        logger.exception("integrations not synced (session %s)", session_id)
 
 
 def pending_answers_replay_chat(session_id: str) -> int:
@@ -91,25 +102,28 @@ def pending_answers_replay_chat(session_id: str) -> int:
     lock = redis.lock(f"{key}:lock", timeout=LOCK_SECONDS, blocking_timeout=LOCK_SECONDS)
     if not lock.acquire():
         return 0
-    applied = 0
+    applied, finished = 0, False
     try:
         if not ChatSession.objects.filter(pk=session_id).exists():
             logger.warning("kept answers for an unknown chat dropped (session %s)", session_id)
             redis.delete(key)
             return 0
         while (raw := redis.lindex(key, 0)) is not None:
-            fragments = _apply(session_id, json.loads(raw))
-            redis.lpop(key)  # applied (now or before): off the list
-            if fragments is not None:
+            outcome = _apply(session_id, json.loads(raw))
+            redis.lrem(key, 1, raw)  # applied (now or before): off the list (this one, whatever else moved)
+            if outcome is not None:
                 applied += 1
-                for html in fragments:  # best effort: the chat's open tabs see the turn
-                    try:
-                        async_to_sync(group_publish)(session_id, html, origin=None)
-                    except Exception:
-                        logger.warning("kept answer applied but not pushed (session %s)", session_id)
+                fragments, finishes = outcome
+                finished = finished or finishes
+                for html in fragments:
+                    _publish(session_id, html)
         redis.srem(_chats_key(), session_id)
     finally:
         lock.release()
+    try:
+        if finished:  # outside the lock: the bio may take a while, the next chat's answers must not wait
+            _finish(session_id)
+    finally:
         connection.close()  # a worker thread's own connection, back to the pool
     return applied
 

@@ -19,7 +19,6 @@ import json
 import logging
 import math
 import time
-import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -138,47 +137,46 @@ def _dispatch(dependency: str, gate: Gate, now, send: Send) -> int:
         for job, slot in handed:
             job.lease_expires_at = now + timedelta(seconds=max(0.0, slot - time.time()) + lease_seconds())
             job.save(update_fields=["lease_expires_at", "updated_at"])
-        transaction.on_commit(lambda: [send(job.pk, max(0.0, slot - time.time())) for job, slot in handed])
+        transaction.on_commit(lambda: _send_all(send, handed))
     return len(handed)
 
 
-def _drain_lock(seconds: float) -> Callable[[], None] | None:
-    """One drain at a time across processes (a slow run must not overlap the next tick)."""
-    key = f"{settings.RESILIENCE_KEY_PREFIX}:queue:drain-lock"
-    token = uuid.uuid4().hex
-    client = shared_redis()
-    if not client.set(key, token, nx=True, px=int(seconds * 1000)):
-        return None
+def _send_all(send: Send, handed: list[tuple[QueuedJob, float]]) -> None:
+    """Each message on its own: one the broker refuses waits for its lease to run out (and is
+    handed out again then); the others go."""
+    for job, slot in handed:
+        try:
+            send(job.pk, max(0.0, slot - time.time()))
+        except Exception as error:  # noqa: BLE001 - the job is safe in the database
+            logger.warning("queue: job %s not sent to the workers (%s): handed out again later",
+                           job.pk, describe_error(error))
 
-    def release() -> None:
-        if client.get(key) == token.encode():
-            client.delete(key)
 
-    return release
+# Longer than the drain task's hard time limit: two drains never overlap (and double the rate).
+DRAIN_LOCK_SECONDS = 120
 
 
 def queue_drain(*, send: Send) -> DrainReport:
     report = DrainReport()
-    release = _drain_lock(max(settings.QUEUE_DRAIN_INTERVAL * 4, 30))
-    if release is None:
+    lock = shared_redis().lock(f"{settings.RESILIENCE_KEY_PREFIX}:queue:drain-lock", timeout=DRAIN_LOCK_SECONDS)
+    if not lock.acquire(blocking=False):
         report.skipped = True
         return report
     try:
+        report.freed = _free_lost_jobs(timezone.now())
         now = timezone.now()
-        report.freed = _free_lost_jobs(now)
         dependencies = (QueuedJob.objects.filter(job_due_q(now)).order_by()
                         .values_list("dependency", flat=True).distinct())
         for dependency in sorted(set(dependencies)):
             try:
                 gate = dependency_gate(dependency)
+                report.gates[dependency] = gate
+                if gate is not Gate.SHUT:
+                    report.dispatched[dependency] = _dispatch(dependency, gate, now, send)
             except Exception as error:  # noqa: BLE001 - one dependency's trouble must not stop the rest
-                logger.warning("queue: gate of %s unknown (%s): skipped", dependency, describe_error(error))
-                continue
-            report.gates[dependency] = gate
-            if gate is not Gate.SHUT:
-                report.dispatched[dependency] = _dispatch(dependency, gate, now, send)
+                logger.warning("queue: jobs of %s not handed out (%s)", dependency, describe_error(error))
     finally:
-        release()
+        lock.release()
     if report.dispatched or report.freed:
         logger.info("queue drain: %s", report)
     return report

@@ -77,48 +77,72 @@ class _Plan:
         self.claim: Claim | None = None
 
     def before(self) -> FallbackResult | None:
-        """A result that stands in without running the operation, or None to run it."""
+        """A result that stands in without running the operation, or None to run it. The job is
+        written first, so nothing that happens next can lose the work."""
         plan = self.plan
-        if plan.allow_skip and integration_skip_seconds(self.dependency):
-            job = job_enqueue(self._request())[0] if plan.queue else None
+        skip = plan.allow_skip and integration_skip_seconds(self.dependency) > 0
+        job = None
+        if plan.queue is not None:
+            job, self.claim = job_enqueue(self._request(), claim=not skip)
+        if skip:
             logger.info("%s skipped: failed too often lately%s", self.dependency, " (queued)" if job else "")
             return FallbackResult(Fallback.SKIPPED, job=job, error="skipped")
-        if plan.queue is None:
-            return None
-        job, self.claim = job_enqueue(self._request(), claim=True)
-        if self.claim is not None:
+        if job is None or self.claim is not None:
             return None
         if job.status == Status.DONE:  # the same work, done already
             return FallbackResult(Fallback.NONE, value=job.result, job=job)
+        if job.status in (Status.DEAD, Status.DISCARDED):
+            return FallbackResult(Fallback.FAILED, job=job, error=job.last_error)
         return FallbackResult(Fallback.QUEUED, job=job)  # held by someone else, or waiting its turn
 
     def _request(self) -> JobRequest:
         return replace(self.plan.queue, dependency=self.dependency)
 
+    def _settled(self, fallback: Fallback, value: Any, error: str = "") -> FallbackResult:
+        """Finish the job this caller holds with the value; if the job turns out to be someone
+        else's by now, it is theirs to finish: the work is queued, not served."""
+        if self.claim is None:
+            return FallbackResult(fallback, value=value, error=error)
+        outcome = job_settle(self.claim, value=value)
+        if outcome != Status.DONE:
+            return FallbackResult(Fallback.QUEUED, job=self.claim.job, error=error or outcome)
+        return FallbackResult(fallback, value=value, job=self.claim.job, error=error)
+
     def succeeded(self, value: Any) -> FallbackResult:
+        result = self._settled(Fallback.NONE, value)
         if self.plan.cache_key:
-            cache.set(self.plan.cache_key, value, CACHE_TTL)
-        if self.claim is not None:
-            job_settle(self.claim, value=value)
-        return FallbackResult(Fallback.NONE, value=value, job=self.claim.job if self.claim else None)
+            _cache_put(self.plan.cache_key, value)
+        return result
 
     def failed(self, error: BaseException) -> FallbackResult:
         described = describe_error(error)
         logger.warning("%s failed (%s): falling back", self.dependency, described)
         if self.plan.allow_skip and self.claim is None:
             integration_failure_record(self.dependency)  # a job's settle records it otherwise
-        cached = cache.get(self.plan.cache_key) if self.plan.cache_key else None
+        cached = _cache_get(self.plan.cache_key) if self.plan.cache_key else None
         if cached is not None:
-            if self.claim is not None:
-                job_settle(self.claim, value=cached)
-            return FallbackResult(Fallback.CACHED, value=cached, error=described,
-                                  job=self.claim.job if self.claim else None)
+            return self._settled(Fallback.CACHED, cached, described)
         if self.claim is not None:
             job_settle(self.claim, error=error)
             job = self.claim.job
             if job.status != Status.DEAD:
                 return FallbackResult(Fallback.QUEUED, job=job, error=described)
         return FallbackResult(Fallback.FAILED, error=described)
+
+
+def _cache_get(key: str) -> Any:
+    try:
+        return cache.get(key)
+    except Exception as error:  # noqa: BLE001 - the cache is a fallback: without Redis there is none
+        logger.warning("fallback cache unreadable (%s)", describe_error(error))
+        return None
+
+
+def _cache_put(key: str, value: Any) -> None:
+    try:
+        cache.set(key, value, CACHE_TTL)
+    except Exception as error:  # noqa: BLE001 - the value is served and recorded: the cache can wait
+        logger.warning("fallback cache not written (%s)", describe_error(error))
 
 
 def execute_with_fallback(operation: Callable[[], T], *, dependency: str, plan: FallbackPlan) -> FallbackResult[T]:

@@ -262,7 +262,11 @@ def job_settle(claim: Claim, *, value: Any = None, error: BaseException | None =
     "dead", "released" (not tried: breaker refused, or deferred) or "lost" (claim lost)."""
     job = claim.job
     if error is None:
-        return Status.DONE if job_succeed(claim, value) else "lost"
+        try:
+            return Status.DONE if job_succeed(claim, value) else "lost"
+        except Exception as apply_error:  # noqa: BLE001 - recording the effect failed: an attempt used
+            logger.exception("job %s: its effect could not be recorded", job)
+            error = apply_error
     if isinstance(error, JobDeferred):
         job_release(claim, seconds=error.seconds, reason=error.reason)
         return "released"

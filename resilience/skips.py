@@ -7,12 +7,16 @@ age out of the window (a sliding window, unlike a breaker's).
 """
 from __future__ import annotations
 
+import logging
 import time
 import uuid
 
 from django.conf import settings
 
 from resilience.redis_client import shared_redis
+from resilience.store import REDIS_TROUBLE
+
+logger = logging.getLogger(__name__)
 
 
 def _key(service: str) -> str:
@@ -20,6 +24,13 @@ def _key(service: str) -> str:
 
 
 def integration_failure_record(service: str) -> None:
+    try:
+        _record(service)
+    except REDIS_TROUBLE:  # without Redis no failure is kept: the service is tried, not skipped
+        logger.warning("integration failure of %s not recorded (Redis unreachable)", service)
+
+
+def _record(service: str) -> None:
     now = time.time()
     window = settings.INTEGRATION_SKIP_WINDOW
     pipeline = shared_redis().pipeline(transaction=True)
@@ -30,11 +41,16 @@ def integration_failure_record(service: str) -> None:
 
 
 def integration_skip_seconds(service: str) -> float:
-    """0 when the service may be called; else the seconds until it may be again."""
+    """0 when the service may be called; else the seconds until it may be again. Without Redis,
+    0: a non-critical service is tried (its own breaker still guards it) rather than skipped."""
     now = time.time()
     window = settings.INTEGRATION_SKIP_WINDOW
     needed = settings.INTEGRATION_SKIP_FAILURES
-    recent = shared_redis().zrangebyscore(_key(service), now - window, "+inf", withscores=True)
+    try:
+        recent = shared_redis().zrangebyscore(_key(service), now - window, "+inf", withscores=True)
+    except REDIS_TROUBLE:
+        logger.warning("skip rule of %s unknown (Redis unreachable): not skipped", service)
+        return 0.0
     if len(recent) < needed:
         return 0.0
     # Skipped until the oldest of the last `needed` failures leaves the window.

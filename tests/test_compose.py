@@ -70,3 +70,10 @@ def test_app_services_get_their_settings_from_the_environment():
         assert environment["DATABASE_URL"].startswith("postgres://")
         assert environment["REDIS_URL"].startswith("redis://redis:")
         assert "SECRET_KEY" in environment
+
+
+def test_web_and_workers_share_the_data_folder():
+    """A photo staged by the web process while the storage is down is stored later by a worker."""
+    for name in ("web", "worker", "beat"):
+        assert "app-data:/app/var" in COMPOSE["services"][name]["volumes"], name
+    assert "app-data" in COMPOSE["volumes"]
