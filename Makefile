@@ -42,6 +42,7 @@ bench: $(VENV)/.app-installed
 	$(PY) -m pip install --quiet -e '.[bench]'
 	$(PY) bench/breaker_overhead.py
 	$(PY) bench/failover.py
+	$(PY) bench/drain.py
 
 # The fake LLM server (OpenAI and Anthropic APIs with fault injection) on port 8090.
 fake-llm: $(VENV)/.app-installed

@@ -231,6 +231,10 @@ QUEUE_JOB_LEASE = env.float("QUEUE_JOB_LEASE", default=CELERY_TASK_TIME_LIMIT + 
 CELERY_WORKER_SOFT_SHUTDOWN_TIMEOUT = 10.0
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# Celery's Django fixup closes the database connections around every task unless told to reuse
+# them: a new PostgreSQL connection per queued job halves the drain rate (bench/drain.py). A
+# connection broken meanwhile fails one task, whose job is handed out again.
+CELERY_DB_REUSE_MAX = env.int("CELERY_DB_REUSE_MAX", default=500)
 CELERY_BEAT_SCHEDULE = {
     "pending-answers-replay": {
         "task": "chat.tasks.pending_answers_replay",

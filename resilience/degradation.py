@@ -43,7 +43,6 @@ wait for before broadcasting.
 """
 from __future__ import annotations
 
-import asyncio
 import json
 import logging
 import threading

@@ -134,9 +134,10 @@ def _dispatch(dependency: str, gate: Gate, now, send: Send) -> int:
                     .order_by("priority", "next_attempt_at", "id")[:wanted])
         slots = _slots(dependency, len(jobs), horizon) if jobs else []
         handed = list(zip(jobs, slots))
-        for job, slot in handed:
-            job.lease_expires_at = now + timedelta(seconds=max(0.0, slot - time.time()) + lease_seconds())
-            job.save(update_fields=["lease_expires_at", "updated_at"])
+        if handed:  # one UPDATE: every job leased until the last slot of this run plus the lease
+            QueuedJob.objects.filter(pk__in=[job.pk for job, _ in handed]).update(
+                lease_expires_at=now + timedelta(seconds=max(0.0, handed[-1][1] - time.time()) + lease_seconds()),
+                updated_at=now)
         transaction.on_commit(lambda: _send_all(send, handed))
     return len(handed)
 

@@ -118,7 +118,7 @@ class _Plan:
         described = describe_error(error)
         logger.warning("%s failed (%s): falling back", self.dependency, described)
         if self.plan.allow_skip and self.claim is None:
-            integration_failure_record(self.dependency)  # a job's settle records it otherwise
+            integration_failure_record(self.dependency, error)  # a job's settle records it otherwise
         cached = _cache_get(self.plan.cache_key) if self.plan.cache_key else None
         if cached is not None:
             return self._settled(Fallback.CACHED, cached, described)

@@ -275,7 +275,7 @@ def job_settle(claim: Claim, *, value: Any = None, error: BaseException | None =
         return "released"
     logger.warning("job %s failed (attempt %s): %s", job, claim.attempt, describe_error(error))
     if job_type_get(job.job_type).skippable:
-        integration_failure_record(job.dependency)
+        integration_failure_record(job.dependency, error)
     job_fail(claim, error)
     return claim.job.status
 

@@ -13,6 +13,8 @@ import uuid
 
 from django.conf import settings
 
+from resilience.breakers import CircuitOpenError, classify, get_breaker
+from resilience.machine import Outcome
 from resilience.redis_client import shared_redis
 from resilience.store import REDIS_TROUBLE
 
@@ -23,7 +25,12 @@ def _key(service: str) -> str:
     return f"{settings.RESILIENCE_KEY_PREFIX}:skip:{service}"
 
 
-def integration_failure_record(service: str) -> None:
+def integration_failure_record(service: str, error: BaseException) -> None:
+    """Count a failed call, as its breaker would: errors a retry cannot fix (HTTP 400/401/403/
+    404/422) and refusals by the breaker itself do not make a service skipped for everyone."""
+    if isinstance(error, CircuitOpenError) or classify(error, get_breaker(service).config) not in (
+            Outcome.FAILURE, Outcome.TIMEOUT):
+        return
     try:
         _record(service)
     except REDIS_TROUBLE:  # without Redis no failure is kept: the service is tried, not skipped

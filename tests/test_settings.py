@@ -41,6 +41,7 @@ def test_celery_settings_are_effective():
     job_run = celery_app.tasks["resilience.tasks.queue_job_run"]
     assert job_run.acks_late and job_run.reject_on_worker_lost
     assert settings.QUEUE_JOB_LEASE > conf.task_time_limit  # a live worker never loses its lease
+    assert conf.get("CELERY_DB_REUSE_MAX") == settings.CELERY_DB_REUSE_MAX > 0  # read by Celery's Django fixup
 
 
 def test_daphne_friendly_database_settings():

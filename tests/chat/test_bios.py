@@ -204,3 +204,28 @@ async def test_starting_again_clears_the_bio_with_the_answers(artist, open_chat)
     presskit = await presskit_of(artist.chat_id)
     assert presskit.short_bio == presskit.long_bio == presskit.bio_source == "" and presskit.artist_name == ""
     assert 'id="bios"' not in frames[-1]
+
+
+@pytest.mark.asyncio
+async def test_finishing_the_presskit_sends_it_to_the_integrations(artist, open_chat, settings):
+    from presskit.models import Integration
+    from tests.webhook_receiver import WebhookReceiver
+
+    settings.RESILIENCE_KEY_PREFIX = f"test-finish-{artist.chat_id[:8]}"
+    with WebhookReceiver() as receiver:
+        await Integration.objects.acreate(name="agencia", label="Agencia de booking", url=receiver.url,
+                                          secret="s3cret")
+        await at_last_step(artist.chat_id)
+        communicator = await open_chat(artist)
+        await answer(communicator, "booking@lunaroja.com")
+        await asyncio.to_thread(receiver.wait_for, lambda seen: seen.deliveries(), 10)
+        [delivery] = receiver.deliveries()
+        assert delivery.signature_valid("s3cret") and delivery.key.startswith("sync:agencia:")
+        document = delivery.json()["presskit"]
+        assert document["artist_name"] == "Luna Roja" and document["short_bio"].startswith("Luna Roja es artista")
+        for _ in range(100):  # the send is recorded just after the receiver answered
+            [job] = [job async for job in QueuedJob.objects.filter(job_type="presskit.integration_sync")]
+            if job.status == "done":
+                break
+            await asyncio.sleep(0.05)
+        assert job.status == "done" and job.dependency == "integration:agencia"
