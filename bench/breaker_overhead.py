@@ -10,7 +10,7 @@ round trips (commands sent) per call.
 from __future__ import annotations
 
 import argparse
-import os
+from contextlib import ExitStack
 import statistics
 import sys
 import tempfile
@@ -24,7 +24,7 @@ import redis
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from presskit.embedded_redis import EmbeddedRedis  # noqa: E402
+from bench_redis import bench_redis  # noqa: E402
 from resilience.breakers import CircuitBreaker, CircuitOpenError, limits_of  # noqa: E402
 from resilience.config import BreakerConfig  # noqa: E402
 from resilience.store import (  # noqa: E402
@@ -122,11 +122,8 @@ def main() -> None:
     parser.add_argument("--calls", type=int, default=20_000)
     args = parser.parse_args()
 
-    embedded = None
-    url = os.environ.get("REDIS_URL", "")
-    if not url:
-        embedded = EmbeddedRedis(Path(tempfile.mkdtemp(prefix="bench-redis-")), persistent=False)
-        url = embedded.start()
+    redis_server = ExitStack()
+    url = redis_server.enter_context(bench_redis(Path(tempfile.mkdtemp(prefix="bench-redis-"))))
     client = redis.Redis.from_url(url)
     RoundTrips.install()
     cases = (
@@ -156,8 +153,7 @@ def main() -> None:
             print(f"{state}: ours is {ratio:.1f}x lower overhead per call than pybreaker's Redis storage (median)")
     finally:
         client.close()
-        if embedded is not None:
-            embedded.stop()
+        redis_server.close()
 
 
 if __name__ == "__main__":

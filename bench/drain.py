@@ -24,11 +24,11 @@ Prints figures; asserts nothing.
 from __future__ import annotations
 
 import argparse
+from contextlib import ExitStack
 import json
 import os
 import re
 import signal
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -42,7 +42,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from presskit.embedded_redis import EmbeddedRedis  # noqa: E402
+from bench_redis import bench_redis  # noqa: E402
 from tests.webhook_receiver import WebhookReceiver  # noqa: E402
 
 LOG_TIME = re.compile(r"^\[(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3}): ")
@@ -184,10 +184,8 @@ def main() -> None:
     args = parser.parse_args()
 
     data_dir = Path(tempfile.mkdtemp(prefix="bench-drain-"))
-    embedded = None
-    if not os.environ.get("REDIS_URL"):
-        embedded = EmbeddedRedis(data_dir / "redis", persistent=False)
-        os.environ["REDIS_URL"] = embedded.start()
+    redis_server = ExitStack()
+    os.environ["REDIS_URL"] = redis_server.enter_context(bench_redis(data_dir))
     prefix = f"bench-drain-{uuid.uuid4().hex[:8]}"
     os.environ.update({
         "PRESSKIT_DATA_DIR": os.environ.get("PRESSKIT_DATA_DIR", str(data_dir)),
@@ -289,8 +287,7 @@ def main() -> None:
     finally:
         for process in reversed(processes):
             process.stop()
-        if embedded is not None:
-            embedded.stop()
+        redis_server.close()
 
 
 if __name__ == "__main__":

@@ -11,6 +11,7 @@ embedded Redis and a throw-away SQLite database. Prints p50 and p99 in milliseco
 from __future__ import annotations
 
 import argparse
+from contextlib import ExitStack
 import asyncio
 import os
 import statistics
@@ -22,7 +23,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from presskit.embedded_redis import EmbeddedRedis, free_local_port  # noqa: E402
+from bench_redis import bench_redis  # noqa: E402
+from presskit.embedded_redis import free_local_port  # noqa: E402
 
 
 def percentile(samples: list[float], fraction: float) -> float:
@@ -113,10 +115,8 @@ def main() -> None:
     args = parser.parse_args()
 
     data_dir = Path(tempfile.mkdtemp(prefix="bench-failover-"))
-    embedded = None
-    if not os.environ.get("REDIS_URL"):
-        embedded = EmbeddedRedis(data_dir / "redis", persistent=False)
-        os.environ["REDIS_URL"] = embedded.start()
+    redis_server = ExitStack()
+    os.environ["REDIS_URL"] = redis_server.enter_context(bench_redis(data_dir))
     os.environ.setdefault("PRESSKIT_DATA_DIR", str(data_dir))
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "presskit.settings")
     try:
@@ -151,8 +151,7 @@ def main() -> None:
                      breaker_open=True)
         log_cost(200)
     finally:
-        if embedded is not None:
-            embedded.stop()
+        redis_server.close()
 
 
 if __name__ == "__main__":

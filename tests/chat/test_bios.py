@@ -51,6 +51,15 @@ def bio_jobs(chat_id: str) -> list[QueuedJob]:
     return list(QueuedJob.objects.filter(job_type=bios.JOB_TYPE, owner=f"presskit:{presskit.pk}"))
 
 
+async def finish_with_ai_down(fake_llm, artist, open_chat):
+    """Every AI provider answers 503; the artist gives the seventh answer. (socket, its frames)"""
+    for target in AI_PROVIDERS:
+        fake_llm.inject(target, kind="status", code=503)
+    await at_last_step(artist.chat_id)
+    communicator = await open_chat(artist)
+    return communicator, await answer(communicator, "booking@lunaroja.com")
+
+
 def texts(frames: list[str]) -> list[str]:
     return [text for frame in frames for text in message_texts(frame) if text]
 
@@ -94,11 +103,7 @@ async def test_an_ai_provider_writes_the_bio_through_the_real_sdk(fake_llm, arti
 
 @pytest.mark.asyncio
 async def test_with_every_provider_down_the_template_bio_comes_now_and_the_ai_bio_later(fake_llm, artist, open_chat):
-    for target in AI_PROVIDERS:
-        fake_llm.inject(target, kind="status", code=503)
-    await at_last_step(artist.chat_id)
-    communicator = await open_chat(artist)
-    frames = await answer(communicator, "booking@lunaroja.com")
+    communicator, frames = await finish_with_ai_down(fake_llm, artist, open_chat)
     assert texts(frames)[-1].startswith("Ahora mismo el servicio de IA no está disponible")
     assert 'data-fallback="true"' in frames[-1]
     assert "La IA escribirá una versión mejorada" in frames[-1]
@@ -125,11 +130,7 @@ async def test_with_every_provider_down_the_template_bio_comes_now_and_the_ai_bi
 
 @pytest.mark.asyncio
 async def test_a_queued_bio_for_answers_edited_since_is_set_aside(fake_llm, artist, open_chat):
-    for target in AI_PROVIDERS:
-        fake_llm.inject(target, kind="status", code=503)
-    await at_last_step(artist.chat_id)
-    communicator = await open_chat(artist)
-    await answer(communicator, "booking@lunaroja.com")
+    communicator, _ = await finish_with_ai_down(fake_llm, artist, open_chat)
     [old_job] = await bio_jobs(artist.chat_id)
     # The artist changes the city: a new bio (template again, AI still down) and a new job.
     await send_and_collect(communicator, {"action": "edit", "step": "4"})
