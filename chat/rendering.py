@@ -88,6 +88,11 @@ def render_turn_done(session_id: str, message: ChatMessage | None, level: Level)
     return _render("turn_done.html", {**chat_context(session, with_messages=False, level=level), "message": message})
 
 
+def render_draft(session: ChatSession, level: Level) -> str:
+    """The draft panel alone, swapped in place (a change made outside a turn)."""
+    return render_to_string("chat/_draft.html", {**chat_context(session, with_messages=False, level=level), "oob": True})
+
+
 def render_service(level: Level, language: str) -> str:
     """The banner and service mode, pushed to every open chat when the level changes."""
     return _render("service.html", {"mode": service_mode(level, language)})

@@ -29,6 +29,7 @@ from django.core.files.uploadhandler import FileUploadHandler, SkipFile
 from django.db import transaction
 from django.utils import timezone
 
+from chat.groups import presskit_push
 from presskit.models import Presskit
 from resilience.fallbacks import FallbackPlan, FallbackResult, execute_with_fallback
 from resilience.queue import JobRequest, JobType, Priority, describe_error
@@ -211,6 +212,8 @@ def photo_record(payload: dict, value: dict) -> dict:
     transaction.on_commit(lambda: _remove_staged(staged))
     if previous and previous != value["name"]:
         transaction.on_commit(lambda: _remove_stored(previous))
+    if not value.get("shown"):  # stored by a worker: the artist's open pages show it now
+        transaction.on_commit(lambda: presskit_push(presskit_id=payload["presskit"]))
     return {"stored": True, "name": value["name"]}
 
 
@@ -235,5 +238,6 @@ def photo_upload(*, presskit_id: str, upload: UploadedFile) -> FallbackResult:
         raise Presskit.DoesNotExist(presskit_id)
     payload = {"presskit": str(presskit_id), "staged": staged}
     request = JobRequest(JOB_TYPE, payload, idempotency_key=f"photo:{staged}", owner=f"presskit:{presskit_id}")
-    return execute_with_fallback(lambda: photo_store(payload), dependency=DEPENDENCY,
+    # Stored now: the request shows it (with its notice); stored later by a worker: pushed.
+    return execute_with_fallback(lambda: {**photo_store(payload), "shown": True}, dependency=DEPENDENCY,
                                  plan=FallbackPlan(queue=request))

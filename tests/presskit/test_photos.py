@@ -110,3 +110,23 @@ def test_a_copy_out_of_attempts_keeps_the_photo_and_says_so(settings, browser, p
     staged = browser.presskit.photo_staged
     assert job_for(staged).status == "dead"  # staff see it among the dead jobs, and may requeue it
     assert (places.staging / staged).read_bytes() == png_bytes()
+
+
+@pytest.mark.asyncio
+async def test_a_photo_stored_later_by_a_worker_appears_on_the_open_page(browser, places, storage_down, connect):
+    from asgiref.sync import sync_to_async
+    from django.conf import settings
+
+    from tests.conftest import Artist
+
+    assert (await sync_to_async(browser.upload)(png_bytes(), htmx=True)).status_code == 202
+    artist = Artist(chat_id=browser.chat_id, session_key=browser.client.cookies[settings.SESSION_COOKIE_NAME].value)
+    communicator, connected, _ = await connect(artist)
+    assert connected and 'data-photo-state="pending"' in await communicator.receive_from(5)
+    storage_down.restore()
+    await sync_to_async(get_breaker("storage").reset)()
+    staged = (await sync_to_async(lambda: browser.presskit)()).photo_staged
+    job = await sync_to_async(job_for)(staged)
+    assert await sync_to_async(job_run)(job.pk) == "done"
+    pushed = await communicator.receive_from(5)
+    assert 'id="draft"' in pushed and "/media/photos/presskits/" in pushed and 'data-photo-state="pending"' not in pushed
