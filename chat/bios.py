@@ -33,6 +33,7 @@ from chat.providers.template import template_bios
 from chat.steps import TOTAL_STEPS, answers_of
 from chat.texts import catalogue_for
 from chat.turn_log import TurnLog, current_turn_log, turn_log_write
+from presskit.integrations import integrations_enqueue
 from presskit.models import BIO_FIELDS, BioSource
 from resilience.breakers import CircuitOpenError
 from resilience.degradation import Level, degradation_current
@@ -199,6 +200,8 @@ def ai_bios_apply(payload: dict, value: dict | None) -> dict:
             session=session, role=ChatMessage.Role.ASSISTANT, step=None, provider=value["provider"],
             text=catalogue_for(session.language).bios["arrived"])
         transaction.on_commit(lambda: _push_arrived(str(session.pk), message.pk))
+        # The integrations had the template bio: they get the AI one too.
+        integrations_enqueue(presskit_id=str(presskit.pk), version=f"ai-bio:{fingerprint[:16]}")
     return {"provider": value["provider"], "replaced_template": upgrade}
 
 

@@ -104,7 +104,8 @@ async def command_handle(*, session_id: str, command: Command, sink: TurnSink, o
         await _publish(session_id, rendering.render_reply_then_typing(message, turn.session.language), sink, origin)
         message = await bios.bio_after_answers(session_id=session_id, ai_allowed=ai_allowed)
         _in_background(database_sync_to_async(integrations_sync, thread_sensitive=False)(
-            presskit_id=str(turn.session.presskit_id)), f"integrations of presskit {turn.session.presskit_id}")
+            presskit_id=str(turn.session.presskit_id), version=services.sync_version(turn.message)),
+            f"integrations of presskit {turn.session.presskit_id}")
     html = await database_sync_to_async(rendering.render_turn_done)(session_id, message, state.level)
     await _publish(session_id, html, sink, origin)
 

@@ -60,9 +60,9 @@ def pending_answers_count(session_id: str | None = None) -> int:
     return sum(int(redis.llen(_chat_key(chat))) for chat in chats)
 
 
-def _apply(session_id: str, entry: dict) -> tuple[tuple[str, str], bool] | None:
-    """One kept answer and its template reply, in one transaction: their fragments, and whether it
-    finished the presskit. None if it was applied before."""
+def _apply(session_id: str, entry: dict) -> tuple[tuple[str, str], str | None] | None:
+    """One kept answer and its template reply, in one transaction: their fragments, and the
+    presskit version it made if it finished the presskit. None if it was applied before."""
     try:
         with transaction.atomic():
             turn = services.answer_submit(session_id=session_id, text=entry["text"], kept_id=entry["id"])
@@ -71,7 +71,8 @@ def _apply(session_id: str, entry: dict) -> tuple[tuple[str, str], bool] | None:
     except IntegrityError:
         return None  # applied already, then the process died before taking it off the list
     return (rendering.render_user_turn(turn.message, turn.session.language),
-            rendering.render_turn_done(session_id, message, Level.OPTIMAL)), finishes_presskit(turn.request)
+            rendering.render_turn_done(session_id, message, Level.OPTIMAL)), (
+        services.sync_version(turn.message) if finishes_presskit(turn.request) else None)
 
 
 def _publish(session_id: str, html: str) -> None:
@@ -81,13 +82,13 @@ def _publish(session_id: str, html: str) -> None:
         logger.warning("kept answer applied but not pushed (session %s)", session_id)
 
 
-def _finish(session_id: str) -> None:
+def _finish(session_id: str, version: str) -> None:
     """A kept answer finished the presskit: its bio, then its integrations (as a live turn would)."""
     if bio_message := async_to_sync(bio_after_answers)(session_id=session_id, ai_allowed=True):
         _publish(session_id, rendering.render_turn_done(session_id, bio_message, Level.OPTIMAL))
     presskit_id = ChatSession.objects.values_list("presskit_id", flat=True).get(pk=session_id)
     try:
-        integrations_sync(presskit_id=str(presskit_id))
+        integrations_sync(presskit_id=str(presskit_id), version=version)
     except Exception:
         logger.exception("integrations not synced (session %s)", session_id)
 
@@ -102,7 +103,7 @@ def pending_answers_replay_chat(session_id: str) -> int:
     lock = redis.lock(f"{key}:lock", timeout=LOCK_SECONDS, blocking_timeout=LOCK_SECONDS)
     if not lock.acquire():
         return 0
-    applied, finished = 0, False
+    applied, finished = 0, None
     try:
         if not ChatSession.objects.filter(pk=session_id).exists():
             logger.warning("kept answers for an unknown chat dropped (session %s)", session_id)
@@ -114,7 +115,7 @@ def pending_answers_replay_chat(session_id: str) -> int:
             if outcome is not None:
                 applied += 1
                 fragments, finishes = outcome
-                finished = finished or finishes
+                finished = finishes or finished  # the last answer that finished the presskit
                 for html in fragments:
                     _publish(session_id, html)
         redis.srem(_chats_key(), session_id)
@@ -122,7 +123,7 @@ def pending_answers_replay_chat(session_id: str) -> int:
         lock.release()
     try:
         if finished:  # outside the lock: the bio may take a while, the next chat's answers must not wait
-            _finish(session_id)
+            _finish(session_id, finished)
     finally:
         connection.close()  # a worker thread's own connection, back to the pool
     return applied

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from django.conf import settings
 from django.db import transaction
 
 from chat.chain import Reply
@@ -15,6 +16,7 @@ from chat.models import ChatMessage, ChatSession
 from chat.providers.base import ReplyKind, ReplyRequest
 from chat.steps import STEPS, TOTAL_STEPS, InvalidAnswer, answers_of, display_value, step_by_number
 from chat.texts import catalogue_for
+from presskit.integrations import integrations_enqueue
 from presskit.models import BIO_FIELDS, Presskit
 
 
@@ -101,13 +103,28 @@ def answer_submit(*, session_id: str, text: str, kept_id: str | None = None) -> 
             session.editing_step = None
             session.save(update_fields=["editing_step", "updated_at"])
             next_step = None if session.is_complete else session.current_step
+            if session.is_complete:
+                _sync_written_ahead(presskit, message)
             return _turn(session, ReplyKind.EDIT_DONE, step_number, next_step, message, answer=answer)
 
         session.current_step = step_number + 1
         session.save(update_fields=["current_step", "updated_at"])
         if session.is_complete:
+            _sync_written_ahead(presskit, message)
             return _turn(session, ReplyKind.COMPLETE, step_number, None, message, answer=answer)
         return _turn(session, ReplyKind.ADVANCE, step_number, session.current_step, message, answer=answer)
+
+
+def sync_version(message: ChatMessage) -> str:
+    """The presskit version an answer that finishes it makes: what the integrations are sent."""
+    return f"answer:{message.pk}"
+
+
+def _sync_written_ahead(presskit: Presskit, message: ChatMessage) -> None:
+    """The sends to the integrations, written with the answer that finishes the presskit. The
+    turn sends them after the bio (taking these jobs); if the process dies first, a worker does."""
+    integrations_enqueue(presskit_id=str(presskit.pk), version=sync_version(message),
+                         delay=settings.INTEGRATION_SYNC_GRACE)
 
 
 def answer_edit_start(*, session_id: str, step: int) -> Turn:

@@ -13,6 +13,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import logging
 import os
 import threading
 
@@ -21,7 +22,9 @@ import httpx2
 from presskit.models import Integration, Presskit
 from resilience.breakers import get_breaker
 from resilience.fallbacks import FallbackPlan, FallbackResult, execute_with_fallback
-from resilience.queue import JobRequest, JobType, Priority
+from resilience.queue import JobRequest, JobType, Priority, job_enqueue
+
+logger = logging.getLogger(__name__)
 
 JOB_TYPE = "presskit.integration_sync"
 EVENT = "presskit.completed"
@@ -91,16 +94,35 @@ INTEGRATION_SYNC = JobType(name=JOB_TYPE, run=integration_deliver, apply=_sent, 
                            priority=Priority.LOW, skippable=True)
 
 
-def integrations_sync(*, presskit_id: str) -> dict[str, FallbackResult]:
+def _requests(presskit_id: str, version: str, delay: float = 0.0) -> list[tuple[Integration, JobRequest]]:
+    requests = []
+    for integration in Integration.objects.filter(enabled=True):
+        payload = {"integration": integration.name, "presskit": str(presskit_id), "version": version}
+        requests.append((integration, JobRequest(JOB_TYPE, payload, _idempotency_key(payload),
+                                                 owner=f"presskit:{presskit_id}", dependency=integration.dependency,
+                                                 delay=delay)))
+    return requests
+
+
+def integrations_enqueue(*, presskit_id: str, version: str, delay: float = 0.0) -> None:
+    """Queue a send of this presskit version to every enabled integration, due in `delay`
+    seconds. Called in the transaction that finishes the presskit: whatever happens to the
+    process next, the send is not lost (and `integrations_sync` of the same version takes it)."""
+    for _, request in _requests(presskit_id, version, delay):
+        job_enqueue(request)
+
+
+def integrations_sync(*, presskit_id: str, version: str | None = None) -> dict[str, FallbackResult]:
     """Send the presskit to every enabled integration now; what could not be sent is queued.
-    Returns each integration's outcome by name. Blocking: call it from a worker thread."""
+    `version` names what is sent (the same version is sent once; default: the presskit's last
+    change). Returns each integration's outcome by name. Blocking: call it from a worker thread."""
     presskit = Presskit.objects.get(pk=presskit_id)
     results = {}
-    for integration in Integration.objects.filter(enabled=True):
-        payload = {"integration": integration.name, "presskit": str(presskit.pk),
-                   "version": presskit.updated_at.isoformat()}
-        request = JobRequest(JOB_TYPE, payload, _idempotency_key(payload), owner=f"presskit:{presskit.pk}")
-        results[integration.name] = execute_with_fallback(
-            lambda payload=payload: integration_deliver(payload), dependency=integration.dependency,
-            plan=FallbackPlan(allow_skip=True, queue=request))
+    for integration, request in _requests(str(presskit.pk), version or presskit.updated_at.isoformat()):
+        try:
+            results[integration.name] = execute_with_fallback(
+                lambda payload=request.payload: integration_deliver(payload), dependency=integration.dependency,
+                plan=FallbackPlan(allow_skip=True, queue=request))
+        except Exception:  # one integration's trouble (its job is written first) must not stop the rest
+            logger.exception("integration %s not synced (presskit %s)", integration.name, presskit.pk)
     return results

@@ -67,6 +67,7 @@ class JobRequest:
     owner: str = ""
     priority: int | None = None
     dependency: str | None = None
+    delay: float = 0.0  # seconds before the job is due (a live caller is expected to take it first)
 
 
 _types: dict[str, JobType] = {}
@@ -150,12 +151,14 @@ def job_enqueue(request: JobRequest, *, claim: bool = False) -> tuple[QueuedJob,
                 "dependency": request.dependency or job_type.dependency,
                 "owner": request.owner,
                 "max_attempts": job_type.max_attempts or settings.QUEUE_MAX_ATTEMPTS,
-                "next_attempt_at": now,
+                "next_attempt_at": now + timedelta(seconds=request.delay),
             },
         )
         if created:
             logger.info("job queued: %s", job)
-        if claim and _claimable(job, now) and job.attempts < job.max_attempts:
+        # Written ahead and never tried: the caller may take it before it is due.
+        written_ahead = job.status == Status.PENDING and job.attempts == 0 and job.lease_expires_at is None
+        if claim and (written_ahead or _claimable(job, now)) and job.attempts < job.max_attempts:
             return job, _take(job, now)
         return job, None
 

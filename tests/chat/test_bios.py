@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 
 import pytest
-from asgiref.sync import sync_to_async
+from asgiref.sync import async_to_sync, sync_to_async
 from django.utils import timezone
 
 from chat import bios
@@ -103,6 +103,9 @@ async def test_an_ai_provider_writes_the_bio_through_the_real_sdk(fake_llm, arti
 
 @pytest.mark.asyncio
 async def test_with_every_provider_down_the_template_bio_comes_now_and_the_ai_bio_later(fake_llm, artist, open_chat):
+    from presskit.models import Integration
+
+    await Integration.objects.acreate(name="agencia", label="Agencia", url="http://127.0.0.1:9/hook")
     communicator, frames = await finish_with_ai_down(fake_llm, artist, open_chat)
     assert texts(frames)[-1].startswith("Ahora mismo el servicio de IA no está disponible")
     assert 'data-fallback="true"' in frames[-1]
@@ -123,6 +126,9 @@ async def test_with_every_provider_down_the_template_bio_comes_now_and_the_ai_bi
     assert 'data-source="ai"' in pushed and "La IA escribirá" not in pushed
     presskit = await presskit_of(artist.chat_id)
     assert presskit.bio_source == "ai" and "IA falsa" in presskit.long_bio
+    # The integrations had the template bio: a send of the AI one is queued for them.
+    assert await QueuedJob.objects.filter(job_type="presskit.integration_sync",
+                                          payload__version__startswith="ai-bio:").aexists()
     # A second delivery of the same job changes nothing and says nothing.
     assert await sync_to_async(queue.job_run)(job.pk) == "skipped"
     assert await ChatMessage.objects.filter(session_id=artist.chat_id, text__startswith="¡Ya está aquí").acount() == 1
@@ -230,3 +236,26 @@ async def test_finishing_the_presskit_sends_it_to_the_integrations(artist, open_
                 break
             await asyncio.sleep(0.05)
         assert job.status == "done" and job.dependency == "integration:agencia"
+
+
+def test_the_sends_are_written_with_the_finishing_answer_so_a_crash_loses_none(artist, settings):
+    """The process dies right after the seventh answer (before the bio and the sends): the sends
+    are in the queue already, due after the grace period, and a worker makes them."""
+    from chat import services
+    from presskit.models import Integration
+    from tests.webhook_receiver import WebhookReceiver
+
+    settings.RESILIENCE_KEY_PREFIX = f"test-ahead-{artist.chat_id[:8]}"
+    with WebhookReceiver() as receiver:
+        Integration.objects.create(name="lista", label="Lista de correo", url=receiver.url)
+        async_to_sync(at_last_step)(artist.chat_id)
+        before = timezone.now()
+        turn = services.answer_submit(session_id=artist.chat_id, text="booking@lunaroja.com")
+        [job] = QueuedJob.objects.filter(job_type="presskit.integration_sync")
+        assert job.status == "pending" and job.attempts == 0 and job.dependency == "integration:lista"
+        assert job.next_attempt_at >= before + timezone.timedelta(seconds=settings.INTEGRATION_SYNC_GRACE - 1)
+        assert job.payload["version"] == f"answer:{turn.message.pk}"
+        QueuedJob.objects.filter(pk=job.pk).update(next_attempt_at=timezone.now())  # the grace is over
+        assert queue.job_run(job.pk) == "done"
+        [delivery] = receiver.deliveries()
+        assert delivery.json()["presskit"]["booking_email"] == "booking@lunaroja.com"
