@@ -10,6 +10,7 @@ from typing import Any
 from django.template.loader import render_to_string
 
 from chat.bios import JOB_TYPE as BIO_JOB_TYPE
+from chat.chain import configured_ai_providers
 from chat.models import ChatMessage, ChatSession
 from chat.service_mode import service_mode
 from chat.steps import STEPS, TOTAL_STEPS, display_value
@@ -28,7 +29,9 @@ def chat_context(session: ChatSession, *, with_messages: bool, level: Level) -> 
     context: dict[str, Any] = {
         "session": session,
         "presskit": presskit,
+        # An AI bio is on its way (not when AI was unconfigured since: then none will come).
         "bio_pending": session.is_complete and presskit.bio_source == BioSource.TEMPLATE
+        and bool(configured_ai_providers())
         and job_waiting_exists(owner=f"presskit:{presskit.pk}", job_type=BIO_JOB_TYPE),
         "t": catalogue.ui,
         "mode": service_mode(level, session.language),

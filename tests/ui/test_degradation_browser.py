@@ -103,8 +103,10 @@ def test_finishing_during_an_outage_gives_the_template_bio_now_and_the_ai_bio_la
     fake.inject("openai", kind="status", code=503)
     fake.inject("anthropic", kind="status", code=503)
     page.goto(stack + "/")
-    for text in SEVEN_ANSWERS:
+    for text in SEVEN_ANSWERS[:-1]:
         send(page, text)
+    page.fill("#message", SEVEN_ANSWERS[-1])  # two replies: the step's, then the bio's
+    page.keyboard.press("Enter")
     expect(last_reply(page)).to_contain_text("Ahora mismo el servicio de IA no está disponible")
     bios = page.locator("#bios")
     expect(bios).to_have_attribute("data-source", "template")
