@@ -25,6 +25,7 @@ from typing import Any, Generic, TypeVar
 
 from asgiref.sync import sync_to_async
 from django.core.cache import cache
+from django.db import close_old_connections
 
 from resilience.breakers import get_breaker
 from resilience.models import QueuedJob
@@ -157,12 +158,24 @@ def execute_with_fallback(operation: Callable[[], T], *, dependency: str, plan: 
     return steps.succeeded(value)
 
 
+async def _database_work(work: Callable[..., T], *args: Any) -> T:
+    """Database work from async code, done as Channels does it: in the thread kept for it, whose
+    connection is given back afterwards (CONN_MAX_AGE = 0: to the pool, or closed)."""
+    def run() -> T:
+        try:
+            return work(*args)
+        finally:
+            close_old_connections()
+
+    return await sync_to_async(run)()
+
+
 async def aexecute_with_fallback(operation: Callable[[], Awaitable[T]], *, dependency: str,
                                  plan: FallbackPlan) -> FallbackResult[T]:
     """The same for async code: the operation is awaited in the caller's event loop; the
     queue's database work runs in a worker thread."""
     steps = _Plan(dependency, plan)
-    if (stand_in := await sync_to_async(steps.before)()) is not None:
+    if (stand_in := await _database_work(steps.before)) is not None:
         return stand_in
     try:
         if gate_get(dependency) is not None:
@@ -170,5 +183,5 @@ async def aexecute_with_fallback(operation: Callable[[], Awaitable[T]], *, depen
         else:
             value = await get_breaker(dependency).call(operation)
     except Exception as error:  # noqa: BLE001 - the plan decides what stands in
-        return await sync_to_async(steps.failed)(error)
-    return await sync_to_async(steps.succeeded)(value)
+        return await _database_work(steps.failed, error)
+    return await _database_work(steps.succeeded, value)
