@@ -24,7 +24,7 @@ from channels.db import database_sync_to_async
 from django.db import transaction
 
 from chat.chain import chain_from_settings, configured_ai_providers
-from chat.groups import group_publish
+from chat.groups import group_publish_now
 from chat.models import ChatMessage, ChatSession
 from chat.prompts import BIO_LABELS
 from chat.providers.ai import AIMember, ProviderFailed
@@ -147,10 +147,6 @@ def ai_gate() -> Gate:
 
 
 # --- Recording it --------------------------------------------------------------------------------
-def _locked_session(session_id: str) -> ChatSession:
-    return ChatSession.objects.select_for_update().select_related("presskit").get(pk=session_id)
-
-
 def _save(session: ChatSession, fingerprint: str, short: str, long: str, source: str) -> None:
     presskit = session.presskit
     presskit.short_bio, presskit.long_bio = short, long
@@ -161,7 +157,7 @@ def _save(session: ChatSession, fingerprint: str, short: str, long: str, source:
 def template_bios_save(*, session_id: str, fingerprint: str) -> None:
     """The template bio for these answers, unless they changed meanwhile."""
     with transaction.atomic():
-        session = _locked_session(session_id)
+        session = ChatSession.objects.select_for_update().select_related("presskit").get(pk=session_id)
         request = bio_request(session)
         presskit = session.presskit
         if presskit.bio_source == BioSource.AI and presskit.bio_answers_hash == fingerprint:
@@ -175,17 +171,13 @@ def _push_arrived(session_id: str, message_id: int) -> None:
     from chat.rendering import render_turn_done  # rendering imports the page's whole context
 
     message = ChatMessage.objects.get(pk=message_id)
-    html = render_turn_done(session_id, message, degradation_current().level)
-    try:
-        async_to_sync(group_publish)(session_id, html, origin=None)
-    except Exception:  # noqa: BLE001 - the bio is saved: a closed page shows it on its next load
-        logger.exception("AI bio not pushed to the open page (session %s)", session_id)
+    group_publish_now(session_id, render_turn_done(session_id, message, degradation_current().level))
 
 
 def ai_bios_apply(payload: dict, value: dict | None) -> dict:
-    """The queued job's effect, once, in the transaction that marks it done: save the AI bio if
-    the answers are still the ones it was written from. When it replaces the template bio the
-    artist was given for these answers, tell the artist and push it to the open page."""
+    """The job's effect, once, in the transaction that marks it done: save the AI bio if the
+    answers are still the ones it was written from. Written by a worker (not shown by the turn):
+    tell the artist, push it to the open page, and send it to the integrations."""
     session = ChatSession.objects.select_for_update().select_related("presskit").filter(pk=payload["session"]).first()
     if value is None or session is None:
         return {"superseded": True}
@@ -193,16 +185,16 @@ def ai_bios_apply(payload: dict, value: dict | None) -> dict:
     if answers_fingerprint(bio_request(session)) != fingerprint:
         return {"superseded": True}
     presskit = session.presskit
-    upgrade = presskit.bio_source == BioSource.TEMPLATE and presskit.bio_answers_hash == fingerprint
+    later = not value.get("shown")
     _save(session, fingerprint, value["short"], value["long"], BioSource.AI)
-    if upgrade:
+    if later:
         message = ChatMessage.objects.create(
             session=session, role=ChatMessage.Role.ASSISTANT, step=None, provider=value["provider"],
             text=catalogue_for(session.language).bios["arrived"])
         transaction.on_commit(lambda: _push_arrived(str(session.pk), message.pk))
-        # The integrations had the template bio: they get the AI one too.
+        # The integrations may have had the template bio: they get the AI one too.
         integrations_enqueue(presskit_id=str(presskit.pk), version=f"ai-bio:{fingerprint[:16]}")
-    return {"provider": value["provider"], "replaced_template": upgrade}
+    return {"provider": value["provider"], "written_later": later}
 
 
 def ai_bios_run(payload: dict) -> dict | None:
@@ -220,28 +212,34 @@ BIO_JOB = JobType(name=JOB_TYPE, run=ai_bios_run, apply=ai_bios_apply, dependenc
 
 
 # --- After the seventh answer (and after later edits) --------------------------------------------
-def _prepare(session_id: str) -> tuple[ReplyRequest, JobRequest]:
+def bio_job_request(session: ChatSession, version: str, *, delay: float = 0.0) -> JobRequest:
+    """The AI bio's job for this version of the presskit (see services.finish_version)."""
+    fingerprint = answers_fingerprint(bio_request(session))
+    return JobRequest(JOB_TYPE, {"session": str(session.pk), "fingerprint": fingerprint},
+                      idempotency_key=f"bio:{session.pk}:{version}", owner=f"presskit:{session.presskit_id}",
+                      delay=delay)
+
+
+def _prepare(session_id: str, version: str) -> tuple[ReplyRequest, JobRequest]:
     session = ChatSession.objects.select_related("presskit").get(pk=session_id)
-    request = bio_request(session)
-    fingerprint = answers_fingerprint(request)
-    presskit = session.presskit
-    version = presskit.updated_at.isoformat()  # a new job per version of the presskit
-    job = JobRequest(JOB_TYPE, {"session": session_id, "fingerprint": fingerprint},
-                     idempotency_key=f"bio:{session_id}:{fingerprint[:16]}:{version}",
-                     owner=f"presskit:{presskit.pk}")
-    return request, job
+    return bio_request(session), bio_job_request(session, version)
 
 
-async def bios_write(*, session_id: str, ai_allowed: bool) -> BioOutcome:
+async def _ai_bios_shown(request: ReplyRequest) -> dict:
+    """The bios written while the artist waits: the turn shows them (no push, no message)."""
+    return {**await ai_bios_write(request), "shown": True}
+
+
+async def bios_write(*, session_id: str, version: str, ai_allowed: bool) -> BioOutcome:
     """Give the artist a bio now: the AI's if a provider can write it, else the template's with
     the AI bio queued for later. The answers are saved already; nothing here can lose them."""
-    request, job = await database_sync_to_async(_prepare)(session_id)
+    request, job = await database_sync_to_async(_prepare)(session_id, version)
     fingerprint = job.payload["fingerprint"]
-    if not await asyncio.to_thread(configured_ai_providers):  # no AI at all: templates are the product
+    if not configured_ai_providers():  # no AI at all: templates are the product
         await database_sync_to_async(template_bios_save)(session_id=session_id, fingerprint=fingerprint)
         return BioOutcome("written_template", "template", fallback_used=False)
     if ai_allowed:
-        result = await aexecute_with_fallback(lambda: ai_bios_write(request), dependency=GATE,
+        result = await aexecute_with_fallback(lambda: _ai_bios_shown(request), dependency=GATE,
                                               plan=FallbackPlan(cache_key=f"bio:{fingerprint}", queue=job))
         if result.served:
             provider = result.value["provider"] if isinstance(result.value, dict) else "cache"
@@ -262,14 +260,14 @@ def bio_message_record(*, session_id: str, outcome: BioOutcome) -> ChatMessage:
 
 
 
-async def bio_after_answers(*, session_id: str, ai_allowed: bool) -> ChatMessage | None:
+async def bio_after_answers(*, session_id: str, version: str, ai_allowed: bool) -> ChatMessage | None:
     """All seven answers are in (or one changed afterwards): write the bio and record the message
     that tells the artist about it. The answers are saved already: a failure here is logged and
     costs the artist only that message (None)."""
     try:
         # Shielded: a tab closed meanwhile (its consumer cancelled) must not leave the presskit
         # without a bio, or the job unsettled.
-        outcome = await asyncio.shield(bios_write(session_id=session_id, ai_allowed=ai_allowed))
+        outcome = await asyncio.shield(bios_write(session_id=session_id, version=version, ai_allowed=ai_allowed))
         return await database_sync_to_async(bio_message_record)(session_id=session_id, outcome=outcome)
     except Exception:
         logger.exception("bio not written (session %s)", session_id)

@@ -102,9 +102,10 @@ async def command_handle(*, session_id: str, command: Command, sink: TurnSink, o
     _log_ai_requests_later(log, reply)
     if bios.finishes_presskit(turn.request):  # the bio ends this turn; then the integrations
         await _publish(session_id, rendering.render_reply_then_typing(message, turn.session.language), sink, origin)
-        message = await bios.bio_after_answers(session_id=session_id, ai_allowed=ai_allowed)
+        message = await bios.bio_after_answers(session_id=session_id, version=services.finish_version(turn.message),
+                                               ai_allowed=ai_allowed)
         _in_background(database_sync_to_async(integrations_sync, thread_sensitive=False)(
-            presskit_id=str(turn.session.presskit_id), version=services.sync_version(turn.message)),
+            presskit_id=str(turn.session.presskit_id), version=services.finish_version(turn.message)),
             f"integrations of presskit {turn.session.presskit_id}")
     html = await database_sync_to_async(rendering.render_turn_done)(session_id, message, state.level)
     await _publish(session_id, html, sink, origin)
@@ -129,5 +130,7 @@ def _in_background(work, what: str) -> None:
 
 def _log_ai_requests_later(log: TurnLog, reply: Reply) -> None:
     """Write the turn's AI request log in the background, so it never delays this or another chat."""
+    if not log.requests and not log.recoveries:  # a template reply: nothing to write
+        return
     _in_background(sync_to_async(turn_log_write, thread_sensitive=False)(log, fallback_used=reply.fallback_used),
                    f"AI request log of turn {log.turn_id}")

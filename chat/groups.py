@@ -18,6 +18,15 @@ async def group_publish(session_id: str, html: str, *, origin: str | None) -> No
     await get_channel_layer().group_send(group_name(session_id), {"type": GROUP_EVENT, "html": html, "origin": origin})
 
 
+def group_publish_now(session_id: str, html: str) -> None:
+    """From sync code (a worker, a replay): fragments for every open tab of the chat. Best
+    effort: what they show is saved, and a page loaded later shows it."""
+    try:
+        async_to_sync(group_publish)(session_id, html, origin=None)
+    except Exception:  # noqa: BLE001 - only the live display is lost
+        logger.exception("fragments not pushed to the open pages of chat %s", session_id)
+
+
 def presskit_push(*, presskit_id: str) -> None:
     """Show a presskit changed outside a turn (e.g. a worker stored its photo) on every open page
     of its chat: the draft panel, swapped in place. Best effort: a page loaded later shows it."""
@@ -28,8 +37,4 @@ def presskit_push(*, presskit_id: str) -> None:
     session = ChatSession.objects.select_related("presskit").filter(presskit_id=presskit_id).first()
     if session is None:
         return
-    try:
-        html = render_draft(session, degradation_current().level)
-        async_to_sync(group_publish)(str(session.pk), html, origin=None)
-    except Exception:  # noqa: BLE001 - the change is saved; only its live display is lost
-        logger.exception("presskit change not pushed to its open pages (presskit %s)", presskit_id)
+    group_publish_now(str(session.pk), render_draft(session, degradation_current().level))

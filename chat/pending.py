@@ -23,7 +23,7 @@ from django_redis import get_redis_connection
 from chat import rendering, services
 from chat.bios import bio_after_answers, finishes_presskit
 from chat.chain import Reply
-from chat.groups import group_publish
+from chat.groups import group_publish_now
 from chat.models import ChatSession
 from chat.providers.template import compose_reply
 from presskit.integrations import integrations_sync
@@ -72,20 +72,13 @@ def _apply(session_id: str, entry: dict) -> tuple[tuple[str, str], str | None] |
         return None  # applied already, then the process died before taking it off the list
     return (rendering.render_user_turn(turn.message, turn.session.language),
             rendering.render_turn_done(session_id, message, Level.OPTIMAL)), (
-        services.sync_version(turn.message) if finishes_presskit(turn.request) else None)
-
-
-def _publish(session_id: str, html: str) -> None:
-    try:  # best effort: the chat's open tabs see the turn
-        async_to_sync(group_publish)(session_id, html, origin=None)
-    except Exception:
-        logger.warning("kept answer applied but not pushed (session %s)", session_id)
+        services.finish_version(turn.message) if finishes_presskit(turn.request) else None)
 
 
 def _finish(session_id: str, version: str) -> None:
     """A kept answer finished the presskit: its bio, then its integrations (as a live turn would)."""
-    if bio_message := async_to_sync(bio_after_answers)(session_id=session_id, ai_allowed=True):
-        _publish(session_id, rendering.render_turn_done(session_id, bio_message, Level.OPTIMAL))
+    if bio_message := async_to_sync(bio_after_answers)(session_id=session_id, version=version, ai_allowed=True):
+        group_publish_now(session_id, rendering.render_turn_done(session_id, bio_message, Level.OPTIMAL))
     presskit_id = ChatSession.objects.values_list("presskit_id", flat=True).get(pk=session_id)
     try:
         integrations_sync(presskit_id=str(presskit_id), version=version)
@@ -117,7 +110,7 @@ def pending_answers_replay_chat(session_id: str) -> int:
                 fragments, finishes = outcome
                 finished = finishes or finished  # the last answer that finished the presskit
                 for html in fragments:
-                    _publish(session_id, html)
+                    group_publish_now(session_id, html)
         redis.srem(_chats_key(), session_id)
     finally:
         lock.release()

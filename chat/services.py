@@ -11,12 +11,14 @@ from dataclasses import dataclass
 from django.conf import settings
 from django.db import transaction
 
-from chat.chain import Reply
+from chat.bios import bio_job_request
+from chat.chain import Reply, configured_ai_providers
 from chat.models import ChatMessage, ChatSession
 from chat.providers.base import ReplyKind, ReplyRequest
 from chat.steps import STEPS, TOTAL_STEPS, InvalidAnswer, answers_of, display_value, step_by_number
 from chat.texts import catalogue_for
 from presskit.integrations import integrations_enqueue
+from resilience.queue import job_enqueue
 from presskit.models import BIO_FIELDS, Presskit
 
 
@@ -104,27 +106,30 @@ def answer_submit(*, session_id: str, text: str, kept_id: str | None = None) -> 
             session.save(update_fields=["editing_step", "updated_at"])
             next_step = None if session.is_complete else session.current_step
             if session.is_complete:
-                _sync_written_ahead(presskit, message)
+                _finish_written_ahead(session, message)
             return _turn(session, ReplyKind.EDIT_DONE, step_number, next_step, message, answer=answer)
 
         session.current_step = step_number + 1
         session.save(update_fields=["current_step", "updated_at"])
         if session.is_complete:
-            _sync_written_ahead(presskit, message)
+            _finish_written_ahead(session, message)
             return _turn(session, ReplyKind.COMPLETE, step_number, None, message, answer=answer)
         return _turn(session, ReplyKind.ADVANCE, step_number, session.current_step, message, answer=answer)
 
 
-def sync_version(message: ChatMessage) -> str:
-    """The presskit version an answer that finishes it makes: what the integrations are sent."""
+def finish_version(message: ChatMessage) -> str:
+    """The presskit version an answer that finishes it makes (what its bio and sends are for)."""
     return f"answer:{message.pk}"
 
 
-def _sync_written_ahead(presskit: Presskit, message: ChatMessage) -> None:
-    """The sends to the integrations, written with the answer that finishes the presskit. The
-    turn sends them after the bio (taking these jobs); if the process dies first, a worker does."""
-    integrations_enqueue(presskit_id=str(presskit.pk), version=sync_version(message),
-                         delay=settings.INTEGRATION_SYNC_GRACE)
+def _finish_written_ahead(session: ChatSession, message: ChatMessage) -> None:
+    """The AI bio and the sends to the integrations, queued with the answer that finishes the
+    presskit. The turn does them right after (taking these jobs); if the process dies first, a
+    worker does them once QUEUE_WRITE_AHEAD_GRACE is over."""
+    version, delay = finish_version(message), settings.QUEUE_WRITE_AHEAD_GRACE
+    if configured_ai_providers():
+        job_enqueue(bio_job_request(session, version, delay=delay))
+    integrations_enqueue(presskit_id=str(session.presskit_id), version=version, delay=delay)
 
 
 def answer_edit_start(*, session_id: str, step: int) -> Turn:

@@ -217,10 +217,10 @@ QUEUE_MAX_ATTEMPTS = env.int("QUEUE_MAX_ATTEMPTS", default=8)
 # last INTEGRATION_SKIP_WINDOW seconds is not called; its work waits in the queue.
 INTEGRATION_SKIP_FAILURES = env.int("INTEGRATION_SKIP_FAILURES", default=3)
 INTEGRATION_SKIP_WINDOW = env.float("INTEGRATION_SKIP_WINDOW", default=300.0)
-# Sends to the integrations are written with the answer that finishes a presskit and made by the
-# chat turn after the bio; a worker makes them only if the turn has not INTEGRATION_SYNC_GRACE
-# seconds later (the process that had them died).
-INTEGRATION_SYNC_GRACE = env.float("INTEGRATION_SYNC_GRACE", default=60.0)
+# The AI bio and the sends to the integrations are queued with the answer that finishes a
+# presskit, and done by the chat turn right after; a worker does them only if the turn has not
+# QUEUE_WRITE_AHEAD_GRACE seconds later (the process that had them died).
+QUEUE_WRITE_AHEAD_GRACE = env.float("QUEUE_WRITE_AHEAD_GRACE", default=60.0)
 
 # Celery: Redis broker, JSON only, bounded tasks, late acks only where a task says so.
 CELERY_BROKER_URL = REDIS_URL

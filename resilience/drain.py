@@ -15,7 +15,6 @@ Rates come from QUEUE_RATE_LIMITS (jobs per second by dependency; `integration` 
 """
 from __future__ import annotations
 
-import json
 import logging
 import math
 import time
@@ -63,13 +62,9 @@ def dependency_gate(name: str) -> Gate:
     return gate() if gate is not None else breaker_gate(name)
 
 
-def rate_limits() -> dict[str, float]:
-    limits = settings.QUEUE_RATE_LIMITS
-    return json.loads(limits) if isinstance(limits, str) and limits else dict(limits or {})
-
-
 def rate_for(dependency: str) -> float:
-    limits = rate_limits()
+    """Jobs per second: QUEUE_RATE_LIMITS by name, then by kind (`integration:x` -> `integration`)."""
+    limits = settings.QUEUE_RATE_LIMITS
     rate = limits.get(dependency, limits.get(dependency.split(":", 1)[0], settings.QUEUE_DEFAULT_RATE))
     return max(float(rate), 0.001)
 

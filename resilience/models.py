@@ -179,6 +179,8 @@ class QueuedJob(models.Model):
     next_attempt_at = models.DateTimeField(default=timezone.now)
     # Handed to a worker (dispatched or running) until then; after it, the job is free again.
     lease_expires_at = models.DateTimeField(null=True, blank=True)
+    # Who holds it while RUNNING: a new token per claim, so only that claim can finish it.
+    holder = models.CharField(max_length=32, blank=True, editable=False)
     last_error = models.TextField(blank=True)  # error type and status only: no artist content
     idempotency_key = models.CharField(max_length=200, unique=True)
     dependency = models.CharField(max_length=100)  # the breaker (or gate) it waits on

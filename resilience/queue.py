@@ -14,8 +14,9 @@ from __future__ import annotations
 
 import logging
 import random
+import uuid
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -112,21 +113,20 @@ def describe_error(error: BaseException) -> str:
 # --- Claims --------------------------------------------------------------------------------------
 @dataclass
 class Claim:
-    """A job held by this caller: finish it with `job_succeed`, `job_fail` or `job_release`."""
+    """A job held by this caller (its token is on the row): finish it with `job_settle`."""
 
     job: QueuedJob
-    attempt: int = field(init=False)
-
-    def __post_init__(self) -> None:
-        self.attempt = self.job.attempts
+    token: str
+    attempt: int
 
 
 def _take(job: QueuedJob, now: datetime) -> Claim:
     job.status = Status.RUNNING
     job.attempts += 1
+    job.holder = uuid.uuid4().hex
     job.lease_expires_at = now + timedelta(seconds=lease_seconds())
-    job.save(update_fields=["status", "attempts", "lease_expires_at", "updated_at"])
-    return Claim(job)
+    job.save(update_fields=["status", "attempts", "holder", "lease_expires_at", "updated_at"])
+    return Claim(job, job.holder, job.attempts)
 
 
 def _claimable(job: QueuedJob, now: datetime) -> bool:
@@ -180,7 +180,7 @@ def job_claim(job_id: int) -> Claim | None:
 def _held(claim: Claim) -> QueuedJob | None:
     """The job row, locked, if this claim still holds it."""
     job = QueuedJob.objects.select_for_update().get(pk=claim.job.pk)
-    if job.status != Status.RUNNING or job.attempts != claim.attempt:
+    if job.status != Status.RUNNING or job.holder != claim.token:
         logger.warning("job %s finished by a holder that had lost it: ignored", job)
         return None
     return job

@@ -238,9 +238,9 @@ async def test_finishing_the_presskit_sends_it_to_the_integrations(artist, open_
         assert job.status == "done" and job.dependency == "integration:agencia"
 
 
-def test_the_sends_are_written_with_the_finishing_answer_so_a_crash_loses_none(artist, settings):
-    """The process dies right after the seventh answer (before the bio and the sends): the sends
-    are in the queue already, due after the grace period, and a worker makes them."""
+def test_the_bio_and_sends_are_written_with_the_finishing_answer_so_a_crash_loses_none(fake_llm, artist, settings):
+    """The process dies right after the seventh answer (before the bio and the sends): they are
+    in the queue already, due after the grace period, and a worker does them."""
     from chat import services
     from presskit.models import Integration
     from tests.webhook_receiver import WebhookReceiver
@@ -251,9 +251,16 @@ def test_the_sends_are_written_with_the_finishing_answer_so_a_crash_loses_none(a
         async_to_sync(at_last_step)(artist.chat_id)
         before = timezone.now()
         turn = services.answer_submit(session_id=artist.chat_id, text="booking@lunaroja.com")
-        [job] = QueuedJob.objects.filter(job_type="presskit.integration_sync")
+        [bio_job] = QueuedJob.objects.filter(job_type=bios.JOB_TYPE)
+        assert bio_job.status == "pending" and bio_job.attempts == 0 and bio_job.dependency == "ai"
+        QueuedJob.objects.filter(pk=bio_job.pk).update(next_attempt_at=timezone.now())  # the grace is over
+        assert queue.job_run(bio_job.pk) == "done"
+        presskit = Presskit.objects.get(chat_session__pk=artist.chat_id)
+        assert presskit.bio_source == "ai"  # and the artist is told, on the page or when back:
+        assert ChatMessage.objects.filter(session_id=artist.chat_id, text__startswith="¡Ya está aquí").exists()
+        [job] = QueuedJob.objects.filter(job_type="presskit.integration_sync", payload__version__startswith="answer:")
         assert job.status == "pending" and job.attempts == 0 and job.dependency == "integration:lista"
-        assert job.next_attempt_at >= before + timezone.timedelta(seconds=settings.INTEGRATION_SYNC_GRACE - 1)
+        assert job.next_attempt_at >= before + timezone.timedelta(seconds=settings.QUEUE_WRITE_AHEAD_GRACE - 1)
         assert job.payload["version"] == f"answer:{turn.message.pk}"
         QueuedJob.objects.filter(pk=job.pk).update(next_attempt_at=timezone.now())  # the grace is over
         assert queue.job_run(job.pk) == "done"

@@ -122,6 +122,19 @@ def test_a_finisher_that_lost_its_claim_decides_nothing(work):
     assert [value for _, value in work.applied] == ["fresh"]
 
 
+def test_a_stalled_holder_decides_nothing_after_staff_requeue_the_job(work, settings):
+    settings.QUEUE_MAX_ATTEMPTS = 1
+    job = enqueue(1)
+    stalled = queue.job_claim(job.pk)  # attempt 1 of 1; then its lease runs out: dead
+    QueuedJob.objects.filter(pk=job.pk).update(status="dead")
+    assert queue.job_requeue_dead(job_ids=[job.pk]) == 1
+    fresh = queue.job_claim(job.pk)
+    assert fresh.attempt == stalled.attempt == 1  # same attempt number, another holder
+    assert queue.job_settle(stalled, value="stale") == "lost"
+    assert queue.job_settle(fresh, value="fresh") == "done"
+    assert [value for _, value in work.applied] == ["fresh"]
+
+
 def test_staff_retry_discard_and_requeue(work):
     waiting, dead = enqueue(1), enqueue(2)
     QueuedJob.objects.filter(pk=waiting.pk).update(next_attempt_at=timezone.now() + timedelta(hours=1))
