@@ -124,19 +124,49 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # Redis: one server for the cache, the channel layer and the Celery broker.
 REDIS_KEY_PREFIX = env("REDIS_KEY_PREFIX", default="presskit")
+
+# Redis timeouts, in seconds, set for every client and never left to a library default:
+# redis-py 8 turned its socket timeouts from "none" into 5 s, which cut channels-redis's 5 s
+# blocking reads and closed every idle chat with 1011 (redis/redis-py#4091). Two rules:
+# - a client that blocks on the server (BZPOPMIN, BRPOP) has a socket timeout well above its
+#   block, so only a Redis that stopped answering trips it;
+# - a client of plain commands has a short one, so a hung Redis costs a caller little and the
+#   breakers and health checks notice it.
+# Connecting is bounded everywhere: a Redis that is down refuses at once, an unreachable host
+# (a dead node, a partition) is given up on after REDIS_CONNECT_TIMEOUT.
+# tests/test_idle_connections.py and tests/queue_worker/test_idle_worker.py keep a socket and a
+# worker idle for twice the longest block; CI runs them on the newest redis-py 7 and 8 too.
+REDIS_CONNECT_TIMEOUT = env.float("REDIS_CONNECT_TIMEOUT", default=2.0)
+
 CACHES = {
     "default": {
         "BACKEND": "django_redis.cache.RedisCache",
         "LOCATION": REDIS_URL,
         "KEY_PREFIX": REDIS_KEY_PREFIX,
-        "OPTIONS": {"SOCKET_CONNECT_TIMEOUT": 2, "SOCKET_TIMEOUT": 2},
+        # Plain commands only (the reply cache, kept answers, locks that poll): a page or a turn
+        # waits at most 2 s on a hung Redis, then carries on without the cache.
+        "OPTIONS": {"SOCKET_CONNECT_TIMEOUT": REDIS_CONNECT_TIMEOUT, "SOCKET_TIMEOUT": 2.0},
     }
 }
+# The channel layer's one pool serves both its blocking receive (BZPOPMIN for
+# RedisChannelLayer.brpop_timeout = 5 s, on an idle chat, forever) and its sends (group_send of
+# each fragment). 15 s is three blocks: a live Redis always answers the receive within 5 s, so
+# only a Redis that stopped answering trips it; a send to such a Redis gives up after 15 s.
+# The health check PINGs a pooled connection idle for more than 15 s before reusing it (the
+# receiving connections never are), and with retry_on_timeout a connection dropped meanwhile
+# (a Redis restart) is reconnected once instead of failing the chat.
+CHANNEL_LAYER_SOCKET_TIMEOUT = 15.0
 CHANNEL_LAYERS = {
     "default": {
         "BACKEND": "channels_redis.core.RedisChannelLayer",
         "CONFIG": {
-            "hosts": [REDIS_URL],
+            "hosts": [{
+                "address": REDIS_URL,
+                "socket_timeout": CHANNEL_LAYER_SOCKET_TIMEOUT,
+                "socket_connect_timeout": REDIS_CONNECT_TIMEOUT,
+                "health_check_interval": 15,
+                "retry_on_timeout": True,
+            }],
             "prefix": f"{REDIS_KEY_PREFIX}:asgi",
             # Room for bursts of fragments to a busy chat; the default of 100 drops silently.
             "capacity": 1000,
@@ -148,6 +178,15 @@ CHANNEL_LAYERS = {
 # Circuit breakers (resilience app): state in Redis, shared by every process.
 RESILIENCE_REDIS_URL = REDIS_URL
 RESILIENCE_KEY_PREFIX = f"{REDIS_KEY_PREFIX}:resilience"
+# Socket (and connect) timeouts of the resilience app's own Redis clients, all plain commands:
+# short, because each sits on a path that must go on without Redis (its caller falls back to a
+# per-process view) and a slow answer is worth less than a fast fallback.
+RESILIENCE_REDIS_TIMEOUTS = {
+    "breakers": 0.5,     # the breaker store, on every guarded call; then the local view decides
+    "degradation": 0.5,  # the level store, read on every turn and page; then the local level
+    "shared": 0.25,      # drain slots, chaos drills: a caller loses at most this, once
+    "health": 1.0,       # the health checks' PING: a Redis slower than this is reported failing
+}
 # Seconds a process trusts the breaker state it last read from Redis: CLOSED and OPEN decisions
 # then cost no round trip; another process's transition reaches this one within this delay.
 RESILIENCE_STATE_TTL = env.float("RESILIENCE_STATE_TTL", default=0.25)
@@ -224,7 +263,18 @@ QUEUE_WRITE_AHEAD_GRACE = env.float("QUEUE_WRITE_AHEAD_GRACE", default=60.0)
 
 # Celery: Redis broker, JSON only, bounded tasks, late acks only where a task says so.
 CELERY_BROKER_URL = REDIS_URL
-CELERY_BROKER_TRANSPORT_OPTIONS = {"global_keyprefix": f"{REDIS_KEY_PREFIX}:celery:"}
+# The broker's clients (kombu): the worker waits for tasks with BRPOP of 1 s (kombu's
+# Transport.brpop_timeout) in its event loop, and listens for remote-control broadcasts on
+# pub/sub; publishers (Daphne, beat, the worker itself) send plain commands. A 10 s socket
+# timeout is ten blocks: it never cuts a live wait, yet a publish to a hung Redis gives up
+# instead of hanging a request forever (kombu's own default is "none"). kombu also drops a
+# BRPOP or pub/sub connection whose reply is overdue by health_check_interval (half-open TCP).
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    "global_keyprefix": f"{REDIS_KEY_PREFIX}:celery:",
+    "socket_timeout": 10.0,
+    "socket_connect_timeout": REDIS_CONNECT_TIMEOUT,
+    "health_check_interval": 25,
+}
 CELERY_TASK_SERIALIZER = "json"
 CELERY_RESULT_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]

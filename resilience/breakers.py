@@ -331,7 +331,7 @@ def _registry() -> _Registry:
     local = LocalBreakerStore()
     shared = RedisBreakerStore(
         settings.RESILIENCE_REDIS_URL, prefix=settings.RESILIENCE_KEY_PREFIX,
-        mirror_ttl=settings.RESILIENCE_STATE_TTL,
+        mirror_ttl=settings.RESILIENCE_STATE_TTL, socket_timeout=settings.RESILIENCE_REDIS_TIMEOUTS["breakers"],
         health=RedisHealth(local, limits_of(redis_config), on_redis_transition),
     )
     return _Registry(configs, overrides, FailoverBreakerStore(shared, local))

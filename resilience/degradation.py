@@ -68,7 +68,6 @@ T = TypeVar("T")
 BROADCAST_GROUP = "degradation"
 BROADCAST_EVENT = "degradation.changed"
 HISTORY_CAP = 500
-REDIS_SOCKET_TIMEOUT = 0.5  # seconds; as the breaker store's
 
 
 class Level(IntEnum):
@@ -479,8 +478,8 @@ class DegradationManager:
 
     @classmethod
     def from_settings(cls) -> DegradationManager:
-        client = redis.Redis.from_url(settings.RESILIENCE_REDIS_URL, socket_timeout=REDIS_SOCKET_TIMEOUT,
-                                      socket_connect_timeout=REDIS_SOCKET_TIMEOUT)
+        timeout = settings.RESILIENCE_REDIS_TIMEOUTS["degradation"]
+        client = redis.Redis.from_url(settings.RESILIENCE_REDIS_URL, socket_timeout=timeout, socket_connect_timeout=timeout)
         shared = RedisDegradationStore(client, prefix=settings.RESILIENCE_KEY_PREFIX, guard=_redis_guarded)
         return cls(FailoverDegradationStore(shared, LocalDegradationStore()), hold=settings.DEGRADATION_RECOVERY_HOLD)
 

@@ -31,7 +31,6 @@ from resilience.machine import State
 
 logger = logging.getLogger(__name__)
 
-REDIS_PING_TIMEOUT = 1.0  # seconds, connect and reply
 REDIS_SCHEMES = frozenset({"redis", "rediss", "unix"})
 AI_COMPONENT_PREFIX = "ai:"
 # Breaker states that mean "not available": everything else (HALF_OPEN included) lets calls through.
@@ -72,7 +71,8 @@ def database_health() -> ComponentHealth:
 
 
 def _redis_ping(name: str, url: str) -> ComponentHealth:
-    client = redis.Redis.from_url(url, socket_timeout=REDIS_PING_TIMEOUT, socket_connect_timeout=REDIS_PING_TIMEOUT)
+    timeout = settings.RESILIENCE_REDIS_TIMEOUTS["health"]
+    client = redis.Redis.from_url(url, socket_timeout=timeout, socket_connect_timeout=timeout)
     try:
         client.ping()
         return ComponentHealth(name, True, "PING ok")
@@ -95,7 +95,7 @@ def broker_health() -> ComponentHealth:
     try:
         from kombu import Connection
 
-        with Connection(url, connect_timeout=REDIS_PING_TIMEOUT) as connection:
+        with Connection(url, connect_timeout=settings.RESILIENCE_REDIS_TIMEOUTS["health"]) as connection:
             connection.connect()
         return ComponentHealth("broker", True, "connected")
     except Exception as error:  # noqa: BLE001

@@ -7,8 +7,6 @@ import threading
 import redis
 from django.conf import settings
 
-SOCKET_TIMEOUT = 0.25  # seconds: a slow Redis costs a caller at most this, once
-
 _clients: dict[str, redis.Redis] = {}
 _clients_lock = threading.Lock()
 
@@ -18,6 +16,6 @@ def shared_redis() -> redis.Redis:
     with _clients_lock:
         client = _clients.get(url)
         if client is None:
-            client = _clients[url] = redis.Redis.from_url(
-                url, socket_timeout=SOCKET_TIMEOUT, socket_connect_timeout=SOCKET_TIMEOUT)
+            timeout = settings.RESILIENCE_REDIS_TIMEOUTS["shared"]
+            client = _clients[url] = redis.Redis.from_url(url, socket_timeout=timeout, socket_connect_timeout=timeout)
         return client

@@ -12,13 +12,22 @@ import time
 from pathlib import Path
 
 import httpx
+from channels_redis.core import RedisChannelLayer
 from django.db import connection
+from kombu.transport.redis import Transport as KombuRedisTransport
 from websockets.sync.client import ClientConnection, connect
 
 from presskit.embedded_redis import free_local_port
 from tests.conftest import is_turn_end
 
 REPO = Path(__file__).resolve().parent.parent
+
+# The longest block on Redis (channels-redis's BZPOPMIN, kombu's BRPOP), read from the libraries
+# so that a release blocking longer makes the idle tests wait longer too; they idle twice that.
+LONGEST_REDIS_BLOCK = max(RedisChannelLayer.brpop_timeout, KombuRedisTransport.brpop_timeout)
+IDLE_SECONDS = 2 * LONGEST_REDIS_BLOCK + 2
+# What a server logs when a Redis client gives up on a read: none of it may appear.
+REDIS_TROUBLE = re.compile(r"TimeoutError|Timeout reading|Connection to broker lost|1011")
 
 
 def database_url_of_test_db() -> str:

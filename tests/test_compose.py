@@ -77,3 +77,12 @@ def test_web_and_workers_share_the_data_folder():
     for name in ("web", "worker", "beat"):
         assert "app-data:/app/var" in COMPOSE["services"][name]["volumes"], name
     assert "app-data" in COMPOSE["volumes"]
+
+
+def test_the_image_installs_what_ci_tested_from_the_lock():
+    dockerfile = COMPOSE["x-app"]["build"]["dockerfile_inline"]
+    makefile = (REPO / "Makefile").read_text()
+    uv_version = re.search(r"^UV_VERSION \?= (\S+)$", makefile, re.MULTILINE).group(1)
+    assert f"pip install uv=={uv_version}" in dockerfile  # the same uv as `make`
+    assert "uv sync --locked" in dockerfile
+    assert not re.search(r"pip install (-e )?\.", dockerfile)  # never an unlocked resolution

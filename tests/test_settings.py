@@ -5,11 +5,16 @@ import subprocess
 import sys
 
 import pytest
+from channels.layers import get_channel_layer
+from channels_redis.core import RedisChannelLayer
 from django.conf import settings
 from django.core.cache import cache, caches
 from django_redis.cache import RedisCache
+from kombu.transport.redis import Transport as KombuRedisTransport
 
 from presskit import celery_app
+from resilience.redis_client import shared_redis
+from resilience import breakers
 from tests.servers import REPO
 
 
@@ -17,8 +22,35 @@ def test_every_redis_user_points_at_the_one_redis():
     assert settings.CACHES["default"]["BACKEND"] == "django_redis.cache.RedisCache"
     assert isinstance(caches["default"], RedisCache)
     assert settings.CHANNEL_LAYERS["default"]["BACKEND"] == "channels_redis.core.RedisChannelLayer"
-    assert settings.CHANNEL_LAYERS["default"]["CONFIG"]["hosts"] == [settings.REDIS_URL]
+    assert [host["address"] for host in settings.CHANNEL_LAYERS["default"]["CONFIG"]["hosts"]] == [settings.REDIS_URL]
     assert celery_app.conf.broker_url == settings.REDIS_URL
+
+
+def _timeouts(pool) -> tuple[float | None, float | None]:
+    kwargs = pool.connection_kwargs
+    return kwargs.get("socket_timeout"), kwargs.get("socket_connect_timeout")
+
+
+def test_every_redis_client_has_explicit_timeouts_longer_than_its_blocking_reads():
+    """As the libraries build their pools (no library default is relied on; redis-py 8 changed it)."""
+    connect = settings.REDIS_CONNECT_TIMEOUT
+    # The channel layer blocks in BZPOPMIN on the same pool as its sends.
+    layer = get_channel_layer()
+    assert _timeouts(layer.create_pool(0)) == (settings.CHANNEL_LAYER_SOCKET_TIMEOUT, connect)
+    assert settings.CHANNEL_LAYER_SOCKET_TIMEOUT >= 2 * RedisChannelLayer.brpop_timeout
+    # Celery's broker: the worker's BRPOP and pub/sub, everybody's publishes.
+    with celery_app.connection_for_write() as connection:
+        broker_timeout, broker_connect = _timeouts(connection.default_channel.client.connection_pool)
+        assert connection.default_channel.brpop_timeout == KombuRedisTransport.brpop_timeout
+    assert (broker_timeout, broker_connect) == (10.0, connect)
+    assert broker_timeout >= 2 * KombuRedisTransport.brpop_timeout
+    # Plain commands only: short.
+    assert _timeouts(cache.client.get_client().connection_pool) == (2.0, connect)
+    ours = settings.RESILIENCE_REDIS_TIMEOUTS
+    assert _timeouts(shared_redis().connection_pool) == (ours["shared"], ours["shared"])
+    breaker_store = breakers.get_breaker("openai").store.shared  # the project's registry, as built
+    assert _timeouts(breaker_store.client.connection_pool) == (ours["breakers"], ours["breakers"])
+    assert max(ours.values()) <= 1.0
 
 
 def test_the_cache_really_talks_to_redis():
