@@ -9,8 +9,13 @@ HOST ?= 127.0.0.1
 PY := $(VENV)/bin/python
 # The browser tests drive Debian's Chromium (Playwright cannot download browsers here).
 CHROMIUM ?= /usr/bin/chromium
+# Installs come from uv.lock (exact versions and hashes), through uv: README, "Dependencies".
+UV_VERSION ?= 0.13.9
+TOOLS ?= .tools
+UV := $(TOOLS)/bin/uv
+SYNC := UV_PROJECT_ENVIRONMENT=$(VENV) $(UV) sync --locked --python $(PYTHON) --quiet
 
-.PHONY: run test manage bench fake-llm
+.PHONY: run test test-drift manage bench fake-llm lock
 
 run: $(VENV)/.app-installed
 	$(PY) -m presskit.stack run --host $(HOST) --port $(PORT)
@@ -18,15 +23,40 @@ run: $(VENV)/.app-installed
 test: $(VENV)/.test-installed $(CHROMIUM)
 	CHROMIUM_PATH=$(CHROMIUM) $(PY) -m presskit.stack test $(ARGS)
 
-$(VENV)/.app-installed: pyproject.toml
-	$(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e .
+# uv itself, pinned, in a virtualenv of its own (so syncing the project never removes it).
+$(UV):
+	$(PYTHON) -m venv $(TOOLS)
+	$(TOOLS)/bin/pip install --quiet --disable-pip-version-check uv==$(UV_VERSION)
+
+# --locked: a pyproject.toml changed without `make lock` stops here instead of drifting.
+# --inexact for the app: test tools already in the virtualenv stay.
+$(VENV)/.app-installed: uv.lock pyproject.toml | $(UV)
+	$(SYNC) --inexact
 	touch $@
 
-$(VENV)/.test-installed: $(VENV)/.app-installed
-	$(PY) -m pip install --quiet -e '.[test]'
-	touch $@
+$(VENV)/.test-installed: uv.lock pyproject.toml | $(UV)
+	$(SYNC) --extra test
+	touch $@ $(VENV)/.app-installed
+
+# The idle-connection tests (pytest -m idle) beyond the lock, each in a virtualenv of its own under
+# var/drift/: the newest redis-py 7 (the lowest major allowed), and the newest of everything
+# pyproject.toml allows (what the next `make lock` takes, newest redis-py 8 included).
+define idle_tests_on
+	rm -rf var/drift/$(1)
+	UV_PROJECT_ENVIRONMENT=var/drift/$(1) $(UV) sync --locked --python $(PYTHON) --quiet --extra test
+	$(UV) pip install --python var/drift/$(1)/bin/python --quiet --upgrade $(2)
+	@var/drift/$(1)/bin/python -c 'import redis, channels_redis, kombu; print("[drift] $(1): redis-py", redis.__version__, "channels-redis", channels_redis.__version__, "kombu", kombu.__version__)'
+	var/drift/$(1)/bin/python -m presskit.stack test -m idle $(ARGS)
+endef
+
+test-drift: | $(UV)
+	$(call idle_tests_on,redis7,'redis~=7.0')
+	$(call idle_tests_on,newest,-e '.[test]')
+
+# Re-resolve uv.lock from pyproject.toml's ranges (newest versions allowed), then install it.
+lock: | $(UV)
+	$(UV) lock --upgrade
+	rm -f $(VENV)/.app-installed $(VENV)/.test-installed
 
 $(CHROMIUM):
 	@echo "Installing Debian's Chromium for the browser tests (needs root and apt)"
@@ -39,7 +69,7 @@ manage: $(VENV)/.app-installed
 
 # Benchmarks, on demand (not part of the test suite): figures printed, nothing asserted.
 bench: $(VENV)/.app-installed
-	$(PY) -m pip install --quiet -e '.[bench]'
+	$(SYNC) --inexact --extra bench
 	$(PY) bench/breaker_overhead.py
 	$(PY) bench/failover.py
 	$(PY) bench/drain.py
