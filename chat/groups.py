@@ -27,9 +27,10 @@ def group_publish_now(session_id: str, html: str) -> None:
         logger.exception("fragments not pushed to the open pages of chat %s", session_id)
 
 
-def presskit_push(*, presskit_id: str) -> None:
+def presskit_push(*, presskit_id: str, **signal: object) -> None:
     """Show a presskit changed outside a turn (e.g. a worker stored its photo) on every open page
-    of its chat: the draft panel, swapped in place. Best effort: a page loaded later shows it."""
+    of its chat: the draft panel, swapped in place. Best effort: a page loaded later shows it.
+    Connected to presskit.signals.presskit_changed (chat.apps)."""
     from chat.models import ChatSession  # the models and the page's context, loaded on use
     from chat.rendering import render_draft
     from resilience.degradation import degradation_current

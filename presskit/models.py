@@ -36,6 +36,14 @@ class Presskit(models.Model):
     # waits in the local staging folder (`photo_staged`) and a queued job moves it.
     photo_name = models.CharField(max_length=255, blank=True)
     photo_staged = models.CharField(max_length=255, blank=True)
+    # Publishing (presskit.services): the page is /p/<slug>/, the slug made at the first publish
+    # and kept; `published_version` is the public one (None: not public). Staff may take a page
+    # down for abuse: then it cannot be published again until they restore it.
+    slug = models.SlugField(max_length=64, unique=True, null=True, blank=True, editable=False)
+    published_version = models.OneToOneField("PresskitVersion", null=True, blank=True, editable=False,
+                                             on_delete=models.SET_NULL, related_name="+")
+    taken_down_at = models.DateTimeField(null=True, blank=True, editable=False)
+    takedown_reason = models.CharField(max_length=500, blank=True, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -49,6 +57,42 @@ class Presskit(models.Model):
     def photo_url(self) -> str:
         """Where a browser gets the stored photo ("" when none is stored yet)."""
         return storages["photos"].url(self.photo_name) if self.photo_name else ""
+
+
+class PresskitVersion(models.Model):
+    """What was public when: the draft as it was published, numbered from 1. Never changed
+    afterwards (but for its PDF's name once the export job has made it)."""
+
+    presskit = models.ForeignKey(Presskit, on_delete=models.CASCADE, related_name="versions")
+    number = models.PositiveIntegerField()
+    document = models.JSONField()  # presskit.documents: what the page, the JSON and the PDF show
+    photo_name = models.CharField(max_length=255, blank=True)  # the photo as published (kept while used)
+    pdf_name = models.CharField(max_length=255, blank=True)  # in the exports storage, once rendered
+    published_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["presskit", "-number"]
+        constraints = [models.UniqueConstraint(fields=["presskit", "number"], name="presskit_version_number_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.presskit} · v{self.number}"
+
+
+class EditLink(models.Model):
+    """A private edit link, /e/<token>/: whoever opens it may edit the presskit from that browser.
+    Only the token's SHA-256 is kept; a new link revokes the older ones."""
+
+    presskit = models.ForeignKey(Presskit, on_delete=models.CASCADE, related_name="edit_links")
+    token_hash = models.CharField(max_length=64, unique=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.presskit} · {'revocado' if self.revoked_at else 'activo'}"
 
 
 class Integration(models.Model):

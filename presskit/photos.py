@@ -6,7 +6,8 @@ the staging folder (PHOTO_STAGING_DIR) under a random name and the presskit reme
 (`photo_staged`): from then on nothing is lost. The copy to the photo storage
 (STORAGES["photos"]) goes through the `storage` breaker with `execute_with_fallback`; when the
 storage fails or its breaker is open the copy waits in the queue (job `presskit.photo_store`,
-high priority) and a worker does it once the storage is back.
+high priority) and a worker does it once the storage is back. Storing also makes the resized
+variants the public page offers (`-w480`, `-w960`, `-w1600` JPEGs, never wider than the photo).
 
 Either way the effect is recorded once, by the job type's `apply`: `photo_name` is set and
 `photo_staged` cleared, in the transaction that marks the job done. A newer upload supersedes an
@@ -15,22 +16,25 @@ itself. Files are removed after the commit, best effort (a leftover file costs d
 """
 from __future__ import annotations
 
+import io
 import logging
 import os
 import re
 import uuid
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 from django.conf import settings
 from django.core.files import File
+from django.core.files.base import ContentFile
 from django.core.files.storage import Storage, storages
 from django.core.files.uploadedfile import UploadedFile
 from django.core.files.uploadhandler import FileUploadHandler, SkipFile
 from django.db import transaction
 from django.utils import timezone
+from PIL import Image, ImageOps, UnidentifiedImageError
 
-from chat.groups import presskit_push
-from presskit.models import Presskit
+from presskit.models import Presskit, PresskitVersion
+from presskit.signals import presskit_changed_send
 from resilience.fallbacks import FallbackPlan, FallbackResult, execute_with_fallback
 from resilience.queue import JobRequest, JobType, Priority, describe_error
 
@@ -45,7 +49,9 @@ SIGNATURES = (
 )
 CONTENT_TYPES = {"jpg": "image/jpeg", "png": "image/png", "webp": "image/webp"}
 HEAD_BYTES = 12  # enough for every signature (WebP: "RIFF", 4 bytes of size, "WEBP")
-STORED_NAME = re.compile(r"presskits/[0-9a-f-]{36}/[0-9a-f]{32}\.(jpg|png|webp)")
+STORED_NAME = re.compile(r"presskits/[0-9a-f-]{36}/[0-9a-f]{32}(\.(jpg|png|webp)|-w[0-9]{3,4}\.jpg)")
+VARIANT_WIDTHS = (480, 960, 1600)  # phones, laptops, retina and the PDF
+VARIANT_QUALITY = 82
 
 
 class PhotoInvalid(ValueError):
@@ -161,9 +167,53 @@ def _remove_staged(staged: str) -> None:
         logger.warning("staged photo %s not removed: %s", staged, describe_error(error))
 
 
-def _remove_stored(name: str) -> None:
+def variant_name(name: str, width: int) -> str:
+    return f"{PurePosixPath(name).with_suffix('')}-w{width}.jpg"
+
+
+def _variants_of(photo: bytes) -> dict[int, bytes]:
+    """JPEG copies of the photo at the widths narrower than it, upright (EXIF orientation applied).
+    None for a file that starts like a photo but does not decode: it is kept, without variants."""
     try:
-        photo_storage().delete(name)
+        with Image.open(io.BytesIO(photo)) as opened:
+            image = ImageOps.exif_transpose(opened).convert("RGB")
+    except (UnidentifiedImageError, OSError, Image.DecompressionBombError) as error:
+        logger.warning("photo without variants: %s", describe_error(error))
+        return {}
+    variants = {}
+    for width in VARIANT_WIDTHS:
+        if width >= image.width:
+            break
+        resized = image.resize((width, round(image.height * width / image.width)), Image.Resampling.LANCZOS)
+        out = io.BytesIO()
+        resized.save(out, "JPEG", quality=VARIANT_QUALITY, optimize=True, progressive=True)
+        variants[width] = out.getvalue()
+    return variants
+
+
+def photo_variants(name: str) -> list[tuple[int, str]]:
+    """The stored variants of a stored photo, narrowest first."""
+    storage = photo_storage()
+    return [(width, variant_name(name, width)) for width in VARIANT_WIDTHS if storage.exists(variant_name(name, width))]
+
+
+def photo_document(presskit: Presskit) -> dict | None:
+    """The stored photo as a published version shows it (presskit.documents)."""
+    if not presskit.photo_name:
+        return None
+    storage = photo_storage()
+    return {"url": storage.url(presskit.photo_name),
+            "variants": [{"width": width, "url": storage.url(name)} for width, name in photo_variants(presskit.photo_name)]}
+
+
+def _remove_stored(name: str) -> None:
+    """A photo no draft shows any more, with its variants; kept while a version shows it."""
+    if PresskitVersion.objects.filter(photo_name=name).exists():
+        return
+    try:
+        storage = photo_storage()
+        for doomed in (name, *(variant_name(name, width) for width in VARIANT_WIDTHS)):
+            storage.delete(doomed)
     except Exception as error:  # noqa: BLE001 - best effort: a leftover photo costs only space
         logger.warning("stored photo %s not removed: %s", name, describe_error(error))
 
@@ -190,9 +240,22 @@ def photo_store(payload: dict) -> dict:
         if storage.exists(name):
             storage.delete(name)  # a half-finished earlier try: the same name, written again
         saved = storage.save(name, File(photo, name=source.name))
-    if saved != name:  # another try wrote the same name at the same moment: keep one
-        storage.delete(saved)
+        if saved != name:  # another try wrote the same name at the same moment: keep one
+            storage.delete(saved)
+        photo.seek(0)
+        variants = _variants_of(photo.read())
+    for width, content in variants.items():
+        _store_bytes(variant_name(name, width), content)
     return {"stored": True, "name": name}
+
+
+def _store_bytes(name: str, content: bytes) -> None:
+    storage = photo_storage()
+    if storage.exists(name):
+        storage.delete(name)
+    saved = storage.save(name, ContentFile(content))
+    if saved != name:
+        storage.delete(saved)
 
 
 def photo_record(payload: dict, value: dict) -> dict:
@@ -213,7 +276,7 @@ def photo_record(payload: dict, value: dict) -> dict:
     if previous and previous != value["name"]:
         transaction.on_commit(lambda: _remove_stored(previous))
     if not value.get("shown"):  # stored by a worker: the artist's open pages show it now
-        transaction.on_commit(lambda: presskit_push(presskit_id=payload["presskit"]))
+        transaction.on_commit(lambda: presskit_changed_send(presskit_id=payload["presskit"]))
     return {"stored": True, "name": value["name"]}
 
 

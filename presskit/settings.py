@@ -340,6 +340,16 @@ STORAGES = {
             "location": str(DATA_DIR / "media" / "photos"), "base_url": "/media/photos/"}),
     },
 }
+# The site's address as bookers reach it, printed on the PDF one-sheet (the page itself uses the
+# address it was asked on).
+PUBLIC_BASE_URL = env("PUBLIC_BASE_URL", default="http://localhost:8000")
+# What a published version exports (presskit.exports): its snapshot, served when the database
+# cannot answer, and its PDF. A folder of the data directory by default; every Daphne and worker
+# must see the same one (compose shares the data volume), or name a shared Django storage.
+STORAGES["exports"] = {
+    "BACKEND": env("EXPORT_STORAGE_BACKEND", default="django.core.files.storage.FileSystemStorage"),
+    "OPTIONS": env.json("EXPORT_STORAGE_OPTIONS", default={"location": str(DATA_DIR / "exports")}),
+}
 # An uploaded photo is first written here (local disk), so nothing is lost while the photo
 # storage is down; the queued copy removes it once the photo is stored.
 PHOTO_STAGING_DIR = Path(env("PHOTO_STAGING_DIR", default=str(DATA_DIR / "uploads")))
@@ -379,4 +389,6 @@ LOGGING = {
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": env("LOG_LEVEL", default="INFO")},
+    # WeasyPrint logs every rendering step at INFO.
+    "loggers": {"weasyprint": {"level": "WARNING"}, "weasyprint.progress": {"level": "WARNING"}},
 }

@@ -10,6 +10,10 @@ urlpatterns = [
     path("metrics", views.metrics, name="metrics"),
     # The default (filesystem) photo storage's base_url: see views.photo_file.
     path("media/photos/<path:name>", views.photo_file, name="photo_file"),
+    # The published presskit (DESIGN.md, "Contracts").
+    path("p/<slug:slug>/", views.public_page, name="public_page"),
+    path("p/<slug:slug>.pdf", views.public_pdf, name="public_pdf"),
+    path("p/<slug:slug>.json", views.public_json, name="public_json"),
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),
     path("api/v1/ai/logs/", include("resilience.api_urls")),

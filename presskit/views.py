@@ -1,13 +1,24 @@
-"""Operational endpoints of the project, and the stored press photos."""
+"""Operational endpoints of the project, the stored press photos, and the published presskit:
+its public page, its PDF and its JSON (each served from the snapshot when the database cannot
+answer)."""
+import json
 import logging
 from pathlib import PurePosixPath
+from urllib.parse import urlsplit
 
+from asgiref.sync import sync_to_async
 from django.core.exceptions import SuspiciousFileOperation
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import render
+from django.urls import reverse
+from django.utils.translation import get_language_from_request
 from django.views.decorators.http import require_GET, require_safe
 from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, generate_latest
 
+from presskit.exports import exports_storage, pdf_name, pdf_render
 from presskit.photos import CONTENT_TYPES, photo_storage, stored_name_valid
+from presskit.selectors import NotPublished, PublicPresskit, public_presskit_get
+from presskit.texts import public_texts, version_caption
 from resilience.degradation import readiness_check
 from resilience.queue import describe_error
 
@@ -54,5 +65,129 @@ def photo_file(request: HttpRequest, name: str) -> HttpResponse:
         return HttpResponse("Photo storage unavailable", status=503, content_type="text/plain")
     response = HttpResponse(content, content_type=CONTENT_TYPES[PurePosixPath(name).suffix[1:]])
     response["Cache-Control"] = "public, max-age=31536000, immutable"
+    response["X-Content-Type-Options"] = "nosniff"
+    return response
+
+
+# --- The published presskit ------------------------------------------------------------------------
+# No script runs on the public page; styles and images come from here (or the photo storage).
+PUBLIC_CSP = ("default-src 'none'; style-src 'self'; img-src 'self' data:{photo_origin}; base-uri 'none'; "
+              "form-action 'none'; frame-ancestors 'none'")
+PUBLIC_CACHE = "public, max-age=60"  # a republish shows within a minute
+
+
+def _not_found(request: HttpRequest) -> HttpResponse:
+    language = get_language_from_request(request)
+    response = render(request, "presskit/not_found.html", {"t": public_texts(language), "language": language},
+                      status=404)
+    response["Content-Security-Policy"] = PUBLIC_CSP.format(photo_origin="")
+    return response
+
+
+def _public(slug: str) -> PublicPresskit:
+    try:
+        return public_presskit_get(slug=slug)
+    except NotPublished:
+        raise Http404("not published") from None
+
+
+def _absolute(request: HttpRequest, url: str) -> str:
+    return url if urlsplit(url).scheme else request.build_absolute_uri(url)
+
+
+def _photo_origin(document: dict) -> str:
+    url = (document.get("photo") or {}).get("url", "")
+    parts = urlsplit(url)
+    return f" {parts.scheme}://{parts.netloc}" if parts.scheme in ("http", "https") else ""
+
+
+def public_context(request: HttpRequest, public: PublicPresskit) -> dict:
+    doc = public.document
+    texts = public_texts(doc["language"])
+    photo = doc.get("photo")
+    widest = photo["variants"][-1]["url"] if photo and photo["variants"] else (photo or {}).get("url", "")
+    page_url = request.build_absolute_uri(reverse("public_page", args=[doc["slug"]]))
+    structured = {
+        "@context": "https://schema.org",
+        "@type": "MusicGroup",  # schema.org: "can also be a solo musician"
+        "name": doc["artist"]["name"],
+        "description": doc["bio"]["short"],
+        "genre": doc["artist"]["genres"],
+        "url": page_url,
+        "sameAs": [link["url"] for link in doc["links"]],
+        "email": f"mailto:{doc['booking_email']}",
+        **({"image": _absolute(request, widest)} if widest else {}),
+        **({"foundingLocation": {"@type": "Place", "name": doc["artist"]["location"]}}
+           if doc["artist"]["location"] else {}),
+    }
+    return {
+        "doc": doc,
+        "t": texts,
+        "photo_alt": texts["photo_alt"].format(name=doc["artist"]["name"]),
+        "links": [{**link, "aria": texts["link_aria"].format(label=link["label"], name=doc["artist"]["name"])}
+                  for link in doc["links"]],
+        "page_url": page_url,
+        "image_url": _absolute(request, widest) if widest else "",
+        "photo_src": widest,
+        "structured": structured,
+        "version_text": version_caption(doc),
+        "from_snapshot": public.from_snapshot,
+    }
+
+
+@require_safe
+def public_page(request: HttpRequest, slug: str) -> HttpResponse:
+    """The page a booker opens: no JavaScript, no cookie set, a strict CSP."""
+    try:
+        public = _public(slug)
+    except Http404:
+        return _not_found(request)
+    response = render(request, "presskit/public.html", public_context(request, public))
+    response["Content-Security-Policy"] = PUBLIC_CSP.format(photo_origin=_photo_origin(public.document))
+    response["Cache-Control"] = PUBLIC_CACHE
+    response["X-Content-Type-Options"] = "nosniff"
+    response["Referrer-Policy"] = "strict-origin-when-cross-origin"
+    return response
+
+
+@require_safe
+def public_json(request: HttpRequest, slug: str) -> HttpResponse:
+    """The published version as data (presskit/schemas/presskit.schema.json); any site may read it."""
+    try:
+        public = _public(slug)
+    except Http404:
+        response = JsonResponse({"error": "not_published"}, status=404)
+    else:
+        response = HttpResponse(json.dumps(public.document, ensure_ascii=False, indent=2),
+                                content_type="application/json; charset=utf-8")
+        response["Cache-Control"] = PUBLIC_CACHE
+    response["Access-Control-Allow-Origin"] = "*"
+    response["X-Content-Type-Options"] = "nosniff"
+    return response
+
+
+def _stored_pdf(name: str) -> bytes | None:
+    try:
+        with exports_storage().open(name) as stored:
+            return stored.read()
+    except FileNotFoundError:
+        return None
+
+
+@require_safe
+async def public_pdf(request: HttpRequest, slug: str) -> HttpResponse:
+    """The version's one-sheet: the one the export job stored, else rendered now (in a worker
+    thread, never on the event loop nor on the thread the sync views share)."""
+    try:
+        public = await sync_to_async(_public)(slug)
+    except Http404:
+        return await sync_to_async(_not_found)(request)
+    name = pdf_name(public.document)
+    content = await sync_to_async(_stored_pdf, thread_sensitive=False)(name)
+    if content is None:
+        content = await sync_to_async(pdf_render, thread_sensitive=False)(public.document, photo_name=public.photo_name)
+    response = HttpResponse(content, content_type="application/pdf")
+    response["Content-Disposition"] = f'inline; filename="{public.document["slug"]}.pdf"'
+    response["Cache-Control"] = PUBLIC_CACHE
     response["X-Content-Type-Options"] = "nosniff"
     return response

@@ -1,0 +1,89 @@
+"""The published presskit as data: the document a version freezes, the JSON export serves, the
+public page and the PDF render, and the snapshot keeps outside the database.
+
+Its shape is described by `presskit/schemas/presskit.schema.json` (SCHEMA_VERSION inside each
+document). Links are classified here once (Instagram, SoundCloud, Spotify, YouTube, Bandcamp,
+web), handles become URLs, and only http(s) URLs ever become links.
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+from django.utils import timezone
+
+from presskit.models import Presskit
+
+SCHEMA_VERSION = 1
+SCHEMA_PATH = Path(__file__).resolve().parent / "schemas" / "presskit.schema.json"
+
+
+@dataclass(frozen=True)
+class LinkKind:
+    kind: str
+    label: str
+    hosts: tuple[str, ...]  # a link is of this kind when its host is one of these or below one
+
+
+LINK_KINDS = (
+    LinkKind("instagram", "Instagram", ("instagram.com",)),
+    LinkKind("soundcloud", "SoundCloud", ("soundcloud.com",)),
+    LinkKind("spotify", "Spotify", ("spotify.com", "spotify.link")),
+    LinkKind("youtube", "YouTube", ("youtube.com", "youtu.be")),
+    LinkKind("bandcamp", "Bandcamp", ("bandcamp.com",)),
+)
+WEB = LinkKind("web", "Web", ())
+# A bare @handle names an Instagram account: the platform artists give handles for first.
+HANDLE_URL = "https://www.instagram.com/{handle}/"
+
+
+def link_of(value: str) -> dict[str, str] | None:
+    """A link as the page shows it, or None for anything that is not an http(s) URL or a handle."""
+    if value.startswith("@"):
+        handle = value[1:]
+        return {"kind": "instagram", "label": "Instagram", "url": HANDLE_URL.format(handle=handle),
+                "text": value}
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        return None
+    host = parts.hostname.lower()
+    kind = next((kind for kind in LINK_KINDS
+                 if any(host == known or host.endswith(f".{known}") for known in kind.hosts)), WEB)
+    text = (host.removeprefix("www.") + parts.path.rstrip("/"))[:80]
+    return {"kind": kind.kind, "label": kind.label, "url": value, "text": text}
+
+
+def version_document(presskit: Presskit, *, number: int, language: str, photo: dict | None) -> dict[str, Any]:
+    """What version `number` of the presskit publishes, as plain JSON-ready data."""
+    links = [link for link in (link_of(value) for value in presskit.links) if link is not None]
+    return {
+        "schema_version": SCHEMA_VERSION,
+        "slug": presskit.slug,
+        "version": number,
+        "published_at": timezone.now().isoformat(timespec="seconds"),
+        "language": language,
+        "artist": {
+            "name": presskit.artist_name,
+            "genres": list(presskit.genres),
+            "experience": presskit.experience,
+            "location": presskit.location,
+            "story": presskit.story,
+        },
+        "bio": {"short": presskit.short_bio, "long": presskit.long_bio, "source": presskit.bio_source},
+        "links": links,
+        "booking_email": presskit.booking_email,
+        "photo": photo,
+    }
+
+
+def document_content(document: dict[str, Any]) -> dict[str, Any]:
+    """What an artist can change: a document without its version and time (to tell whether
+    the draft differs from what is public)."""
+    return {key: value for key, value in document.items() if key not in ("version", "published_at")}
+
+
+def json_schema() -> dict[str, Any]:
+    return json.loads(SCHEMA_PATH.read_text())

@@ -1,0 +1,168 @@
+"""The exports of a published version: its snapshot outside the database, and its PDF.
+
+Both live in the exports storage (STORAGES["exports"]: by default a folder of the data
+directory, shared by every Daphne and worker). The snapshot is the public version's document
+(`snapshots/<slug>.json`), which the public routes serve when the database cannot answer. The
+PDF (`pdf/<slug>-v<N>.pdf`) is an A4 one-sheet made with WeasyPrint, tagged (PDF/UA-1), its
+text selectable. The job `presskit.version_export`, queued with the version, writes both (a
+renderer or storage failure is retried by the queue, never lost); until its PDF exists,
+/p/<slug>.pdf renders one on demand.
+
+WeasyPrint fetches nothing the artist named: the only URLs it can resolve are our own
+`presskit:` ones (the stored photo, our static files); any other is refused.
+"""
+from __future__ import annotations
+
+import json
+import logging
+from pathlib import PurePosixPath
+
+from django.conf import settings
+from django.contrib.staticfiles import finders
+from django.core.files.base import ContentFile
+from django.core.files.storage import Storage, storages
+from django.db import transaction
+from django.template.loader import render_to_string
+from django.urls import reverse
+
+from presskit.models import PresskitVersion
+from presskit.photos import CONTENT_TYPES, photo_storage, photo_variants, stored_name_valid
+from presskit.texts import public_texts, version_caption
+from resilience.queue import JobRequest, JobType, Priority, describe_error
+
+logger = logging.getLogger(__name__)
+
+JOB_TYPE = "presskit.version_export"
+DEPENDENCY = "storage"
+PHOTO_PREFIX = "presskit:photo/"
+STATIC_PREFIX = "presskit:static/"
+STATIC_TYPES = {"css": "text/css", "svg": "image/svg+xml", "png": "image/png"}
+
+
+def exports_storage() -> Storage:
+    return storages["exports"]
+
+
+def snapshot_name(slug: str) -> str:
+    return f"snapshots/{slug}.json"
+
+
+def pdf_name(document: dict) -> str:
+    return f"pdf/{document['slug']}-v{document['version']}.pdf"
+
+
+def _replace(name: str, content: bytes) -> None:
+    """Write `name` whole: the storage keeps the name (it would pick another if it existed)."""
+    storage = exports_storage()
+    if storage.exists(name):
+        storage.delete(name)
+    saved = storage.save(name, ContentFile(content))
+    if saved != name:  # another writer got there at the same moment with the same content
+        storage.delete(saved)
+
+
+def snapshot_write(document: dict) -> None:
+    _replace(snapshot_name(document["slug"]), json.dumps(document, ensure_ascii=False).encode())
+
+
+def snapshot_read(slug: str) -> dict | None:
+    """The public version's document as last written, or None (never published, taken down)."""
+    try:
+        with exports_storage().open(snapshot_name(slug)) as snapshot:
+            return json.loads(snapshot.read())
+    except FileNotFoundError:
+        return None
+
+
+def snapshot_remove(slug: str) -> None:
+    exports_storage().delete(snapshot_name(slug))
+
+
+def snapshot_remove_later(slug: str) -> None:
+    """After the commit that took the page down: its snapshot goes too (best effort; while the
+    database answers the page is gone anyway)."""
+
+    def remove() -> None:
+        try:
+            snapshot_remove(slug)
+        except Exception as error:  # noqa: BLE001 - logged; only the outage fallback is stale
+            logger.warning("snapshot of %s not removed: %s", slug, describe_error(error))
+
+    transaction.on_commit(remove)
+
+
+# --- The PDF -------------------------------------------------------------------------------------
+def _fetch_own(url: str) -> tuple[bytes, str]:
+    """WeasyPrint's only way to the outside: our stored photos and static files, nothing else."""
+    if url.startswith(PHOTO_PREFIX) and stored_name_valid(name := url.removeprefix(PHOTO_PREFIX)):
+        with photo_storage().open(name) as photo:
+            return photo.read(), CONTENT_TYPES[PurePosixPath(name).suffix[1:]]
+    path = url.removeprefix(STATIC_PREFIX) if url.startswith(STATIC_PREFIX) else ""
+    suffix = PurePosixPath(path).suffix[1:]
+    if suffix in STATIC_TYPES and (found := finders.find(path)):
+        with open(found, "rb") as static:
+            return static.read(), STATIC_TYPES[suffix]
+    raise ValueError(f"not fetched: {url[:80]}")
+
+
+def _write_pdf(html: str) -> bytes:
+    # WeasyPrint needs Debian's Pango: loaded only to make a PDF, so the rest runs without it.
+    from weasyprint import HTML, URLFetcher
+    from weasyprint.urls import URLFetcherResponse
+
+    class OwnFilesOnly(URLFetcher):
+        def fetch(self, url: str, headers: dict | None = None) -> URLFetcherResponse:
+            body, content_type = _fetch_own(url)
+            return URLFetcherResponse(url, body=body, headers={"Content-Type": content_type})
+
+    return HTML(string=html, base_url=STATIC_PREFIX, url_fetcher=OwnFilesOnly()).write_pdf(pdf_variant="pdf/ua-1")
+
+
+def pdf_photo(photo_name: str) -> str:
+    """The photo a sheet prints: a 960 px variant is plenty at 70 mm (and keeps the file small)."""
+    return dict(photo_variants(photo_name)).get(960, photo_name)
+
+
+def pdf_render(document: dict, *, photo_name: str = "") -> bytes:
+    """The one-sheet of a version's document; `photo_name`: its photo in the photo storage."""
+    texts = public_texts(document["language"])
+    html = render_to_string("presskit/pdf.html", {
+        "doc": document, "t": {**texts, "photo_alt": texts["photo_alt"].format(name=document["artist"]["name"])},
+        "photo_src": f"{PHOTO_PREFIX}{pdf_photo(photo_name)}" if photo_name else "",
+        "stylesheet": f"{STATIC_PREFIX}css/presskit_pdf.css",
+        "page_url": settings.PUBLIC_BASE_URL.rstrip("/") + reverse("public_page", args=[document["slug"]]),
+        "version_text": version_caption(document),
+    })
+    return _write_pdf(html)
+
+
+def version_pdf(version: PresskitVersion) -> bytes:
+    return pdf_render(version.document, photo_name=version.photo_name)
+
+
+# --- The job: snapshot and PDF of a published version --------------------------------------------
+def version_export(payload: dict) -> dict:
+    version = PresskitVersion.objects.select_related("presskit").filter(pk=payload["version"]).first()
+    if version is None:
+        return {"exported": False}
+    if version.presskit.published_version_id == version.pk:  # still the public one
+        snapshot_write(version.document)
+    name = pdf_name(version.document)
+    if not exports_storage().exists(name):
+        _replace(name, version_pdf(version))
+    return {"exported": True, "pdf": name}
+
+
+def version_export_record(payload: dict, value: dict) -> dict:
+    if value.get("exported"):
+        PresskitVersion.objects.filter(pk=payload["version"]).update(pdf_name=value["pdf"])
+    return value
+
+
+VERSION_EXPORT = JobType(name=JOB_TYPE, run=version_export, apply=version_export_record, dependency=DEPENDENCY,
+                         priority=Priority.MEDIUM)
+
+
+def export_job_request(version: PresskitVersion) -> JobRequest:
+    return JobRequest(JOB_TYPE, {"version": version.pk}, idempotency_key=f"export:{version.pk}",
+                      owner=f"presskit:{version.presskit_id}")

@@ -1,0 +1,54 @@
+"""Reads of the presskit's own: what is public at a slug, and which presskit an edit link opens."""
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+from django.db import DatabaseError
+from django.utils import timezone
+
+from presskit.exports import snapshot_read
+from presskit.models import EditLink, Presskit
+from presskit.services import edit_token_hash
+
+logger = logging.getLogger(__name__)
+
+
+class NotPublished(LookupError):
+    """Nothing is public at this slug (never published, unpublished, taken down, or unknown)."""
+
+
+@dataclass(frozen=True)
+class PublicPresskit:
+    document: dict
+    pdf_name: str  # "" until the export job has made it
+    photo_name: str  # the published photo in the photo storage ("" none)
+    from_snapshot: bool  # served while the database could not answer
+
+
+def public_presskit_get(*, slug: str) -> PublicPresskit:
+    """The public version at `slug`, from the database; from its snapshot when the database
+    cannot answer (MINIMAL: existing presskits stay viewable). Raises NotPublished."""
+    try:
+        presskit = (Presskit.objects.select_related("published_version")
+                    .filter(slug=slug, taken_down_at=None, published_version__isnull=False).first())
+    except DatabaseError as error:
+        logger.warning("public page %s from its snapshot: database unavailable (%s)", slug, type(error).__name__)
+        document = snapshot_read(slug)
+        if document is None:
+            raise NotPublished(slug) from error
+        return PublicPresskit(document, pdf_name="", photo_name="", from_snapshot=True)
+    if presskit is None:
+        raise NotPublished(slug)
+    version = presskit.published_version
+    return PublicPresskit(version.document, version.pdf_name, version.photo_name, from_snapshot=False)
+
+
+def edit_link_presskit(*, token: str) -> Presskit | None:
+    """The presskit a live edit link opens (None for a wrong, revoked or malformed token)."""
+    link = EditLink.objects.select_related("presskit").filter(
+        token_hash=edit_token_hash(token), revoked_at__isnull=True).first()
+    if link is None:
+        return None
+    EditLink.objects.filter(pk=link.pk).update(last_used_at=timezone.now())
+    return link.presskit

@@ -1,0 +1,70 @@
+"""The public page's, the PDF's and the 404's words, by language (the presskit's own: a booker
+reads them, not the artist in the chat)."""
+from __future__ import annotations
+
+from django.conf import settings
+from django.utils import translation
+from django.utils.dateparse import parse_datetime
+from django.utils.formats import date_format
+
+PUBLIC_TEXTS: dict[str, dict[str, str]] = {
+    "es": {
+        "genres": "Géneros",
+        "experience": "Trayectoria",
+        "location": "Base",
+        "bio": "Biografía",
+        "bio_long": "Leer la biografía completa",
+        "story_title": "En sus palabras",
+        "links": "Escucha y sigue",
+        "booking": "Contratación",
+        "booking_lead": "Para fechas y condiciones, escribe a",
+        "downloads": "Descargas",
+        "pdf": "Presskit en PDF",
+        "json": "Datos (JSON)",
+        "photo_alt": "Foto de prensa de {name}",
+        "made_with": "Presskit hecho con ÍTERA PressKit",
+        "version": "Versión {number} · publicada el {date}",
+        "link_aria": "{label} de {name} (se abre el sitio de {label})",
+        "snapshot_note": "Estás viendo la última versión publicada.",
+        "not_found_title": "Este presskit no está publicado",
+        "not_found_text": "El enlace puede estar mal escrito, o el artista ha retirado su página. "
+                          "Pídele el enlace nuevo o escríbele directamente.",
+        "not_found_home": "Crea tu propio presskit",
+    },
+    "en": {
+        "genres": "Genres",
+        "experience": "Experience",
+        "location": "Based in",
+        "bio": "Biography",
+        "bio_long": "Read the full biography",
+        "story_title": "In their own words",
+        "links": "Listen and follow",
+        "booking": "Booking",
+        "booking_lead": "For dates and fees, write to",
+        "downloads": "Downloads",
+        "pdf": "Presskit as PDF",
+        "json": "Data (JSON)",
+        "photo_alt": "Press photo of {name}",
+        "made_with": "Presskit made with ÍTERA PressKit",
+        "version": "Version {number} · published on {date}",
+        "link_aria": "{name} on {label} (opens {label})",
+        "snapshot_note": "You are seeing the latest published version.",
+        "not_found_title": "This presskit is not published",
+        "not_found_text": "The link may be mistyped, or the artist has taken the page down. "
+                          "Ask them for the new link or write to them directly.",
+        "not_found_home": "Make your own presskit",
+    },
+}
+
+
+def public_texts(language: str) -> dict[str, str]:
+    return PUBLIC_TEXTS.get(language) or PUBLIC_TEXTS[settings.LANGUAGE_CODE]
+
+
+def version_caption(document: dict) -> str:
+    """"Versión 3 · publicada el 1 de diciembre de 2026", in the document's language."""
+    language = document["language"]
+    published = parse_datetime(document["published_at"])
+    with translation.override(language):
+        date = date_format(published, "DATE_FORMAT") if published else ""
+    return public_texts(language)["version"].format(number=document["version"], date=date)
