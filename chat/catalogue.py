@@ -49,3 +49,5 @@ class Catalogue:
     # {location} {experience} {story} {story_start} {links} {booking_email}); the rest are the
     # assistant's messages about them.
     bios: Mapping[str, str] = field(default_factory=dict)
+    # The assistant's word after publish, unpublish and a new edit link ({url} {number}).
+    publishing: Mapping[str, str] = field(default_factory=dict)

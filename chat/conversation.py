@@ -17,7 +17,7 @@ from django.db import DatabaseError
 
 from chat import bios, rendering, services
 from chat.chain import Reply, chain_from_settings
-from chat.frames import Command, CommandKind
+from chat.frames import PRESSKIT_ACTIONS, Command, CommandKind
 from chat.groups import group_publish
 from chat.pending import pending_answer_keep, pending_answers_replay_chat
 from chat.providers.base import ReplySink
@@ -76,12 +76,39 @@ async def _service_state() -> DegradationState:
     return await sync_to_async(degradation_current, thread_sensitive=False)()
 
 
-async def command_handle(*, session_id: str, command: Command, sink: TurnSink, origin: str | None) -> None:
-    """Carry out the artist's command and deliver the reply. Raises `services.InvalidAction`, or
+_PRESSKIT_ACTIONS = {
+    CommandKind.PUBLISH: services.presskit_publish_from_chat,
+    CommandKind.UNPUBLISH: services.presskit_unpublish_from_chat,
+    CommandKind.EDIT_LINK: services.edit_link_new_from_chat,
+}
+
+
+async def _presskit_action(session_id: str, command: Command, sink: TurnSink, origin: str | None,
+                           level: Level) -> str:
+    """Publish, unpublish, a new edit link: done by our code, no provider asked. A new edit
+    link's token goes to the asking tab only, never to the group nor to the transcript."""
+    done = await database_sync_to_async(_PRESSKIT_ACTIONS[command.kind])(session_id=session_id)
+    html = await database_sync_to_async(rendering.render_turn_done)(session_id, done.message, level)
+    await _publish(session_id, html, sink, origin)
+    if done.edit_token:
+        await sink.show(rendering.render_edit_link(done.edit_token, done.session.language))
+    return done.edit_token
+
+
+async def command_handle(*, session_id: str, command: Command, sink: TurnSink, origin: str | None) -> str:
+    """Carry out the artist's command and deliver the reply. Returns a new private edit link's
+    token when the command made one ("" otherwise). Raises `services.InvalidAction`, or
     `ServiceReadOnly` when the database cannot take writes (the answer is then kept for later)."""
     state = await _service_state()
     if state.level >= Level.MINIMAL:
         await _keep(session_id, command)
+    if command.kind in PRESSKIT_ACTIONS:
+        try:
+            return await _presskit_action(session_id, command, sink, origin, state.level)
+        except DatabaseError as error:
+            logger.exception("presskit action without its database (session %s)", session_id)
+            request_evaluation()
+            raise ServiceReadOnly("read_only") from error
     try:
         # Answers kept during an outage come first, in order, before anything new.
         await sync_to_async(pending_answers_replay_chat, thread_sensitive=False)(session_id)
@@ -109,6 +136,7 @@ async def command_handle(*, session_id: str, command: Command, sink: TurnSink, o
             f"integrations of presskit {turn.session.presskit_id}")
     html = await database_sync_to_async(rendering.render_turn_done)(session_id, message, state.level)
     await _publish(session_id, html, sink, origin)
+    return ""
 
 
 _background: set[asyncio.Task] = set()

@@ -17,6 +17,13 @@ class CommandKind(StrEnum):
     EDIT = "edit"
     RESUME = "resume"
     RESTART = "restart"
+    PUBLISH = "publish"
+    UNPUBLISH = "unpublish"
+    EDIT_LINK = "edit_link"  # a new private edit link (the older one stops working)
+
+
+# Actions on the presskit itself rather than on an answer: no reply is asked of any provider.
+PRESSKIT_ACTIONS = frozenset({CommandKind.PUBLISH, CommandKind.UNPUBLISH, CommandKind.EDIT_LINK})
 
 
 @dataclass(frozen=True)
@@ -51,7 +58,7 @@ def command_from_values(values: Mapping[str, object]) -> Command:
                 return Command(CommandKind.EDIT, step=int(str(values.get("step"))))
             except ValueError:
                 raise FrameError("bad_step") from None
-        if action in (CommandKind.RESUME, CommandKind.RESTART):
+        if action in (CommandKind.RESUME, CommandKind.RESTART, *PRESSKIT_ACTIONS):
             return Command(CommandKind(action))
         raise FrameError("unknown_action")
     message = values.get("message")

@@ -8,6 +8,8 @@ from __future__ import annotations
 from typing import Any
 
 from django.template.loader import render_to_string
+from django.utils import timezone, translation
+from django.utils.formats import date_format
 
 from chat.bios import JOB_TYPE as BIO_JOB_TYPE
 from chat.chain import configured_ai_providers
@@ -16,6 +18,7 @@ from chat.service_mode import service_mode
 from chat.steps import STEPS, TOTAL_STEPS, display_value
 from chat.texts import catalogue_for
 from presskit.models import BioSource
+from presskit.selectors import publication_of
 from resilience.degradation import Level
 from resilience.queue import job_waiting_exists
 
@@ -60,6 +63,13 @@ def chat_context(session: ChatSession, *, with_messages: bool, level: Level) -> 
         if session.editing_step
         else "",
     }
+    if session.is_complete:
+        publication = context["publication"] = publication_of(presskit, language=session.language)
+        if publication.published_at:
+            with translation.override(catalogue.language):
+                date = date_format(timezone.localtime(publication.published_at), "DATE_FORMAT")
+            context["publication_state"] = catalogue.ui["published_state"].format(
+                number=publication.version_number, date=date)
     if with_messages:
         context["messages"] = list(session.messages.all())
     return context
@@ -99,6 +109,11 @@ def render_draft(session: ChatSession, level: Level) -> str:
 def render_service(level: Level, language: str) -> str:
     """The banner and service mode, pushed to every open chat when the level changes."""
     return _render("service.html", {"mode": service_mode(level, language)})
+
+
+def render_edit_link(token: str, language: str) -> str:
+    """A new private edit link, once, to the tab that asked for it (swapped into #private-link)."""
+    return _render("edit_link.html", {"t": catalogue_for(language).ui, "edit_token": token, "oob": True})
 
 
 def render_error(code: str, language: str) -> str:

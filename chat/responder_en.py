@@ -163,6 +163,18 @@ CATALOGUE = Catalogue(
         "internal": "Something went wrong while replying. What you already sent is saved; please try again in a moment.",
         "session_unknown": "This conversation doesn't exist. Reload the page to start a new one.",
         "session_not_yours": "This conversation belongs to someone else. Reload the page to open yours.",
+        "not_complete": "Finish the seven steps first; then you can publish your presskit.",
+        "taken_down": "The ÍTERA team has taken your page down and it cannot be published now. Write to us and we will look into it.",
+        "not_published": "Your page is not published, so there is nothing to take down.",
+    },
+    publishing={
+        "published_first": (
+            "Your presskit is published! This is the link to send to promoters and venues: {url} "
+            "(it is in the panel too, with a button to copy it)."
+        ),
+        "published_again": "I have published your changes: version {number} is now at {url}",
+        "unpublished": "I have taken your page down: the link shows nothing now. Your data is still here and you can publish again whenever you like.",
+        "edit_link": "I have made you a new private link to edit from another device; the old one no longer works. It is just above the reply box.",
     },
     bios={
         "short": (
@@ -255,5 +267,28 @@ CATALOGUE = Catalogue(
         ),
         "photo_error_not_yours": "This conversation is not yours: you cannot upload a photo to it. Nothing was saved.",
         "photo_back": "Back to your chat",
+        "publish_title": "Publish",
+        "publish_lead": "This is how your presskit looks to whoever opens your link. Review and edit anything; publish it when you like it.",
+        "publish": "Publish",
+        "publish_changes": "Publish changes",
+        "published_state": "Published: version {number}, since {date}.",
+        "draft_changed": "You have unpublished changes.",
+        "draft_same": "What is published is up to date.",
+        "public_link": "Public link",
+        "copy": "Copy link",
+        "copied": "Copied!",
+        "open_page": "See my page",
+        "unpublish": "Take the page down",
+        "unpublish_confirm": "Take your page down? The link will stop working until you publish again.",
+        "taken_down_state": "The ÍTERA team has taken your page down. Write to us if you think it is a mistake.",
+        "edit_link_title": "Your private edit link",
+        "edit_link_about": "To keep editing your presskit from another browser or device.",
+        "edit_link_warning": "Whoever has this link can edit your presskit: keep it like a password and do not share it.",
+        "edit_link_once": "Copy it now: for your safety we will not show it again. If you lose it, make a new one.",
+        "edit_link_new": "Make a new private link",
+        "edit_link_new_confirm": "The previous private link will stop working. Make a new one?",
+        "edit_link_copy": "Copy private link",
+        "edit_link_invalid_title": "This private link does not work",
+        "edit_link_invalid": "A newer one may have been made, or it was copied wrongly. Open it in the browser where you made your presskit and make a new one.",
     },
 )

@@ -157,6 +157,20 @@ CATALOGUE = Catalogue(
         "internal": "Algo ha fallado al responderte. Lo que ya enviaste está guardado; inténtalo de nuevo en un momento.",
         "session_unknown": "Esta conversación no existe. Recarga la página para empezar una nueva.",
         "session_not_yours": "Esta conversación pertenece a otra persona. Recarga la página para abrir la tuya.",
+        "not_complete": "Primero completa los siete pasos; después podrás publicar tu presskit.",
+        "taken_down": (
+            "El equipo de ÍTERA ha retirado tu página y no se puede publicar ahora. Escríbenos y lo revisamos."
+        ),
+        "not_published": "Tu página no está publicada, así que no hay nada que retirar.",
+    },
+    publishing={
+        "published_first": (
+            "¡Tu presskit está publicado! Este es el enlace para enviar a promotores y salas: {url} "
+            "(lo tienes también en el panel, con un botón para copiarlo)."
+        ),
+        "published_again": "He publicado tus cambios: la versión {number} ya está en {url}",
+        "unpublished": "He retirado tu página: el enlace ya no muestra nada. Tus datos siguen aquí y puedes volver a publicarla cuando quieras.",
+        "edit_link": "Te he creado un enlace privado nuevo para editar desde otro dispositivo; el anterior ya no funciona. Lo tienes encima del cuadro de respuesta.",
     },
     bios={
         "short": (
@@ -251,5 +265,28 @@ CATALOGUE = Catalogue(
         ),
         "photo_error_not_yours": "Esta conversación no es tuya: no puedes subir una foto a ella. No se ha guardado nada.",
         "photo_back": "Volver a tu chat",
+        "publish_title": "Publicar",
+        "publish_lead": "Así verá tu presskit quien abra tu enlace. Revisa y edita lo que quieras; cuando te guste, publícalo.",
+        "publish": "Publicar",
+        "publish_changes": "Publicar cambios",
+        "published_state": "Publicado: versión {number}, desde el {date}.",
+        "draft_changed": "Tienes cambios sin publicar.",
+        "draft_same": "Lo publicado está al día.",
+        "public_link": "Enlace público",
+        "copy": "Copiar enlace",
+        "copied": "¡Copiado!",
+        "open_page": "Ver mi página",
+        "unpublish": "Retirar la página",
+        "unpublish_confirm": "¿Retirar tu página? El enlace dejará de funcionar hasta que vuelvas a publicar.",
+        "taken_down_state": "El equipo de ÍTERA ha retirado tu página. Escríbenos si crees que es un error.",
+        "edit_link_title": "Tu enlace privado de edición",
+        "edit_link_about": "Para seguir editando tu presskit desde otro navegador o dispositivo.",
+        "edit_link_warning": "Quien tenga este enlace puede editar tu presskit: guárdalo como una contraseña y no lo compartas.",
+        "edit_link_once": "Cópialo ahora: por seguridad no volveremos a mostrarlo. Si lo pierdes, crea uno nuevo.",
+        "edit_link_new": "Crear un enlace privado nuevo",
+        "edit_link_new_confirm": "El enlace privado anterior dejará de funcionar. ¿Crear uno nuevo?",
+        "edit_link_copy": "Copiar enlace privado",
+        "edit_link_invalid_title": "Este enlace privado no funciona",
+        "edit_link_invalid": "Puede que se haya creado uno nuevo o que esté mal copiado. Ábrelo desde el navegador donde hiciste tu presskit y crea uno nuevo.",
     },
 )

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 from django.conf import settings
 from django.db import transaction
+from django.urls import reverse
 
 from chat.bios import bio_job_request
 from chat.chain import Reply, configured_ai_providers
@@ -18,8 +19,9 @@ from chat.providers.base import ReplyKind, ReplyRequest
 from chat.steps import STEPS, TOTAL_STEPS, InvalidAnswer, answers_of, display_value, step_by_number
 from chat.texts import catalogue_for
 from presskit.integrations import integrations_enqueue
-from resilience.queue import job_enqueue
 from presskit.models import BIO_FIELDS, Presskit
+from presskit.services import PublishRefused, edit_link_create, presskit_publish, presskit_unpublish
+from resilience.queue import job_enqueue
 
 
 @dataclass(frozen=True)
@@ -181,3 +183,53 @@ def reply_record(*, session_id: str, request: ReplyRequest, reply: Reply) -> Cha
         text=reply.text, provider=reply.provider, fallback_used=reply.fallback_used,
     )
 
+
+
+@dataclass(frozen=True)
+class PresskitActionDone:
+    """What publish, unpublish or a new edit link did: the assistant's word on it, and a new
+    private edit link's token when one was made (shown once, to the asking tab only)."""
+
+    session: ChatSession
+    message: ChatMessage
+    edit_token: str = ""
+
+
+def _say(session: ChatSession, key: str, **values: object) -> ChatMessage:
+    text = catalogue_for(session.language).publishing[key].format(**values)
+    return ChatMessage.objects.create(session=session, role=ChatMessage.Role.ASSISTANT, provider="template", text=text)
+
+
+def presskit_publish_from_chat(*, session_id: str) -> PresskitActionDone:
+    """Publish the chat's finished presskit (the draft as the next version). The first time, a
+    private edit link is made too, so the artist can come back from any device."""
+    with transaction.atomic():
+        session = _locked(session_id)
+        if not session.is_complete:
+            raise InvalidAction("not_complete")
+        first = not session.presskit.versions.exists()
+        try:
+            version = presskit_publish(presskit_id=str(session.presskit_id), language=session.language)
+        except PublishRefused as refused:
+            raise InvalidAction(refused.code) from None
+        url = reverse("public_page", args=[version.document["slug"]])
+        message = _say(session, "published_first" if first else "published_again", url=url, number=version.number)
+        token = edit_link_create(presskit_id=str(session.presskit_id)) if first else ""
+        return PresskitActionDone(session, message, token)
+
+
+def presskit_unpublish_from_chat(*, session_id: str) -> PresskitActionDone:
+    with transaction.atomic():
+        session = _locked(session_id)
+        if not presskit_unpublish(presskit_id=str(session.presskit_id)):
+            raise InvalidAction("not_published")
+        return PresskitActionDone(session, _say(session, "unpublished"))
+
+
+def edit_link_new_from_chat(*, session_id: str) -> PresskitActionDone:
+    with transaction.atomic():
+        session = _locked(session_id)
+        if not session.presskit.versions.exists():
+            raise InvalidAction("not_published")
+        token = edit_link_create(presskit_id=str(session.presskit_id))
+        return PresskitActionDone(session, _say(session, "edit_link"), token)

@@ -6,4 +6,5 @@ app_name = "chat"
 urlpatterns = [
     path("", views.chat_home, name="home"),
     path("photo", views.chat_photo, name="photo"),
+    path("e/<str:token>/", views.edit_link_open, name="edit_link"),
 ]

@@ -11,7 +11,7 @@ from django.shortcuts import render
 from django.urls import reverse
 from django.utils.translation import get_language_from_request
 from django.views.decorators.csrf import csrf_exempt, csrf_protect
-from django.views.decorators.http import require_http_methods, require_POST
+from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
 from asgiref.sync import sync_to_async
 from channels.db import database_sync_to_async
@@ -24,11 +24,14 @@ from chat.selectors import (
 )
 from chat.texts import catalogue_for
 from presskit.photos import PhotoInvalid, PhotoNotKept, PhotoSizeLimit, photo_max_mb, photo_upload
+from presskit.selectors import edit_link_presskit
 from resilience.degradation import Level, degradation_current
 from resilience.fallbacks import Fallback
 
 
 logger = logging.getLogger(__name__)
+
+EDIT_TOKEN_MAX_LENGTH = 64  # ours are 22 characters; anything much longer is not worth a lookup
 
 
 class _DiscardingSink:
@@ -60,7 +63,7 @@ def _session_for_request(request: HttpRequest) -> ChatSession:
 
 
 @database_sync_to_async
-def _page(request: HttpRequest, level: Level, error: str = "") -> HttpResponse:
+def _page(request: HttpRequest, level: Level, error: str = "", edit_token: str = "") -> HttpResponse:
     if level is Level.EMERGENCY:
         return _status_page(request)
     try:
@@ -71,6 +74,7 @@ def _page(request: HttpRequest, level: Level, error: str = "") -> HttpResponse:
     context = rendering.chat_context(session, with_messages=True, level=level)
     context["error"] = catalogue_for(session.language).errors[error] if error else ""
     context["photo_notice"] = _photo_notice_pop(request, session.language)
+    context["edit_token"] = edit_token  # a new private edit link, shown once (never stored in clear)
     return render(request, "chat/chat.html", context, status=400 if error else 200)
 
 
@@ -94,12 +98,37 @@ async def chat_home(request: HttpRequest) -> HttpResponse:
         return await sync_to_async(_status_page)(request, banner="banner_minimal")
     try:
         command = command_from_values(request.POST)
-        await conversation.command_handle(
+        edit_token = await conversation.command_handle(
             session_id=str(session.pk), command=command, sink=_DiscardingSink(), origin=None
         )
     except (FrameError, services.InvalidAction, conversation.ServiceReadOnly) as error:
         return await _page(request, level, error.code)
+    if edit_token:  # shown in this answer, not after a redirect: it is kept nowhere in clear
+        return await _page(request, level, edit_token=edit_token)
     return HttpResponseRedirect(reverse("chat:home") + "#composer")
+
+
+@require_safe
+def edit_link_open(request: HttpRequest, token: str) -> HttpResponse:
+    """A private edit link: this browser may edit the presskit from now on (its chat becomes
+    this browser's current one). The token leaves the address bar at once (a redirect), and
+    is never sent on as a referrer."""
+    session = None
+    if len(token) <= EDIT_TOKEN_MAX_LENGTH and (presskit := edit_link_presskit(token=token)) is not None:
+        session = ChatSession.objects.filter(presskit=presskit).first()
+    if session is None:
+        catalogue = catalogue_for(get_language_from_request(request))
+        response = render(request, "chat/edit_link_invalid.html", {"t": catalogue.ui, "language": catalogue.language},
+                          status=404)
+    else:
+        request.session.cycle_key()  # a new session id for a browser that gains a presskit
+        owned = [chat for chat in request.session.get(OWNED_SESSIONS_KEY, []) if chat != str(session.pk)]
+        request.session[OWNED_SESSIONS_KEY] = [*owned, str(session.pk)][-20:]
+        request.session[CURRENT_SESSION_KEY] = str(session.pk)
+        response = HttpResponseRedirect(reverse("chat:home"))
+    response["Referrer-Policy"] = "no-referrer"
+    response["Cache-Control"] = "no-store"
+    return response
 
 
 # --- The press photo -------------------------------------------------------------------------------

@@ -3,12 +3,15 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from datetime import datetime
 
 from django.db import DatabaseError
 from django.utils import timezone
 
+from presskit.documents import document_content, version_document
 from presskit.exports import snapshot_read
 from presskit.models import EditLink, Presskit
+from presskit.photos import photo_document
 from presskit.services import edit_token_hash
 
 logger = logging.getLogger(__name__)
@@ -52,3 +55,31 @@ def edit_link_presskit(*, token: str) -> Presskit | None:
         return None
     EditLink.objects.filter(pk=link.pk).update(last_used_at=timezone.now())
     return link.presskit
+
+
+@dataclass(frozen=True)
+class Publication:
+    """Where a presskit stands with its public page, for the artist's panel."""
+
+    slug: str | None
+    version_number: int | None  # the public version (None: not public)
+    published_at: datetime | None
+    changed: bool  # the draft differs from what is public
+    taken_down: bool
+    ever_published: bool
+
+
+def publication_of(presskit: Presskit, *, language: str) -> Publication:
+    public = presskit.published_version
+    changed = False
+    if public is not None:
+        draft = version_document(presskit, number=public.number, language=language, photo=photo_document(presskit))
+        changed = document_content(draft) != document_content(public.document)
+    return Publication(
+        slug=presskit.slug,
+        version_number=public.number if public else None,
+        published_at=public.published_at if public else None,
+        changed=changed,
+        taken_down=presskit.taken_down_at is not None,
+        ever_published=bool(presskit.slug),
+    )

@@ -112,6 +112,19 @@
     input.focus();
   });
 
+  // Copy buttons (the public link, the private edit link): the link's absolute address.
+  document.addEventListener("click", function (event) {
+    const button = event.target.closest("[data-copy]");
+    if (!button) return;
+    const link = document.querySelector(button.dataset.copy);
+    if (!link || !navigator.clipboard) return;
+    navigator.clipboard.writeText(link.href).then(function () {
+      const label = button.textContent;
+      button.textContent = button.dataset.copied;
+      setTimeout(function () { button.textContent = label; }, 2000);
+    });
+  });
+
   document.addEventListener("keydown", function (event) {
     if (event.target.id === "message" && event.key === "Enter" && !event.shiftKey && !event.isComposing) {
       event.preventDefault();
