@@ -9,6 +9,8 @@ HOST ?= 127.0.0.1
 PY := $(VENV)/bin/python
 # The browser tests drive Debian's Chromium (Playwright cannot download browsers here).
 CHROMIUM ?= /usr/bin/chromium
+# The PDF exports (WeasyPrint) need Debian's Pango and fonts: installed once, never downloaded.
+PDF_FONT := /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf
 # Installs come from uv.lock (exact versions and hashes), through uv: README, "Dependencies".
 UV_VERSION ?= 0.13.9
 TOOLS ?= .tools
@@ -17,10 +19,10 @@ SYNC := UV_PROJECT_ENVIRONMENT=$(VENV) $(UV) sync --locked --python $(PYTHON) --
 
 .PHONY: run test test-drift manage bench fake-llm lock
 
-run: $(VENV)/.app-installed
+run: $(VENV)/.app-installed $(PDF_FONT)
 	$(PY) -m presskit.stack run --host $(HOST) --port $(PORT)
 
-test: $(VENV)/.test-installed $(CHROMIUM)
+test: $(VENV)/.test-installed $(CHROMIUM) $(PDF_FONT)
 	CHROMIUM_PATH=$(CHROMIUM) $(PY) -m presskit.stack test $(ARGS)
 
 # uv itself, pinned, in a virtualenv of its own (so syncing the project never removes it).
@@ -57,6 +59,11 @@ test-drift: | $(UV)
 lock: | $(UV)
 	$(UV) lock --upgrade
 	rm -f $(VENV)/.app-installed $(VENV)/.test-installed
+
+$(PDF_FONT):
+	@echo "Installing Pango and the DejaVu fonts for the PDF exports (needs root and apt)"
+	apt-get update -qq
+	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq libpango-1.0-0 libpangoft2-1.0-0 fonts-dejavu-core
 
 $(CHROMIUM):
 	@echo "Installing Debian's Chromium for the browser tests (needs root and apt)"

@@ -110,7 +110,11 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     # psycopg 3's pool instead of persistent connections, which leak under ASGI.
     DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
         "min_size": 1, "max_size": env.int("DATABASE_POOL_MAX", default=10),
+        # Seconds a request waits for a pooled connection (psycopg's default is 30): a database
+        # that is down fails a request quickly and the `database` breaker takes over.
+        "timeout": env.float("DATABASE_POOL_TIMEOUT", default=5.0),
     }
+    DATABASES["default"]["OPTIONS"].setdefault("connect_timeout", 3)  # libpq: an unreachable host
 elif DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     DATABASES["default"].setdefault("OPTIONS", {}).update({
         # Several processes (Daphne, worker) write: wait for the lock, take it up front, use WAL.
