@@ -177,15 +177,29 @@ CATALOGUE = Catalogue(
         "edit_link": "I have made you a new private link to edit from another device; the old one no longer works. It is just above the reply box.",
     },
     bios={
-        "short": (
-            "{name} is a {genres} artist based in {location}. {story_start} "
-            "Career: {experience}. Bookings: {booking_email}."
-        ),
-        "long": (
-            "{name} is a {genres} artist based in {location}.\n\n{story}\n\n"
-            "Career: {experience}.\n\nWhere to listen: {links}.\n\n"
-            "Bookings and press: {booking_email}."
-        ),
+        # The template bio, in the third person ({name} {genres} {base} {where} {year} {duration}
+        # {experience} {quote}); `solo`, `duo` and `group` variants where the grammar differs.
+        "and": "and",
+        "intro_solo": "{name} is a {genres} artist based in {base}.",
+        "intro_duo": "{name} is a {genres} duo based in {base}.",
+        "intro_group": "{name} is a {genres} band based in {base}.",
+        "since_solo": "Active since {year}.",
+        "since_duo": "Active since {year}.",
+        "since_group": "Active since {year}.",
+        "for_solo": "Active for {duration}.",
+        "for_duo": "Active for {duration}.",
+        "for_group": "Active for {duration}.",
+        "where_preposition": "in",
+        "career": "Career: {experience}.",
+        "where_solo": "They play {where}.",
+        "where_duo": "They play {where}.",
+        "where_group": "They play {where}.",
+        "quote_solo": "In their own words: “{quote}”",
+        "quote_duo": "In their own words: “{quote}”",
+        "quote_group": "In their own words: “{quote}”",
+        "closing_solo": "Their music and profiles are linked in this presskit.",
+        "closing_duo": "Their music and profiles are linked in this presskit.",
+        "closing_group": "Their music and profiles are linked in this presskit.",
         "written_ai": "I've written your bio, short and long: it's in the “Your presskit” panel.",
         "written_template": "I've put your bio together from your answers: it's in the “Your presskit” panel.",
         "queued": (

@@ -173,15 +173,29 @@ CATALOGUE = Catalogue(
         "edit_link": "Te he creado un enlace privado nuevo para editar desde otro dispositivo; el anterior ya no funciona. Lo tienes encima del cuadro de respuesta.",
     },
     bios={
-        "short": (
-            "{name} es artista de {genres} con base en {location}. {story_start} "
-            "Trayectoria: {experience}. Contratación: {booking_email}."
-        ),
-        "long": (
-            "{name} es artista de {genres} con base en {location}.\n\n{story}\n\n"
-            "Trayectoria: {experience}.\n\nDónde escuchar su música: {links}.\n\n"
-            "Contratación y prensa: {booking_email}."
-        ),
+        # The template bio, in the third person ({name} {genres} {base} {where} {year} {duration}
+        # {experience} {quote}); `solo`, `duo` and `group` variants where the grammar differs.
+        "and": "y",
+        "intro_solo": "{name} es artista de {genres} con base en {base}.",
+        "intro_duo": "{name} es un dúo de {genres} con base en {base}.",
+        "intro_group": "{name} es una formación de {genres} con base en {base}.",
+        "since_solo": "En activo desde {year}.",
+        "since_duo": "En activo desde {year}.",
+        "since_group": "En activo desde {year}.",
+        "for_solo": "Lleva {duration} en activo.",
+        "for_duo": "Llevan {duration} en activo.",
+        "for_group": "Llevan {duration} en activo.",
+        "where_preposition": "en",
+        "career": "Trayectoria: {experience}.",
+        "where_solo": "Actúa {where}.",
+        "where_duo": "Actúan {where}.",
+        "where_group": "Actúan {where}.",
+        "quote_solo": "En sus propias palabras: «{quote}»",
+        "quote_duo": "En sus propias palabras: «{quote}»",
+        "quote_group": "En sus propias palabras: «{quote}»",
+        "closing_solo": "Su música y sus redes están enlazadas en este presskit.",
+        "closing_duo": "Su música y sus redes están enlazadas en este presskit.",
+        "closing_group": "Su música y sus redes están enlazadas en este presskit.",
         "written_ai": "He escrito tu biografía, en versión breve y larga: la tienes en el panel «Tu presskit».",
         "written_template": (
             "He preparado tu biografía con tus respuestas: la tienes en el panel «Tu presskit»."

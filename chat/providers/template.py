@@ -92,20 +92,98 @@ class TemplateResponder:
         return text
 
 
-def _first_sentence(text: str, max_words: int = 35) -> str:
-    """The story's first sentence (at most `max_words` words), ending with its punctuation."""
-    sentence = re.split(r"(?<=[.!?])\s", text.strip(), maxsplit=1)[0]
-    words = sentence.split()
-    if len(words) > max_words:
-        sentence = " ".join(words[:max_words]) + "…"
-    return sentence if sentence.endswith((".", "!", "?", "…")) else f"{sentence}."
+# --- The template bio ------------------------------------------------------------------------------
+# Written by a person, from the answers alone: the third person throughout, the artist's own story
+# as their quoted words, no links in the prose, the grammar of a solo artist, a duo or a group.
+_DUO_NAME = re.compile(r"^(d[úu]o|duo)\b|\s(&|\+|y|and|x)\s", re.IGNORECASE)
+_GROUP_NAME = re.compile(r"^(tr[íi]o|cuarteto|quinteto|banda|orquesta|colectivo|coro|los|las|the|band|"
+                         r"quartet|orchestra|collective|crew)\b", re.IGNORECASE)
+_DUO_STORY = re.compile(r"\b(somos dos|los dos|las dos|ambos|ambas|we are two|both of us|the two of us)\b", re.IGNORECASE)
+_PLURAL_STORY = re.compile(r"\b(somos|formamos|empezamos|tocamos|nuestr[oa]s?|nos conocimos|we|our|us)\b", re.IGNORECASE)
+_LINKISH = re.compile(r"(https?://\S+|www\.\S+|@[A-Za-z0-9_.]+|\S+\.(?:com|es|net|org|io|fm)\S*)", re.IGNORECASE)
+_YEAR_ONLY = re.compile(r"^(?:desde(?: el)?|since|from|en)?\s*(19\d{2}|20\d{2})\.?$", re.IGNORECASE)
+_DURATION_ONLY = re.compile(r"^(?:llevo|llevamos|más de|mas de|over|for|around)?\s*(.+?\b(?:años?|anos|meses|years?|months?))"
+                            r"(?:\s+(?:pinchando|tocando|en activo|de carrera|playing|djing))?\.?$", re.IGNORECASE)
+# A first-person start of "where I play", dropped before it is said in the third person.
+_FIRST_PERSON_PLAY = re.compile(r"^(?:y\s+)?(?:toco|tocamos|pincho|pinchamos|actúo|actuamos|i play|we play|playing)\s+",
+                                re.IGNORECASE)
+_PREPOSITION = re.compile(r"^(en|por|desde|in|at|across|around|throughout|all over)\b", re.IGNORECASE)
+_QUOTE_WORDS = 28
+
+
+def ensemble_of(name: str, story: str) -> str:
+    """"solo", "duo" or "group", read from the name first, then from how the story speaks."""
+    if _DUO_NAME.search(name) or _DUO_STORY.search(story):
+        return "duo"
+    if _GROUP_NAME.search(name) or _PLURAL_STORY.search(story):
+        return "group"
+    return "solo"
+
+
+def joined(items: Sequence[str], conjunction: str) -> str:
+    """"house, techno melódico y disco"."""
+    items = [item for item in items if item]
+    return f"{', '.join(items[:-1])} {conjunction} {items[-1]}" if len(items) > 1 else "".join(items)
+
+
+def _without_links(text: str) -> str:
+    """The story without its links: a sentence that points somewhere ("find me at …") goes whole."""
+    sentences = re.split(r"(?<=[.!?])\s+", text.strip())
+    kept = [sentence for sentence in sentences if not _LINKISH.search(sentence)]
+    return " ".join(kept) if kept else re.sub(r"\s{2,}", " ", _LINKISH.sub("", text)).strip(" ,;")
+
+
+def _quoted(story: str, max_words: int | None) -> str:
+    """The artist's words, links left out, cut at a sentence (or a word) when too long."""
+    story = " ".join(_without_links(story).split())
+    if max_words is None or len(story.split()) <= max_words:
+        return story
+    sentences = re.split(r"(?<=[.!?])\s", story)
+    kept = ""
+    for sentence in sentences:
+        if len((kept + " " + sentence).split()) > max_words:
+            break
+        kept = f"{kept} {sentence}".strip()
+    return kept or " ".join(story.split()[:max_words]) + "…"
+
+
+def _career(experience: str, bios: dict, ensemble: str) -> str:
+    experience = experience.strip().rstrip(".")
+    if match := _YEAR_ONLY.match(experience):
+        return bios[f"since_{ensemble}"].format(year=match.group(1))
+    if match := _DURATION_ONLY.match(experience):
+        return bios[f"for_{ensemble}"].format(duration=match.group(1))
+    return bios["career"].format(experience=experience[:1].lower() + experience[1:])
+
+
+def _base_and_where(location: str, preposition: str) -> tuple[str, str]:
+    """"Madrid; salas y festivales de España" -> ("Madrid", "en salas y festivales de España")."""
+    parts = re.split(r"\s*[;(]\s*", location.strip().rstrip(")."), maxsplit=1)
+    base = parts[0].strip()
+    where = _FIRST_PERSON_PLAY.sub("", parts[1].strip()) if len(parts) > 1 else ""
+    if where and not _PREPOSITION.match(where):
+        where = f"{preposition} {where}"
+    return base, where
 
 
 def template_bios(request: ReplyRequest) -> tuple[str, str]:
-    """The short and long bio from the answers alone: no AI, no invented facts."""
+    """The short (~50 words) and long (~150–200 words) bio from the answers alone: no AI, no
+    invented facts."""
     catalogue = catalogue_for(request.language)
+    bios = dict(catalogue.bios)
     answers = request.answers
-    values = {field: answers.get(field, "") for field in
-              ("genres", "location", "experience", "story", "links", "booking_email")}
-    values.update(name=request.artist_name, story_start=_first_sentence(answers.get("story", "")))
-    return catalogue.bios["short"].format(**values), catalogue.bios["long"].format(**values)
+    name, story = request.artist_name, answers.get("story", "")
+    ensemble = ensemble_of(name, story)
+    genres = joined([genre.strip() for genre in answers.get("genres", "").split(",")], bios["and"])
+    base, where = _base_and_where(answers.get("location", ""), bios["where_preposition"])
+    intro = bios[f"intro_{ensemble}"].format(name=name, genres=genres, base=base)
+    career = _career(answers.get("experience", ""), bios, ensemble) if answers.get("experience") else ""
+    short = " ".join(part for part in (
+        intro, career, bios[f"quote_{ensemble}"].format(quote=_quoted(story, _QUOTE_WORDS)) if story else "",
+    ) if part)
+    long = "\n\n".join(part for part in (
+        " ".join(part for part in (intro, career, bios[f"where_{ensemble}"].format(where=where) if where else "") if part),
+        bios[f"quote_{ensemble}"].format(quote=_quoted(story, None)) if story else "",
+        bios[f"closing_{ensemble}"],
+    ) if part)
+    return short, long

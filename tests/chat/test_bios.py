@@ -73,7 +73,9 @@ async def test_no_ai_configured_means_the_template_bio_and_nothing_queued(artist
     presskit = await presskit_of(artist.chat_id)
     assert presskit.bio_source == "template" and presskit.short_bio.startswith("Luna Roja es artista de house")
     assert "Empecé pinchando los vinilos de mi padre en Vallecas." in presskit.short_bio
-    assert "Hoy toco en festivales" in presskit.long_bio and "@lunaroja" in presskit.long_bio
+    # The story is the artist's own words, quoted; the links are buttons on the page, not prose.
+    assert "«Empecé pinchando los vinilos de mi padre en Vallecas. Hoy toco en festivales" in presskit.long_bio
+    assert "@lunaroja" not in presskit.long_bio and "soundcloud" not in presskit.long_bio
     assert await bio_jobs(artist.chat_id) == []
     assert "Presskit completo" in frames[-1] and 'id="bios"' in frames[-1]
 

@@ -62,7 +62,7 @@ async def test_an_artist_completes_all_seven_steps(artist, open_chat):
     assert "¡Listo, Luna Roja!" in texts[-2]
     # The bio ends the turn: with no AI provider configured, written from the answers.
     assert texts[-1].startswith("He preparado tu biografía")
-    assert presskit.short_bio.startswith("Luna Roja es artista de house, techno melódico") and presskit.bio_source == "template"
+    assert presskit.short_bio.startswith("Luna Roja es artista de house y techno melódico") and presskit.bio_source == "template"
     assert 'id="bios"' in frames[-1] and "Preparada con tus respuestas" in frames[-1]
 
 
