@@ -1,13 +1,98 @@
-from django.contrib import admin
+from django import forms
+from django.contrib import admin, messages
+from django.db.models import QuerySet
+from django.http import HttpRequest
+from django.template.response import TemplateResponse
+from django.urls import reverse
+from django.utils.html import format_html
 
-from presskit.models import Integration, Presskit
+from presskit.models import Integration, Presskit, PresskitVersion
+from presskit.services import presskit_restore, presskit_take_down
+from presskit.signals import presskit_changed_send
+
+
+class PublishedFilter(admin.SimpleListFilter):
+    title = "publication"
+    parameter_name = "published"
+
+    def lookups(self, request, model_admin):
+        return [("yes", "Public"), ("no", "Not public"), ("down", "Taken down")]
+
+    def queryset(self, request, queryset: QuerySet) -> QuerySet:
+        match self.value():
+            case "yes":
+                return queryset.filter(published_version__isnull=False)
+            case "no":
+                return queryset.filter(published_version__isnull=True, taken_down_at__isnull=True)
+            case "down":
+                return queryset.filter(taken_down_at__isnull=False)
+        return queryset
+
+
+class VersionInline(admin.TabularInline):
+    model = PresskitVersion
+    fields = ("number", "published_at", "pdf_name")
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+    show_change_link = False
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+
+class TakedownForm(forms.Form):
+    reason = forms.CharField(max_length=500, widget=forms.Textarea(attrs={"rows": 3}),
+                             help_text="Why (kept with the presskit and in the admin log; not shown to bookers).")
 
 
 @admin.register(Presskit)
 class PresskitAdmin(admin.ModelAdmin):
-    list_display = ("__str__", "booking_email", "updated_at")
-    search_fields = ("artist_name", "booking_email")
-    readonly_fields = ("id", "created_at", "updated_at")
+    list_display = ("__str__", "public_link", "public_version", "taken_down_at", "booking_email", "updated_at")
+    list_filter = (PublishedFilter,)
+    search_fields = ("artist_name", "booking_email", "slug")
+    readonly_fields = ("id", "slug", "published_version", "taken_down_at", "takedown_reason", "created_at",
+                       "updated_at")
+    inlines = [VersionInline]
+    actions = ["take_down", "restore"]
+
+    @admin.display(description="public page")
+    def public_link(self, presskit: Presskit) -> str:
+        if not presskit.published_version_id:
+            return "—"
+        url = reverse("public_page", args=[presskit.slug])
+        return format_html('<a href="{}" target="_blank" rel="noopener">{}</a>', url, url)
+
+    @admin.display(description="public version")
+    def public_version(self, presskit: Presskit) -> str:
+        return f"v{presskit.published_version.number}" if presskit.published_version_id else "—"
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet:
+        return super().get_queryset(request).select_related("published_version")
+
+    @admin.action(description="Take down the public page (abuse), with a reason", permissions=["change"])
+    def take_down(self, request: HttpRequest, queryset: QuerySet):
+        form = TakedownForm(request.POST if "apply" in request.POST else None)
+        if not form.is_valid():
+            return TemplateResponse(request, "admin/presskit/takedown.html", {
+                **self.admin_site.each_context(request), "title": "Take down public pages", "form": form,
+                "presskits": queryset, "action_checkbox_name": admin.helpers.ACTION_CHECKBOX_NAME, "opts": self.opts,
+            })
+        reason = form.cleaned_data["reason"]
+        for presskit in queryset:
+            presskit_take_down(presskit_id=str(presskit.pk), reason=reason)
+            self.log_change(request, presskit, f"Taken down: {reason}")
+            presskit_changed_send(presskit_id=str(presskit.pk))  # the artist's open pages say so
+        self.message_user(request, f"{queryset.count()} page(s) taken down.", messages.SUCCESS)
+        return None
+
+    @admin.action(description="Restore after a takedown (the artist may publish again)", permissions=["change"])
+    def restore(self, request: HttpRequest, queryset: QuerySet) -> None:
+        for presskit in queryset.filter(taken_down_at__isnull=False):
+            presskit_restore(presskit_id=str(presskit.pk))
+            self.log_change(request, presskit, "Takedown lifted")
+            presskit_changed_send(presskit_id=str(presskit.pk))
+        self.message_user(request, "Takedown lifted: the artists may publish again.", messages.SUCCESS)
 
 
 @admin.register(Integration)

@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from presskit.documents import document_content, version_document
 from presskit.exports import snapshot_read
-from presskit.models import EditLink, Presskit
+from presskit.models import EditLink, Presskit, PresskitVersion
 from presskit.photos import photo_document
 from presskit.services import edit_token_hash
 from resilience.breakers import CircuitOpenError, get_breaker
@@ -94,3 +94,19 @@ def publication_of(presskit: Presskit, *, language: str) -> Publication:
         taken_down=presskit.taken_down_at is not None,
         ever_published=bool(presskit.slug),
     )
+
+
+def dashboard_figures() -> list[dict]:
+    """The presskits' figures on the staff status dashboard (RESILIENCE_DASHBOARD_FIGURES)."""
+    from django.urls import reverse
+
+    changelist = reverse("admin:presskit_presskit_changelist")
+    return [
+        {"key": "public", "label": "Public pages", "value": Presskit.objects.filter(published_version__isnull=False).count(),
+         "url": f"{changelist}?published=yes"},
+        {"key": "versions", "label": "Versions published", "value": PresskitVersion.objects.count(), "url": ""},
+        {"key": "taken_down", "label": "Taken down", "value": Presskit.objects.filter(taken_down_at__isnull=False).count(),
+         "url": f"{changelist}?published=down"},
+        {"key": "edit_links", "label": "Live private edit links",
+         "value": EditLink.objects.filter(revoked_at__isnull=True).count(), "url": ""},
+    ]

@@ -230,6 +230,8 @@ DEGRADATION_HEALTH_CHECKS = {
     "broker": "resilience.health.broker_health",
     "ai": "resilience.health.ai_provider_health",
 }
+# The presskits' figures on the staff status dashboard (resilience.admin).
+RESILIENCE_DASHBOARD_FIGURES = "presskit.selectors.dashboard_figures"
 # Which AI providers are configured (keys or URL set): no key at all is templates, not an outage.
 DEGRADATION_AI_PROVIDERS = "chat.chain.configured_ai_providers"
 # Asks an AI provider whose breaker waits for its probe one short question (see resilience.health).

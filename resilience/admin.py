@@ -20,6 +20,7 @@ from datetime import datetime, timezone
 from urllib.parse import urlencode
 
 from django import forms
+from django.conf import settings
 from django.contrib import admin, messages
 from django.contrib.admin.utils import quote
 from django.core.exceptions import PermissionDenied
@@ -29,6 +30,7 @@ from django.http import HttpRequest, HttpResponse, HttpResponseNotAllowed, HttpR
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html
+from django.utils.module_loading import import_string
 
 from resilience import ai_log, breakers, chaos, degradation, queue
 from resilience.degradation import DegradationStoreUnavailable, Level
@@ -173,6 +175,7 @@ class ServiceStatusAdmin(StaffPageAdmin):
             **self._ai_panel(),
             **self._drills_panel(),
             **self._queue_panel(request),
+            **self._product_panel(),
             "force_form": ForceLevelForm(auto_id="id_force_%s"),
             "release_form": ReleaseLevelForm(auto_id="id_release_%s"),
             "chaos_start_form": ChaosStartForm(auto_id="id_chaos_start_%s"),
@@ -226,6 +229,18 @@ class ServiceStatusAdmin(StaffPageAdmin):
                 for status in DASHBOARD_JOB_STATUSES]
         return {"queue_counts": rows, "queue_available": bool(counts), "queue_url": job_changelist_url(),
                 "can_see_jobs": jobs.has_view_or_change_permission(request)}
+
+    def _product_panel(self) -> dict:
+        """The host project's own figures (RESILIENCE_DASHBOARD_FIGURES: an import string of a
+        callable returning [{"label", "value", "url"}]); this app knows nothing of them."""
+        path = getattr(settings, "RESILIENCE_DASHBOARD_FIGURES", "")
+        if not path:
+            return {"product_figures": None}
+        try:
+            return {"product_figures": import_string(path)()}
+        except DatabaseError as error:
+            logger.warning("status dashboard: product figures unavailable (%s)", type(error).__name__)
+            return {"product_figures": []}
 
     # The actions --------------------------------------------------------------------------
     def action_view(self, request: HttpRequest, action: str) -> HttpResponse:
