@@ -44,6 +44,8 @@ def _apply(session_id: str, command: Command) -> services.Turn:
             return services.answer_submit(session_id=session_id, text=command.text)
         case CommandKind.EDIT:
             return services.answer_edit_start(session_id=session_id, step=command.step or 0)
+        case CommandKind.SET:
+            return services.answer_set(session_id=session_id, step=command.step or 0, text=command.text)
         case CommandKind.RESUME:
             return services.answer_edit_cancel(session_id=session_id)
         case CommandKind.RESTART:

@@ -15,6 +15,7 @@ from enum import StrEnum
 class CommandKind(StrEnum):
     MESSAGE = "message"
     EDIT = "edit"
+    SET = "set"  # an answer changed in place, from the review: `step` and `message`
     RESUME = "resume"
     RESTART = "restart"
     PUBLISH = "publish"
@@ -53,21 +54,28 @@ class FrameError(ValueError):
 def command_from_values(values: Mapping[str, object]) -> Command:
     action = values.get("action")
     if action:
-        if action == CommandKind.EDIT:
+        if action in (CommandKind.EDIT, CommandKind.SET):
             try:
-                return Command(CommandKind.EDIT, step=int(str(values.get("step"))))
+                step = int(str(values.get("step")))
             except ValueError:
                 raise FrameError("bad_step") from None
+            if action == CommandKind.EDIT:
+                return Command(CommandKind.EDIT, step=step)
+            return Command(CommandKind.SET, text=_message_of(values), step=step)
         if action in (CommandKind.RESUME, CommandKind.RESTART, *PRESSKIT_ACTIONS):
             return Command(CommandKind(action))
         raise FrameError("unknown_action")
+    return Command(CommandKind.MESSAGE, text=_message_of(values))
+
+
+def _message_of(values: Mapping[str, object]) -> str:
     message = values.get("message")
     if not isinstance(message, str):
         raise FrameError("no_message")
     message = _clean(message)
     if not message.strip():
         raise FrameError("empty_message")
-    return Command(CommandKind.MESSAGE, text=message)
+    return message
 
 
 def command_from_frame(text_data: str | None, bytes_data: bytes | None, *, max_bytes: int) -> Command:

@@ -54,6 +54,7 @@ def chat_context(session: ChatSession, *, with_messages: bool, level: Level) -> 
                 "answered": step.number < session.current_step,
                 "editing": step.number == session.editing_step,
                 "edit_label": catalogue.ui["edit_field"].format(label=catalogue.steps[step.field].label),
+                "long": step.field == "story",  # edited in place in a bigger box
             }
             for step in STEPS
         ],

@@ -281,6 +281,7 @@ CATALOGUE = Catalogue(
         ),
         "photo_error_not_yours": "This conversation is not yours: you cannot upload a photo to it. Nothing was saved.",
         "photo_back": "Back to your chat",
+        "save_field": "Save",
         "publish_title": "Publish",
         "publish_lead": "This is how your presskit looks to whoever opens your link. Review and edit anything; publish it when you like it.",
         "publish": "Publish",

@@ -279,6 +279,7 @@ CATALOGUE = Catalogue(
         ),
         "photo_error_not_yours": "Esta conversación no es tuya: no puedes subir una foto a ella. No se ha guardado nada.",
         "photo_back": "Volver a tu chat",
+        "save_field": "Guardar",
         "publish_title": "Publicar",
         "publish_lead": "Así verá tu presskit quien abra tu enlace. Revisa y edita lo que quieras; cuando te guste, publícalo.",
         "publish": "Publicar",

@@ -146,6 +146,14 @@ def answer_edit_start(*, session_id: str, step: int) -> Turn:
         return _turn(session, ReplyKind.EDIT_ASK, step, step, answer=current)
 
 
+def answer_set(*, session_id: str, step: int, text: str) -> Turn:
+    """An answer changed in place from the review: as if the artist chose to edit that step and
+    answered it (saved first, validated, asked again with the reason when invalid)."""
+    with transaction.atomic():
+        answer_edit_start(session_id=session_id, step=step)
+        return answer_submit(session_id=session_id, text=text)
+
+
 def answer_edit_cancel(*, session_id: str) -> Turn:
     """Leave an edit unchanged and go back to where the conversation was."""
     with transaction.atomic():

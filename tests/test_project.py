@@ -26,3 +26,33 @@ def test_expired_browser_sessions_are_cleared():
     Session.objects.filter(session_key=stale.session_key).update(expire_date=timezone.now() - timedelta(days=1))
     sessions_clear_expired()
     assert list(Session.objects.values_list("session_key", flat=True)) == [fresh.session_key]
+
+
+def _imported_modules(path) -> set[str]:
+    import ast
+
+    tree = ast.parse(path.read_text())
+    found = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            found.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module:
+            found.add(node.module)
+    return found
+
+
+@pytest.mark.parametrize("app,forbidden,wiring", [
+    # The presskit's domain knows nothing of the chat; only the project wiring names it.
+    ("presskit", ("chat",), {"asgi.py", "urls.py", "settings.py"}),
+    # The resilience app is reusable: nothing of the product.
+    ("resilience", ("chat", "presskit"), set()),
+])
+def test_dependencies_run_one_way(app, forbidden, wiring):
+    from tests.servers import REPO
+
+    offenders = {
+        str(path.relative_to(REPO)): sorted(module for module in _imported_modules(path)
+                                            if module.split(".")[0] in forbidden)
+        for path in (REPO / app).rglob("*.py") if path.name not in wiring
+    }
+    assert {path: modules for path, modules in offenders.items() if modules} == {}

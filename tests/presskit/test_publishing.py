@@ -201,3 +201,17 @@ async def test_escaping_everywhere_on_the_public_page(artist, open_chat):
     assert "&lt;/script&gt;&lt;img src=x onerror=alert(1)&gt;" in html
     ld = re.search(r'<script type="application/ld\+json">(.*?)</script>', html, re.S).group(1)
     assert "<" not in ld and json.loads(ld)["foundingLocation"]["name"] == hostile
+
+
+async def test_the_review_edits_an_answer_in_place_prefilled(artist, open_chat):
+    communicator = await finished_chat(open_chat, artist)
+    frames = await send_and_collect(communicator, {"action": "set", "step": "2", "message": "house, disco"})
+    assert (await presskit_of(artist.chat_id)).genres == ["house", "disco"]
+    done = frames[-1]
+    assert '<textarea id="set-2" name="message" rows="2" maxlength="2000" required>house, disco</textarea>' in done
+    assert 'id="set-5"' in done and 'rows="6"' in done  # the story gets a bigger box
+    frames = await send_and_collect(communicator, {"action": "set", "step": "7", "message": "no es un email"})
+    assert (await presskit_of(artist.chat_id)).booking_email == "booking@lunaroja.com"  # kept
+    assert "Editando" in frames[-1]  # asked again, for that field
+    frames = await send_and_collect(communicator, {"action": "set", "step": "9", "message": "x"})
+    assert error_text(frames[-1]) == "Solo puedes editar pasos que ya has respondido."
