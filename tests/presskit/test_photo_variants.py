@@ -1,0 +1,76 @@
+"""The press photo's resized variants, made when the photo is stored, and what publishing does
+with them: a srcset on the public page, the 960 px one in the PDF, and the published photo kept
+when the draft's photo is replaced. The PDF renderer fetches only our own files."""
+from __future__ import annotations
+
+import io
+
+import pytest
+from django.test import Client
+from PIL import Image
+
+from presskit.exports import _fetch_own
+from presskit.models import Presskit
+from presskit.photos import photo_storage
+from presskit.services import presskit_publish
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def photo(width: int, height: int, kind: str = "PNG") -> bytes:
+    out = io.BytesIO()
+    Image.new("RGB", (width, height), (200, 30, 90)).save(out, kind)
+    return out.getvalue()
+
+
+def finished(presskit: Presskit) -> None:
+    Presskit.objects.filter(pk=presskit.pk).update(artist_name="Luna Roja", genres=["house"], booking_email="b@luna.es",
+                                                   short_bio="Luna Roja es DJ.", bio_source="template")
+
+
+def test_a_stored_photo_gets_its_variants_and_the_page_a_srcset(browser, places):
+    assert browser.upload(photo(2000, 1500)).status_code == 302
+    name = browser.presskit.photo_name
+    storage = photo_storage()
+    widths = {}
+    for width in (480, 960, 1600):
+        with storage.open(name.rsplit(".", 1)[0] + f"-w{width}.jpg") as variant:
+            widths[width] = Image.open(variant).size
+    assert widths == {480: (480, 360), 960: (960, 720), 1600: (1600, 1200)}
+
+    finished(browser.presskit)
+    presskit_publish(presskit_id=str(browser.presskit.pk), language="es")
+    page = Client(HTTP_HOST="localhost").get(f"/p/{browser.presskit.slug}/").content.decode()
+    assert "-w480.jpg 480w" in page and "-w1600.jpg 1600w" in page
+    served = Client(HTTP_HOST="localhost").get(f"/media/photos/{name.rsplit('.', 1)[0]}-w960.jpg")
+    assert served.status_code == 200 and served["Content-Type"] == "image/jpeg"
+
+
+def test_a_narrow_photo_is_never_enlarged_and_a_broken_one_is_kept_without_variants(browser, places):
+    browser.upload(photo(600, 400, "JPEG"), name="foto.jpg", content_type="image/jpeg")
+    assert [path.name.rsplit("-", 1)[-1] for path in places.stored_files() if "-w" in path.name] == ["w480.jpg"]
+    broken = b"\x89PNG\r\n\x1a\n" + b"not really a picture" * 20
+    assert browser.upload(broken).status_code == 302
+    assert browser.presskit.photo_name and not [path for path in places.stored_files()
+                                                if browser.presskit.photo_name[:-4] in str(path) and "-w" in path.name]
+
+
+def test_the_published_photo_stays_when_the_draft_gets_another(browser, places):
+    browser.upload(photo(1000, 800))
+    published_name = browser.presskit.photo_name
+    finished(browser.presskit)
+    presskit_publish(presskit_id=str(browser.presskit.pk), language="es")
+    browser.upload(photo(1200, 900))
+    assert browser.presskit.photo_name != published_name
+    assert photo_storage().exists(published_name)  # version 1 still shows it
+    page = Client(HTTP_HOST="localhost").get(f"/p/{browser.presskit.slug}/").content.decode()
+    assert published_name.rsplit(".", 1)[0] in page
+
+
+@pytest.mark.parametrize("url", [
+    "http://169.254.169.254/latest/meta-data/", "https://example.com/x.png", "file:///etc/passwd",
+    "presskit:photo/../../etc/passwd", "presskit:static/../../settings.py", "presskit:static/js/chat.js",
+])
+def test_the_pdf_renderer_fetches_only_our_own_files(url):
+    with pytest.raises(ValueError):
+        _fetch_own(url)
