@@ -74,3 +74,22 @@ def test_the_published_photo_stays_when_the_draft_gets_another(browser, places):
 def test_the_pdf_renderer_fetches_only_our_own_files(url):
     with pytest.raises(ValueError):
         _fetch_own(url)
+
+
+@pytest.mark.parametrize("value,expected", [
+    ("@lunaroja", ("instagram", "https://www.instagram.com/lunaroja/")),
+    ("https://soundcloud.com/lunaroja", ("soundcloud", "https://soundcloud.com/lunaroja")),
+    ("https://open.spotify.com/artist/1", ("spotify", "https://open.spotify.com/artist/1")),
+    ("https://youtu.be/x", ("youtube", "https://youtu.be/x")),
+    ("https://luna.bandcamp.com/album/a", ("bandcamp", "https://luna.bandcamp.com/album/a")),
+    ("https://notinstagram.com/x", ("web", "https://notinstagram.com/x")),
+    ("https://lunaroja.es", ("web", "https://lunaroja.es")),
+    ("javascript:alert(1)", None),
+    ("ftp://lunaroja.es/a", None),
+    ("data:text/html,<script>", None),
+])
+def test_only_http_links_and_handles_become_links(value, expected):
+    from presskit.documents import link_of
+
+    link = link_of(value)
+    assert (None if link is None else (link["kind"], link["url"])) == expected
