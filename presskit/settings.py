@@ -365,6 +365,11 @@ PHOTO_STAGING_DIR = Path(env("PHOTO_STAGING_DIR", default=str(DATA_DIR / "upload
 # in front (nginx `client_max_body_size`) must allow a little more than this.
 PHOTO_MAX_BYTES = env.int("PHOTO_MAX_BYTES", default=8 * 1024 * 1024)
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2_621_440  # Django's default, said here: bigger parts go to disk
+# Request bodies (presskit.body_limit): anything bigger than its route's limit is answered 413
+# before it is parsed. The chat's forms and the admin need little; the photo upload a photo and
+# its form. The proxy in front (deploy/nginx.conf) must allow the largest of these.
+REQUEST_BODY_MAX_BYTES = env.int("REQUEST_BODY_MAX_BYTES", default=256 * 1024)
+REQUEST_BODY_LIMITS = {"/photo": PHOTO_MAX_BYTES + 64 * 1024}
 
 # The chat.
 CHAT_MAX_FRAME_BYTES = env.int("CHAT_MAX_FRAME_BYTES", default=16 * 1024)
