@@ -13,7 +13,7 @@ from typing import Protocol
 
 from asgiref.sync import sync_to_async
 from channels.db import database_sync_to_async
-from django.db import DatabaseError
+from django.db import InterfaceError, OperationalError
 
 from chat import bios, rendering, services
 from chat.chain import Reply, chain_from_settings
@@ -78,6 +78,11 @@ async def _service_state() -> DegradationState:
     return await sync_to_async(degradation_current, thread_sensitive=False)()
 
 
+# An outage is a connection that failed, never a row the database refused for its data (a
+# DataError or IntegrityError is a bug or bad input: keeping that answer to replay it would fail
+# the same way forever).
+DATABASE_AWAY = (OperationalError, InterfaceError)
+
 _PRESSKIT_ACTIONS = {
     CommandKind.PUBLISH: services.presskit_publish_from_chat,
     CommandKind.UNPUBLISH: services.presskit_unpublish_from_chat,
@@ -107,7 +112,7 @@ async def command_handle(*, session_id: str, command: Command, sink: TurnSink, o
     if command.kind in PRESSKIT_ACTIONS:
         try:
             return await _presskit_action(session_id, command, sink, origin, state.level)
-        except DatabaseError as error:
+        except DATABASE_AWAY as error:
             logger.exception("presskit action without its database (session %s)", session_id)
             request_evaluation()
             raise ServiceReadOnly("read_only") from error
@@ -115,7 +120,7 @@ async def command_handle(*, session_id: str, command: Command, sink: TurnSink, o
         # Answers kept during an outage come first, in order, before anything new.
         await sync_to_async(pending_answers_replay_chat, thread_sensitive=False)(session_id)
         turn = await database_sync_to_async(_apply)(session_id, command)
-    except DatabaseError as error:  # the database went away before the level said so
+    except DATABASE_AWAY as error:  # the database went away before the level said so
         logger.exception("chat turn without its database (session %s)", session_id)
         request_evaluation()
         await _keep(session_id, command, error)

@@ -17,14 +17,14 @@ import uuid
 
 from asgiref.sync import async_to_sync
 from django.conf import settings
-from django.db import IntegrityError, connection, transaction
+from django.db import DataError, IntegrityError, connection, transaction
 from django_redis import get_redis_connection
 
 from chat import rendering, services
 from chat.bios import bio_after_answers, finishes_presskit
 from chat.chain import Reply
 from chat.groups import group_publish_now
-from chat.models import ChatSession
+from chat.models import ChatMessage, ChatSession
 from chat.providers.template import compose_reply
 from presskit.integrations import integrations_sync
 from resilience.degradation import Level, degradation_current
@@ -60,6 +60,11 @@ def pending_answers_count(session_id: str | None = None) -> int:
     return sum(int(redis.llen(_chat_key(chat))) for chat in chats)
 
 
+class KeptAnswerRefused(Exception):
+    """The database refused a kept answer for its data (not for being away): replaying it would
+    fail the same way forever."""
+
+
 def _apply(session_id: str, entry: dict) -> tuple[tuple[str, str], str | None] | None:
     """One kept answer and its template reply, in one transaction: their fragments, and the
     presskit version it made if it finished the presskit. None if it was applied before."""
@@ -68,8 +73,12 @@ def _apply(session_id: str, entry: dict) -> tuple[tuple[str, str], str | None] |
             turn = services.answer_submit(session_id=session_id, text=entry["text"], kept_id=entry["id"])
             message = services.reply_record(session_id=session_id, request=turn.request,
                                             reply=Reply(compose_reply(turn.request), "template", fallback_used=True))
-    except IntegrityError:
-        return None  # applied already, then the process died before taking it off the list
+    except IntegrityError as error:
+        if ChatMessage.objects.filter(kept_id=entry["id"]).exists():
+            return None  # applied already, then the process died before taking it off the list
+        raise KeptAnswerRefused(type(error).__name__) from error
+    except DataError as error:
+        raise KeptAnswerRefused(type(error).__name__) from error
     return (rendering.render_user_turn(turn.message, turn.session.language),
             rendering.render_turn_done(session_id, message, Level.OPTIMAL)), (
         services.finish_version(turn.message) if finishes_presskit(turn.request) else None)
@@ -103,7 +112,14 @@ def pending_answers_replay_chat(session_id: str) -> int:
             redis.delete(key)
             return 0
         while (raw := redis.lindex(key, 0)) is not None:
-            outcome = _apply(session_id, json.loads(raw))
+            try:
+                outcome = _apply(session_id, json.loads(raw))
+            except KeptAnswerRefused as refused:  # dropped, and the artist is told: never replayed
+                logger.warning("kept answer dropped, refused for its data: %s (session %s)", refused, session_id)
+                redis.lrem(key, 1, raw)
+                language = ChatSession.objects.values_list("language", flat=True).get(pk=session_id)
+                group_publish_now(session_id, rendering.render_error("kept_refused", language))
+                continue
             redis.lrem(key, 1, raw)  # applied (now or before): off the list (this one, whatever else moved)
             if outcome is not None:
                 applied += 1

@@ -148,6 +148,7 @@ CATALOGUE = Catalogue(
         "links_too_many": "You've added {count} links; 10 at most is plenty.",
         "link_invalid": "“{link}” doesn't look like a valid link or @handle.",
         "email_invalid": "That doesn't look like a valid email.",
+        "email_too_long": "That email is too long (at most {max} characters). Do you have a shorter one for bookings?",
     },
     errors={
         "binary": "I can only read text messages.",
@@ -163,6 +164,7 @@ CATALOGUE = Catalogue(
         "internal": "Something went wrong while replying. What you already sent is saved; please try again in a moment.",
         "session_unknown": "This conversation doesn't exist. Reload the page to start a new one.",
         "session_not_yours": "This conversation belongs to someone else. Reload the page to open yours.",
+        "kept_refused": "We could not save an answer you sent during the incident: it did not fit your presskit. Please write it again.",
         "not_complete": "Finish the seven steps first; then you can publish your presskit.",
         "taken_down": "The ÍTERA team has taken your page down and it cannot be published now. Write to us and we will look into it.",
         "not_published": "Your page is not published, so there is nothing to take down.",

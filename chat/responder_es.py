@@ -139,6 +139,7 @@ CATALOGUE = Catalogue(
         "links_too_many": "Has puesto {count} enlaces; con 10 como máximo basta.",
         "link_invalid": "«{link}» no parece un enlace válido ni un @usuario.",
         "email_invalid": "Eso no parece un email válido.",
+        "email_too_long": "Ese email es demasiado largo (máximo {max} caracteres). ¿Tienes uno más corto para booking?",
     },
     errors={
         "binary": "Solo puedo leer mensajes de texto.",
@@ -157,6 +158,10 @@ CATALOGUE = Catalogue(
         "internal": "Algo ha fallado al responderte. Lo que ya enviaste está guardado; inténtalo de nuevo en un momento.",
         "session_unknown": "Esta conversación no existe. Recarga la página para empezar una nueva.",
         "session_not_yours": "Esta conversación pertenece a otra persona. Recarga la página para abrir la tuya.",
+        "kept_refused": (
+            "No hemos podido guardar una respuesta que enviaste durante la incidencia: no cabía en tu "
+            "presskit. Escríbela de nuevo, por favor."
+        ),
         "not_complete": "Primero completa los siete pasos; después podrás publicar tu presskit.",
         "taken_down": (
             "El equipo de ÍTERA ha retirado tu página y no se puede publicar ahora. Escríbenos y lo revisamos."

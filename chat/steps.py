@@ -132,12 +132,17 @@ def validate_links(text: str) -> list[str]:
 _email_validator = EmailValidator()
 
 
+BOOKING_EMAIL_MAX_LENGTH = 254  # presskit.models.Presskit.booking_email (EmailField's own)
+
+
 def validate_booking_email(text: str) -> str:
     email = text.strip()
     try:
         _email_validator(email)
     except ValidationError:
         raise InvalidAnswer("email_invalid") from None
+    if len(email) > BOOKING_EMAIL_MAX_LENGTH:  # Django's check allows 320; the column holds 254
+        raise InvalidAnswer("email_too_long", max=BOOKING_EMAIL_MAX_LENGTH)
     local, _, domain = email.rpartition("@")
     return f"{local}@{domain.lower()}"
 

