@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import json
 import re
-import statistics
 import signal
+import statistics
 import time
 from collections.abc import Callable
 
