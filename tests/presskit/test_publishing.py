@@ -11,7 +11,6 @@ from html import unescape
 import jsonschema
 import pytest
 from asgiref.sync import sync_to_async
-from channels.db import database_sync_to_async
 from django.test import Client
 from pypdf import PdfReader
 
@@ -49,7 +48,7 @@ def public_get(path: str):
     return Client(**HOST).get(path)
 
 
-@database_sync_to_async
+@sync_to_async
 def export_jobs_run() -> list[str]:
     """What a worker does with the export jobs the drain hands it."""
     return [job_run(job.pk) for job in QueuedJob.objects.filter(job_type="presskit.version_export", status="pending")]
@@ -66,7 +65,7 @@ async def test_publishing_gives_a_public_link_and_a_private_edit_link_once(artis
     edit = await communicator.receive_from(5)  # to this tab only
     assert EDIT_LINK.search(edit) and "Quien tenga este enlace puede editar tu presskit" in edit
 
-    page = await database_sync_to_async(public_get)(path)
+    page = await sync_to_async(public_get)(path)
     assert page.status_code == 200
     html = page.content.decode()
     assert '<html lang="es">' in html and "<h1 class=\"epk__name\">Luna Roja</h1>" in html
@@ -80,7 +79,7 @@ async def test_publishing_gives_a_public_link_and_a_private_edit_link_once(artis
     assert structured["@type"] == "MusicGroup" and structured["sameAs"] == [
         "https://www.instagram.com/lunaroja/", "https://soundcloud.com/lunaroja"]
 
-    data = await database_sync_to_async(public_get)(f"/p/{slug}.json")
+    data = await sync_to_async(public_get)(f"/p/{slug}.json")
     assert data["Access-Control-Allow-Origin"] == "*"
     jsonschema.validate(data.json(), json_schema(), format_checker=jsonschema.FormatChecker())
     assert data.json()["artist"]["name"] == "Luna Roja" and data.json()["version"] == 1
@@ -100,12 +99,12 @@ async def test_edits_wait_in_the_draft_until_published_again_as_a_new_version(ar
     await send_and_collect(communicator, {"action": "edit", "step": "4"})
     frames = await answer(communicator, "Barcelona")
     assert "Tienes cambios sin publicar." in frames[-1] and "Publicar cambios" in frames[-1]
-    assert "Madrid" in (await database_sync_to_async(public_get)(f"/p/{slug}/")).content.decode()  # not yet
+    assert "Madrid" in (await sync_to_async(public_get)(f"/p/{slug}/")).content.decode()  # not yet
 
     frames = await publish(communicator)
     assert "He publicado tus cambios: la versión 2 ya está en" in unescape("".join(frames))
     assert PUBLIC_LINK.search("".join(frames)).group(2) == slug  # the same link
-    html = (await database_sync_to_async(public_get)(f"/p/{slug}/")).content.decode()
+    html = (await sync_to_async(public_get)(f"/p/{slug}/")).content.decode()
     assert "Barcelona" in html and "Versión 2" in html
     numbers = [v async for v in PresskitVersion.objects.order_by("number").values_list("number", flat=True)]
     assert numbers == [1, 2]  # what was public when is kept
@@ -118,8 +117,8 @@ async def test_unpublish_takes_the_page_down_with_a_friendly_404(artist, open_ch
     frames = await send_and_collect(communicator, {"action": "unpublish"})
     assert "He retirado tu página" in unescape("".join(frames))
     for path in (f"/p/{slug}/", f"/p/{slug}.json", f"/p/{slug}.pdf"):
-        assert (await database_sync_to_async(public_get)(path)).status_code == 404
-    missing = (await database_sync_to_async(public_get)(f"/p/{slug}/")).content.decode()
+        assert (await sync_to_async(public_get)(path)).status_code == 404
+    missing = (await sync_to_async(public_get)(f"/p/{slug}/")).content.decode()
     assert "Este presskit no está publicado" in missing
     frames = await send_and_collect(communicator, {"action": "unpublish"})
     assert error_text(frames[-1]) == "Tu página no está publicada, así que no hay nada que retirar."
@@ -129,9 +128,9 @@ async def test_unknown_slugs_and_unpublished_drafts_are_404(artist, other_artist
     await finished_chat(open_chat, other_artist)  # finished, never published
     presskit = await presskit_of(other_artist.chat_id)
     for path in ("/p/no-such-artist-zzzz/", f"/p/{presskit.pk}/", "/p/luna-roja/", "/p/a.json", "/p/%3Cscript%3E/"):
-        response = await database_sync_to_async(public_get)(path)
+        response = await sync_to_async(public_get)(path)
         assert response.status_code == 404, path
-    english = await database_sync_to_async(lambda: Client(HTTP_HOST="localhost", HTTP_ACCEPT_LANGUAGE="en").get("/p/x-1/"))()
+    english = await sync_to_async(lambda: Client(HTTP_HOST="localhost", HTTP_ACCEPT_LANGUAGE="en").get("/p/x-1/"))()
     assert "This presskit is not published" in english.content.decode()
 
 
@@ -141,32 +140,32 @@ async def test_the_private_link_binds_another_browser_and_a_new_one_revokes_it(a
     edit_path = EDIT_LINK.search(await communicator.receive_from(5)).group(1)
 
     phone = Client(**HOST)
-    opened = await database_sync_to_async(phone.get)(edit_path)
+    opened = await sync_to_async(phone.get)(edit_path)
     assert opened.status_code == 302 and opened["Location"] == "/"
     assert opened["Referrer-Policy"] == "no-referrer"
-    page = (await database_sync_to_async(phone.get)("/")).content.decode()
+    page = (await sync_to_async(phone.get)("/")).content.decode()
     assert f'ws-connect="/ws/chat/{artist.chat_id}/"' in page and "Luna Roja" in page
 
     frames = await send_and_collect(communicator, {"action": "edit_link"})
     new_path = EDIT_LINK.search(await communicator.receive_from(5)).group(1)
     assert new_path != edit_path and "el anterior ya no funciona" in unescape("".join(frames))
     stranger = Client(**HOST)
-    refused = await database_sync_to_async(stranger.get)(edit_path)
+    refused = await sync_to_async(stranger.get)(edit_path)
     assert refused.status_code == 404 and "Este enlace privado no funciona" in refused.content.decode()
-    assert (await database_sync_to_async(stranger.get)("/e/" + "x" * 500 + "/")).status_code == 404
-    assert (await database_sync_to_async(Client(**HOST).get)(new_path)).status_code == 302
+    assert (await sync_to_async(stranger.get)("/e/" + "x" * 500 + "/")).status_code == 404
+    assert (await sync_to_async(Client(**HOST).get)(new_path)).status_code == 302
 
 
 async def test_no_javascript_publish_shows_the_links_in_the_answer(artist, open_chat):
     await finished_chat(open_chat, artist)
     browser = Client(**HOST)
     browser.cookies[artist.cookie.split("=")[0]] = artist.cookie.split("=", 1)[1]
-    page = await database_sync_to_async(browser.get)("/")
+    page = await sync_to_async(browser.get)("/")
     token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page.content.decode()).group(1)
-    response = await database_sync_to_async(browser.post)("/", {"action": "publish", "csrfmiddlewaretoken": token})
+    response = await sync_to_async(browser.post)("/", {"action": "publish", "csrfmiddlewaretoken": token})
     html = response.content.decode()
     assert response.status_code == 200 and PUBLIC_LINK.search(html) and EDIT_LINK.search(html)
-    again = (await database_sync_to_async(browser.get)("/")).content.decode()
+    again = (await sync_to_async(browser.get)("/")).content.decode()
     assert PUBLIC_LINK.search(again) and not EDIT_LINK.search(again)  # the private link was shown once
 
 
@@ -175,13 +174,13 @@ async def test_the_pdf_is_made_by_the_export_job_and_its_text_is_selectable(arti
     communicator = await finished_chat(open_chat, artist, ["Luna " + hostile[:20], *SEVEN_ANSWERS[1:]])
     slug = PUBLIC_LINK.search("".join(await publish(communicator))).group(2)
     presskit = await presskit_of(artist.chat_id)
-    on_demand = await database_sync_to_async(public_get)(f"/p/{slug}.pdf")  # before the job: rendered now
+    on_demand = await sync_to_async(public_get)(f"/p/{slug}.pdf")  # before the job: rendered now
     assert on_demand.status_code == 200 and on_demand["Content-Type"] == "application/pdf"
 
     assert await export_jobs_run() == ["done"]
     version = await PresskitVersion.objects.aget(presskit=presskit)
     assert version.pdf_name == f"pdf/{slug}-v1.pdf"
-    response = await database_sync_to_async(public_get)(f"/p/{slug}.pdf")
+    response = await sync_to_async(public_get)(f"/p/{slug}.pdf")
     reader = PdfReader(io.BytesIO(response.content))
     text = " ".join(page.extract_text() for page in reader.pages)
     assert len(reader.pages) <= 2
@@ -197,7 +196,7 @@ async def test_escaping_everywhere_on_the_public_page(artist, open_chat):
                *SEVEN_ANSWERS[5:]]
     communicator = await finished_chat(open_chat, artist, answers)
     slug = PUBLIC_LINK.search("".join(await publish(communicator))).group(2)
-    html = (await database_sync_to_async(public_get)(f"/p/{slug}/")).content.decode()
+    html = (await sync_to_async(public_get)(f"/p/{slug}/")).content.decode()
     assert "<img src=x" not in html and "</script><img" not in html
     assert "&lt;/script&gt;&lt;img src=x onerror=alert(1)&gt;" in html
     ld = re.search(r'<script type="application/ld\+json">(.*?)</script>', html, re.S).group(1)
