@@ -24,7 +24,7 @@ from chat.selectors import (
 )
 from chat.texts import catalogue_for
 from presskit.photos import PhotoInvalid, PhotoNotKept, PhotoSizeLimit, photo_max_mb, photo_upload
-from presskit.selectors import edit_link_presskit
+from presskit.services import edit_link_use
 from resilience.degradation import Level, degradation_current
 from resilience.fallbacks import Fallback
 
@@ -114,7 +114,7 @@ def edit_link_open(request: HttpRequest, token: str) -> HttpResponse:
     this browser's current one). The token leaves the address bar at once (a redirect), and
     is never sent on as a referrer."""
     session = None
-    if len(token) <= EDIT_TOKEN_MAX_LENGTH and (presskit := edit_link_presskit(token=token)) is not None:
+    if len(token) <= EDIT_TOKEN_MAX_LENGTH and (presskit := edit_link_use(token=token)) is not None:
         session = ChatSession.objects.filter(presskit=presskit).first()
     if session is None:
         catalogue = catalogue_for(get_language_from_request(request))

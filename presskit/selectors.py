@@ -6,13 +6,11 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from django.db import DatabaseError
-from django.utils import timezone
+from django.urls import reverse
 
 from presskit.documents import document_content, version_document
 from presskit.exports import snapshot_read
 from presskit.models import EditLink, Presskit, PresskitVersion
-from presskit.photos import photo_document
-from presskit.services import edit_token_hash
 from resilience.breakers import CircuitOpenError, get_breaker
 
 logger = logging.getLogger(__name__)
@@ -27,7 +25,6 @@ class NotPublished(LookupError):
 @dataclass(frozen=True)
 class PublicPresskit:
     document: dict
-    pdf_name: str  # "" until the export job has made it
     photo_name: str  # the published photo in the photo storage ("" none)
     from_snapshot: bool  # served while the database could not answer
 
@@ -43,29 +40,19 @@ def public_presskit_get(*, slug: str) -> PublicPresskit:
         if presskit is None:
             return None
         version = presskit.published_version
-        return PublicPresskit(version.document, version.pdf_name, version.photo_name, from_snapshot=False)
+        return PublicPresskit(version.document, version.photo_name, from_snapshot=False)
 
     def from_snapshot(error: BaseException) -> PublicPresskit | None:
         if not isinstance(error, (DatabaseError, CircuitOpenError)):
             raise error
         logger.warning("public page %s from its snapshot: database unavailable (%s)", slug, type(error).__name__)
         document = snapshot_read(slug)
-        return None if document is None else PublicPresskit(document, pdf_name="", photo_name="", from_snapshot=True)
+        return None if document is None else PublicPresskit(document, photo_name="", from_snapshot=True)
 
     public = get_breaker(DATABASE_BREAKER).call_sync(from_database, fallback=from_snapshot)
     if public is None:
         raise NotPublished(slug)
     return public
-
-
-def edit_link_presskit(*, token: str) -> Presskit | None:
-    """The presskit a live edit link opens (None for a wrong, revoked or malformed token)."""
-    link = EditLink.objects.select_related("presskit").filter(
-        token_hash=edit_token_hash(token), revoked_at__isnull=True).first()
-    if link is None:
-        return None
-    EditLink.objects.filter(pk=link.pk).update(last_used_at=timezone.now())
-    return link.presskit
 
 
 @dataclass(frozen=True)
@@ -83,9 +70,9 @@ class Publication:
 def publication_of(presskit: Presskit, *, language: str) -> Publication:
     public = presskit.published_version
     changed = False
-    if public is not None:
-        draft = version_document(presskit, number=public.number, language=language, photo=photo_document(presskit))
-        changed = document_content(draft) != document_content(public.document)
+    if public is not None:  # compared without asking the photo storage (this runs on every turn)
+        draft = version_document(presskit, number=public.number, language=language, photo=public.document["photo"])
+        changed = presskit.photo_name != public.photo_name or document_content(draft) != document_content(public.document)
     return Publication(
         slug=presskit.slug,
         version_number=public.number if public else None,
@@ -98,8 +85,6 @@ def publication_of(presskit: Presskit, *, language: str) -> Publication:
 
 def dashboard_figures() -> list[dict]:
     """The presskits' figures on the staff status dashboard (RESILIENCE_DASHBOARD_FIGURES)."""
-    from django.urls import reverse
-
     changelist = reverse("admin:presskit_presskit_changelist")
     return [
         {"key": "public", "label": "Public pages", "value": Presskit.objects.filter(published_version__isnull=False).count(),

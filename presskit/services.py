@@ -110,5 +110,16 @@ def edit_link_create(*, presskit_id: str) -> str:
     return token
 
 
+def edit_link_use(*, token: str) -> Presskit | None:
+    """The presskit a live edit link opens, its use recorded (None for a wrong, revoked or
+    malformed token)."""
+    link = EditLink.objects.select_related("presskit").filter(
+        token_hash=edit_token_hash(token), revoked_at__isnull=True).first()
+    if link is None:
+        return None
+    EditLink.objects.filter(pk=link.pk).update(last_used_at=timezone.now())
+    return link.presskit
+
+
 def edit_link_revoke(*, presskit_id: str) -> int:
     return EditLink.objects.filter(presskit_id=presskit_id, revoked_at__isnull=True).update(revoked_at=timezone.now())
