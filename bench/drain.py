@@ -107,10 +107,12 @@ def queue_jobs(jobs: int, integration_name: str, url: str) -> tuple[list[str], f
 
     from presskit.integrations import INTEGRATION_SYNC, JOB_TYPE
     from presskit.models import Integration, Presskit
+    from presskit.webhooks import secret_seal
     from resilience.models import QueuedJob
 
     started = time.perf_counter()
-    integration = Integration.objects.create(name=integration_name, label="Bench", url=url, secret="bench")
+    integration = Integration.objects.create(name=integration_name, label="Bench", url=url,
+                                             secret_sealed=secret_seal("bench"))
     presskits = Presskit.objects.bulk_create(
         [Presskit(artist_name=f"Bench {n}", genres=["house"], story="bench") for n in range(jobs)], batch_size=1000)
     now = timezone.now()
@@ -190,6 +192,7 @@ def main() -> None:
     os.environ.update({
         "PRESSKIT_DATA_DIR": os.environ.get("PRESSKIT_DATA_DIR", str(data_dir)),
         "DJANGO_SETTINGS_MODULE": "presskit.settings",
+        "INTEGRATION_ALLOWED_NETWORKS": "127.0.0.0/8",  # the bench's receiver is on loopback
         "REDIS_KEY_PREFIX": prefix,
         "QUEUE_RATE_LIMITS": json.dumps({"integration": args.rate}),
         "QUEUE_DRAIN_INTERVAL": str(args.interval),

@@ -9,6 +9,7 @@ from django.utils.html import format_html
 from presskit.models import Integration, Presskit, PresskitVersion
 from presskit.services import presskit_restore, presskit_take_down
 from presskit.signals import presskit_changed_send
+from presskit.webhooks import secret_generate, secret_seal
 
 
 class PublishedFilter(admin.SimpleListFilter):
@@ -95,9 +96,53 @@ class PresskitAdmin(admin.ModelAdmin):
         self.message_user(request, "Takedown lifted: the artists may publish again.", messages.SUCCESS)
 
 
+class IntegrationForm(forms.ModelForm):
+    """The secret is write-only: typed (or generated) here, sealed, never shown back."""
+
+    new_secret = forms.CharField(
+        label="New secret", required=False, strip=True, max_length=200,
+        widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "new-password"}),
+        help_text="Signs each delivery (README, “Receiving webhooks”). Leave empty to keep the current one; "
+                  "the “Rotate secret” action generates one and shows it once.")
+    remove_secret = forms.BooleanField(label="Remove the secret (send unsigned)", required=False)
+    url = forms.URLField(assume_scheme="https", max_length=200, help_text=Integration._meta.get_field("url").help_text)
+
+    class Meta:
+        model = Integration
+        fields = ("name", "label", "url", "enabled")
+
+    def save(self, commit: bool = True) -> Integration:
+        integration = super().save(commit=False)
+        if self.cleaned_data["remove_secret"]:
+            integration.secret_sealed = ""
+        elif self.cleaned_data["new_secret"]:
+            integration.secret_sealed = secret_seal(self.cleaned_data["new_secret"])
+        if commit:
+            integration.save()
+        return integration
+
+
 @admin.register(Integration)
 class IntegrationAdmin(admin.ModelAdmin):
-    list_display = ("name", "label", "url", "enabled", "updated_at")
+    form = IntegrationForm
+    list_display = ("name", "label", "url", "enabled", "signed", "updated_at")
     list_filter = ("enabled",)
     search_fields = ("name", "label", "url")
-    readonly_fields = ("created_at", "updated_at")
+    readonly_fields = ("signed", "created_at", "updated_at")
+    actions = ("rotate_secret",)
+
+    @admin.display(boolean=True, description="signed")
+    def signed(self, integration: Integration) -> bool:
+        return bool(integration.secret_sealed)
+
+    @admin.action(description="Rotate secret (the new one is shown once)")
+    def rotate_secret(self, request: HttpRequest, queryset: QuerySet) -> None:
+        for integration in queryset:
+            secret = secret_generate()
+            integration.secret_sealed = secret_seal(secret)
+            integration.save(update_fields=["secret_sealed", "updated_at"])
+            self.log_change(request, integration, "Secret rotated")
+            # Shown this once: give it to the receiver now; it is not readable again.
+            self.message_user(request, format_html("{}: new secret <code>{}</code> — copy it to the receiver now, "
+                                                   "it will not be shown again.", integration.name, secret),
+                              messages.WARNING)

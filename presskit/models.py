@@ -6,6 +6,8 @@ import uuid
 from django.core.files.storage import storages
 from django.db import models
 
+from presskit.webhooks import webhook_url_validate
+
 
 class BioSource(models.TextChoices):
     TEMPLATE = "template", "plantilla"
@@ -102,9 +104,11 @@ class Integration(models.Model):
 
     name = models.SlugField(max_length=50, unique=True, help_text="Short name; its breaker is integration:<name>.")
     label = models.CharField(max_length=100)
-    url = models.URLField(help_text="The webhook: receives a POST with the presskit as JSON.")
-    secret = models.CharField(max_length=200, blank=True,
-                              help_text="Signs each body (HMAC-SHA256, header X-Presskit-Signature).")
+    url = models.URLField(validators=[webhook_url_validate], help_text=(
+        "The webhook: receives a POST with the presskit as JSON. Public http(s) addresses only, unless "
+        "its network is in INTEGRATION_ALLOWED_NETWORKS."))
+    # Signs each body (presskit.webhooks); sealed, never shown back: staff set or rotate it.
+    secret_sealed = models.TextField(blank=True, editable=False)
     enabled = models.BooleanField(default=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)

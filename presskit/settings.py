@@ -48,6 +48,9 @@ def _secret_key() -> str:
 
 
 SECRET_KEY = _secret_key()
+# Former keys, still accepted for what they signed or sealed (sessions, webhook secrets) while a
+# new SECRET_KEY rolls out.
+SECRET_KEY_FALLBACKS = env.list("SECRET_KEY_FALLBACKS", default=[])
 DEBUG = env.bool("DEBUG", default=False)
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[::1]"])
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
@@ -262,6 +265,9 @@ QUEUE_MAX_ATTEMPTS = env.int("QUEUE_MAX_ATTEMPTS", default=8)
 # last INTEGRATION_SKIP_WINDOW seconds is not called; its work waits in the queue.
 INTEGRATION_SKIP_FAILURES = env.int("INTEGRATION_SKIP_FAILURES", default=3)
 INTEGRATION_SKIP_WINDOW = env.float("INTEGRATION_SKIP_WINDOW", default=300.0)
+# Webhooks are only sent to public addresses (presskit.webhooks); internal receivers staff vouch
+# for are listed here as networks, e.g. "10.0.5.0/24,fd00::/8". Empty: none.
+INTEGRATION_ALLOWED_NETWORKS = env.list("INTEGRATION_ALLOWED_NETWORKS", default=[])
 # The AI bio and the sends to the integrations are queued with the answer that finishes a
 # presskit, and done by the chat turn right after; a worker does them only if the turn has not
 # QUEUE_WRITE_AHEAD_GRACE seconds later (the process that had them died).

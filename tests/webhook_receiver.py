@@ -1,19 +1,23 @@
 """A real HTTP server standing in for an integration's webhook (a booking agent, a mailing list),
 with faults injected at run time. Used by the queue tests and by bench/drain.py.
 
-    with WebhookReceiver() as receiver:
+    with WebhookReceiver(secret="s3cret") as receiver:  # checks signatures as the README says
         receiver.fail(503, times=2)         # the next two requests get a 503
+        receiver.redirect("http://169.254.169.254/")  # every answer is a 302 there
         receiver.hang(times=1, apply_first=True)  # apply, then hold the answer (lost reply)
         receiver.latency(0.2)               # every answer waits 0.2 s
         receiver.clear()                    # healthy again (hung requests are released)
 
 It records every request (times, headers, body, what it answered) and applies a delivery the
 way a well-behaved receiver does: once per `Idempotency-Key`. A repeated key is acknowledged
-(200) but not applied again, so `applied` counts effects and `seen` counts deliveries.
+(200) but not applied again, so `applied` counts effects and `seen` counts deliveries. Given a
+secret, it checks each request the way the README tells receivers to ("Receiving webhooks"):
+a bad signature, a timestamp more than five minutes off its clock (a replay of a captured
+request), or a delivery key other than the body's, and it answers 401 without applying.
+`advance(seconds)` moves its clock, to replay a request "later".
 """
 from __future__ import annotations
 
-import hashlib
 import hmac
 import json
 import threading
@@ -22,6 +26,9 @@ from collections import Counter
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
+from presskit.webhooks import SIGNATURE_TOLERANCE_SECONDS, signature_of
+
+RECEIVER_NETWORK = "127.0.0.0/8"  # where it listens: an internal network the tests allow
 HANG_TIMEOUT = 30.0  # seconds a hung request is held at most when nobody releases it
 
 
@@ -36,6 +43,7 @@ class Delivery:
     body: bytes
     status: int | None = None  # what it answered (None: no answer, e.g. the client went away)
     applied: bool = False
+    verified: bool = False  # signed with the receiver's secret, in time, for the key it carries
 
     @property
     def key(self) -> str | None:
@@ -44,9 +52,16 @@ class Delivery:
     def json(self) -> dict:
         return json.loads(self.body)
 
-    def signature_valid(self, secret: str) -> bool:
-        expected = "sha256=" + hmac.new(secret.encode(), self.body, hashlib.sha256).hexdigest()
-        return hmac.compare_digest(self.headers.get("x-presskit-signature", ""), expected)
+    def check(self, secret: str, now: float) -> bool:
+        """The receiver's check (README, "Receiving webhooks")."""
+        try:
+            timestamp = int(self.headers.get("x-presskit-timestamp", ""))
+            delivery_key = self.json().get("delivery")
+        except ValueError:
+            return False
+        expected = "sha256=" + signature_of(secret, timestamp, self.body)
+        return (hmac.compare_digest(self.headers.get("x-presskit-signature", "").encode(), expected.encode())
+                and abs(now - timestamp) <= SIGNATURE_TOLERANCE_SECONDS and delivery_key == self.key)
 
 
 @dataclass
@@ -57,12 +72,16 @@ class _Faults:
     hang_apply_first: bool = False
     hang_timeout: float = HANG_TIMEOUT
     latency: float = 0.0
+    redirect_to: str | None = None
     release: threading.Event = field(default_factory=threading.Event)
 
 
 class WebhookReceiver:
-    def __init__(self, host: str = "127.0.0.1", port: int = 0, *, keep_bodies: bool = True) -> None:
+    def __init__(self, host: str = "127.0.0.1", port: int = 0, *, keep_bodies: bool = True,
+                 secret: str | None = None) -> None:
         self.keep_bodies = keep_bodies  # the bench turns it off: 10,000 bodies are not needed
+        self.secret = secret
+        self.clock_offset = 0.0
         self._lock = threading.Lock()
         self._faults = _Faults()
         self.requests: list[Delivery] = []
@@ -108,6 +127,15 @@ class WebhookReceiver:
             self._faults.hang_timeout = timeout
             self._faults.release = threading.Event()
 
+    def redirect(self, location: str) -> None:
+        """Answer every request with a 302 to `location` (a receiver gone bad)."""
+        with self._lock:
+            self._faults.redirect_to = location
+
+    def advance(self, seconds: float) -> None:
+        """Move the receiver's clock on (a request replayed that much later)."""
+        self.clock_offset += seconds
+
     def latency(self, seconds: float) -> None:
         with self._lock:
             self._faults.latency = seconds
@@ -146,6 +174,8 @@ class WebhookReceiver:
         """What to do with the request that just arrived: ("status", code) / ("hang", …) / ("ok", …)."""
         with self._lock:
             faults = self._faults
+            if faults.redirect_to:
+                return "redirect", 302, faults.latency, faults
             if faults.hang_left > 0:
                 faults.hang_left -= 1
                 return "hang", None, faults.latency, faults
@@ -188,11 +218,19 @@ class WebhookReceiver:
                 delivery = Delivery(arrived, arrived_monotonic, self.path,
                                     {name.lower(): value for name, value in self.headers.items()},
                                     body if receiver.keep_bodies else b"")
+                if receiver.secret is not None:
+                    delivery.verified = delivery.check(receiver.secret, time.time() + receiver.clock_offset)
                 with receiver._lock:
                     receiver.requests.append(delivery)
+                if receiver.secret is not None and not delivery.verified:
+                    self._answer(delivery, 401, {"error": "signature refused"})
+                    return
                 action, code, latency, faults = receiver._decide()
                 if latency:
                     time.sleep(latency)
+                if action == "redirect":
+                    self._answer(delivery, code, {}, location=faults.redirect_to)
+                    return
                 if action == "status":
                     self._answer(delivery, code, {"error": f"injected {code}"})
                     return
@@ -207,10 +245,12 @@ class WebhookReceiver:
                 applied = receiver._apply(delivery)
                 self._answer(delivery, 200, {"applied": applied, "duplicate": not applied})
 
-            def _answer(self, delivery: Delivery, status: int, document: dict) -> None:
+            def _answer(self, delivery: Delivery, status: int, document: dict, location: str | None = None) -> None:
                 payload = json.dumps(document).encode()
                 try:
                     self.send_response(status)
+                    if location:
+                        self.send_header("Location", location)
                     self.send_header("Content-Type", "application/json")
                     self.send_header("Content-Length", str(len(payload)))
                     self.end_headers()

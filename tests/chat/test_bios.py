@@ -218,18 +218,20 @@ async def test_starting_again_clears_the_bio_with_the_answers(artist, open_chat)
 @pytest.mark.asyncio
 async def test_finishing_the_presskit_sends_it_to_the_integrations(artist, open_chat, settings):
     from presskit.models import Integration
-    from tests.webhook_receiver import WebhookReceiver
+    from presskit.webhooks import secret_seal
+    from tests.webhook_receiver import RECEIVER_NETWORK, WebhookReceiver
 
     settings.RESILIENCE_KEY_PREFIX = f"test-finish-{artist.chat_id[:8]}"
-    with WebhookReceiver() as receiver:
+    settings.INTEGRATION_ALLOWED_NETWORKS = [RECEIVER_NETWORK]
+    with WebhookReceiver(secret="s3cret") as receiver:
         await Integration.objects.acreate(name="agencia", label="Agencia de booking", url=receiver.url,
-                                          secret="s3cret")
+                                          secret_sealed=secret_seal("s3cret"))
         await at_last_step(artist.chat_id)
         communicator = await open_chat(artist)
         await answer(communicator, "booking@lunaroja.com")
         await asyncio.to_thread(receiver.wait_for, lambda seen: seen.deliveries(), 10)
         [delivery] = receiver.deliveries()
-        assert delivery.signature_valid("s3cret") and delivery.key.startswith("sync:agencia:")
+        assert delivery.verified and delivery.key.startswith("sync:agencia:")
         document = delivery.json()["presskit"]
         assert document["artist_name"] == "Luna Roja" and document["short_bio"].startswith("Luna Roja es artista")
         for _ in range(100):  # the send is recorded just after the receiver answered
@@ -245,9 +247,10 @@ def test_the_bio_and_sends_are_written_with_the_finishing_answer_so_a_crash_lose
     in the queue already, due after the grace period, and a worker does them."""
     from chat import services
     from presskit.models import Integration
-    from tests.webhook_receiver import WebhookReceiver
+    from tests.webhook_receiver import RECEIVER_NETWORK, WebhookReceiver
 
     settings.RESILIENCE_KEY_PREFIX = f"test-ahead-{artist.chat_id[:8]}"
+    settings.INTEGRATION_ALLOWED_NETWORKS = [RECEIVER_NETWORK]
     with WebhookReceiver() as receiver:
         Integration.objects.create(name="lista", label="Lista de correo", url=receiver.url)
         async_to_sync(at_last_step)(artist.chat_id)

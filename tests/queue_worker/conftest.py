@@ -8,12 +8,13 @@ from collections.abc import Callable, Iterator
 import pytest
 
 from tests.queue_worker.stack import QueueStack
-from tests.webhook_receiver import WebhookReceiver
+from tests.webhook_receiver import RECEIVER_NETWORK, WebhookReceiver
 
 
 @pytest.fixture
-def receiver() -> Iterator[WebhookReceiver]:
-    with WebhookReceiver() as server:
+def receiver(settings) -> Iterator[WebhookReceiver]:
+    settings.INTEGRATION_ALLOWED_NETWORKS = [RECEIVER_NETWORK]  # it listens on loopback
+    with WebhookReceiver(secret="s3cret") as server:
         yield server
 
 

@@ -21,8 +21,10 @@ from django.conf import settings as django_settings
 from presskit.celery import app as celery_app
 from presskit.integrations import JOB_TYPE
 from presskit.models import Integration, Presskit
+from presskit.webhooks import secret_seal
 from resilience.queue import JobRequest
 from tests.servers import ServerProcess, database_url_of_test_db, server_environment
+from tests.webhook_receiver import RECEIVER_NETWORK
 
 # Short timers: a drain every half second, a job held 4 s at most (task limit 3 s, soft 2 s),
 # backoff from half a second, breaker state trusted for 50 ms. Schedules the tests do not
@@ -38,6 +40,7 @@ DEFAULT_ENV = {
     "RESILIENCE_STATE_TTL": "0.05",
     "DEGRADATION_EVAL_INTERVAL": "3600",
     "PENDING_ANSWERS_REPLAY_INTERVAL": "3600",
+    "INTEGRATION_ALLOWED_NETWORKS": RECEIVER_NETWORK,
 }
 
 # Environment -> the test process's setting, and how to read it (as presskit/settings.py does).
@@ -118,7 +121,8 @@ class QueueStack:
 # --- The real job type's rows ----------------------------------------------------------------
 def integration_create(url: str, *, name: str = "booking", secret: str = "s3cret", enabled: bool = True
                        ) -> Integration:
-    return Integration.objects.create(name=name, label=name.title(), url=url, secret=secret, enabled=enabled)
+    return Integration.objects.create(name=name, label=name.title(), url=url, secret_sealed=secret_seal(secret),
+                                      enabled=enabled)
 
 
 def presskit_create(artist_name: str = "Luna Roja") -> Presskit:

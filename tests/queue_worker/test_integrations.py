@@ -15,6 +15,7 @@ from resilience.fallbacks import Fallback
 from resilience.machine import State
 from resilience.models import QueuedJob
 from tests.queue_worker.stack import integration_create, presskit_create, sync_key, sync_payload
+from tests.webhook_receiver import RECEIVER_NETWORK, WebhookReceiver
 
 pytestmark = pytest.mark.django_db
 
@@ -46,7 +47,8 @@ def test_a_delivery_is_signed_and_carries_its_idempotency_key(receiver):
     [delivery] = receiver.deliveries()
     assert delivery.headers["content-type"] == "application/json"
     assert delivery.key == f"sync:booking:{presskit.pk}:{presskit.updated_at.isoformat()}"
-    assert delivery.signature_valid("s3cret") and not delivery.signature_valid("other")
+    assert delivery.verified and delivery.applied
+    assert delivery.json()["delivery"] == delivery.key  # the key a receiver de-duplicates on is signed
     document = delivery.json()
     assert document["event"] == "presskit.completed"
     assert document["presskit"]["id"] == str(presskit.pk) and document["presskit"]["artist_name"] == "Luna Roja"
@@ -59,11 +61,13 @@ def test_a_delivery_is_signed_and_carries_its_idempotency_key(receiver):
     assert again["booking"].fallback is Fallback.NONE and len(receiver.deliveries()) == 1
 
 
-def test_an_unsigned_integration_sends_no_signature(receiver):
-    integration_create(receiver.url, secret="")
-    integrations_sync(presskit_id=str(presskit_create().pk))
+def test_an_unsigned_integration_sends_no_signature(settings):
+    settings.INTEGRATION_ALLOWED_NETWORKS = [RECEIVER_NETWORK]
+    with WebhookReceiver() as receiver:  # one that takes unsigned deliveries
+        integration_create(receiver.url, secret="")
+        integrations_sync(presskit_id=str(presskit_create().pk))
     [delivery] = receiver.deliveries()
-    assert "x-presskit-signature" not in delivery.headers and delivery.key
+    assert "x-presskit-signature" not in delivery.headers and delivery.key and delivery.applied
 
 
 def test_a_server_error_queues_the_send_with_a_backoff(receiver):
