@@ -52,6 +52,14 @@ class SocketSink:
         await self._send(html)
 
 
+class NoSuchSocketConsumer(AsyncWebsocketConsumer):
+    """A socket path we do not serve: accepted, then closed as an unknown chat."""
+
+    async def connect(self) -> None:
+        await self.accept()
+        await self.close(code=CLOSE_SESSION_UNKNOWN, reason="session_unknown")
+
+
 class ChatConsumer(AsyncWebsocketConsumer):
     session_id: str | None = None
     language: str = settings.LANGUAGE_CODE

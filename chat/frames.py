@@ -7,9 +7,12 @@ from __future__ import annotations
 
 import json
 import re
+import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import StrEnum
+
+from django.conf import settings
 
 
 class CommandKind(StrEnum):
@@ -35,12 +38,23 @@ class Command:
 
 
 _CONTROL_CHARACTERS = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
+# Joiners stay: emoji sequences (👩‍🎤) and scripts such as Persian need them.
+_KEPT_FORMAT_CHARACTERS = frozenset("\u200c\u200d")
 
 
-def _clean(text: str) -> str:
-    """Drop what no database or page should hold: control characters and lone surrogates."""
+def text_clean(text: str) -> str:
+    """What no database or page should hold, dropped: control characters, lone surrogates and
+    invisible format characters (bidi overrides that reverse how a name reads, zero-width
+    spaces); then NFC, so "é" typed two ways is one name."""
     text = text.encode("utf-8", "replace").decode("utf-8")
-    return _CONTROL_CHARACTERS.sub("", text)
+    text = _CONTROL_CHARACTERS.sub("", text)
+    text = "".join(c for c in text if c in _KEPT_FORMAT_CHARACTERS or unicodedata.category(c) != "Cf")
+    return unicodedata.normalize("NFC", text)
+
+
+def text_visible(text: str) -> bool:
+    """Something a reader can see: not only spaces and joiners."""
+    return any(not c.isspace() and c not in _KEPT_FORMAT_CHARACTERS for c in text)
 
 
 class FrameError(ValueError):
@@ -72,8 +86,11 @@ def _message_of(values: Mapping[str, object]) -> str:
     message = values.get("message")
     if not isinstance(message, str):
         raise FrameError("no_message")
-    message = _clean(message)
-    if not message.strip():
+    # Before cleaning: what is measured is what was sent (the page's maxlength is the same).
+    if len(message) > settings.CHAT_MESSAGE_MAX_CHARS:
+        raise FrameError("too_large")
+    message = text_clean(message)
+    if not text_visible(message):
         raise FrameError("empty_message")
     return message
 
@@ -85,7 +102,7 @@ def command_from_frame(text_data: str | None, bytes_data: bytes | None, *, max_b
         raise FrameError("too_large")
     try:
         values = json.loads(text_data)
-    except ValueError:
+    except (ValueError, RecursionError):  # RecursionError: "[" nested thousands deep
         raise FrameError("not_json") from None
     if not isinstance(values, dict):
         raise FrameError("not_json")

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.conf import settings
 from django.template.loader import render_to_string
 from django.utils import timezone, translation
 from django.utils.formats import date_format
@@ -39,6 +40,7 @@ def chat_context(session: ChatSession, *, with_messages: bool, level: Level) -> 
         "t": catalogue.ui,
         "mode": service_mode(level, session.language),
         "total_steps": TOTAL_STEPS,
+        "message_max": settings.CHAT_MESSAGE_MAX_CHARS,
         "shown_step": shown_step,
         "answered_count": session.current_step - 1,
         "progress_text": (

@@ -12,9 +12,11 @@ from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
 
 from chat.routing import websocket_urlpatterns  # noqa: E402
-from presskit.body_limit import RequestBodyLimit, daphne_form_parsing_off  # noqa: E402
+from presskit.body_limit import RequestBodyLimit  # noqa: E402
+from presskit.daphne_patches import daphne_form_parsing_off, daphne_websocket_close_codes_on  # noqa: E402
 
 daphne_form_parsing_off()
+daphne_websocket_close_codes_on()
 
 application = ProtocolTypeRouter(
     {

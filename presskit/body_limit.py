@@ -80,17 +80,3 @@ class RequestBodyLimit:
         except BodyTooLarge:
             if not started:
                 await _refuse(send)
-
-
-def daphne_form_parsing_off() -> None:
-    """Daphne's requests are Twisted's, which parse a POSTed form (multipart or urlencoded) whole
-    in memory, several copies of it, before Daphne hands the raw body to the application, though
-    nothing ever reads what they parsed (Django parses the body itself, once, within its limits).
-    Twisted takes `parsePOSTFormSubmission=False`, but Daphne builds its requests without a way to
-    pass it: this makes it False for every Daphne request (a data descriptor on the class wins
-    over the attribute its __init__ sets). Called by presskit.asgi, in the server's process."""
-    try:
-        from daphne.http_protocol import WebRequest
-    except ImportError:  # served by another ASGI server
-        return
-    WebRequest._parsePOSTFormSubmission = property(lambda request: False, lambda request, value: None)

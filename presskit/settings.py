@@ -379,6 +379,9 @@ REQUEST_BODY_LIMITS = {"/photo": PHOTO_MAX_BYTES + 64 * 1024}
 
 # The chat.
 CHAT_MAX_FRAME_BYTES = env.int("CHAT_MAX_FRAME_BYTES", default=16 * 1024)
+# The longest message an artist may send, on every door (socket, form, edit in the review): the
+# longest answer (the story) is 2,000 characters. The page's maxlength is the same.
+CHAT_MESSAGE_MAX_CHARS = env.int("CHAT_MESSAGE_MAX_CHARS", default=2000)
 CHAT_TEMPLATE_TOKEN_DELAY = env.float("CHAT_TEMPLATE_TOKEN_DELAY", default=0.02)
 # The reply chain. A provider without its key (or URL, for `local`) is left out; the built-in
 # template responder is always last. No key anywhere: the chat runs on templates alone.

@@ -22,6 +22,7 @@ from resilience import ai_log
 DEFAULT_HOURS = 24
 MAX_HOURS = 24 * 31  # a window is read row by row for percentiles: about the retention period at most
 MAX_LIMIT = 500
+MAX_PURGE_DAYS = 36_500  # a century: far beyond any retention, and a date Python can still reach
 SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
 ERROR_CODE_MAX_CHARS = 64
 
@@ -80,9 +81,9 @@ def staff_json_api(*methods: str) -> Callable[[View], View]:
     return decorate
 
 
-def _int_param(request: HttpRequest, name: str, *, default: int | None, minimum: int, maximum: int | None) -> int:
+def _int_param(request: HttpRequest, name: str, *, default: int | None, minimum: int, maximum: int) -> int:
     raw = request.GET.get(name)
-    bounds = f"between {minimum} and {maximum}" if maximum is not None else f"at least {minimum}"
+    bounds = f"between {minimum} and {maximum}"
     if raw is None or raw == "":
         if default is None:
             raise BadParameter(f"{name} is required: an integer {bounds}.")
@@ -91,7 +92,7 @@ def _int_param(request: HttpRequest, name: str, *, default: int | None, minimum:
         value = int(raw)
     except ValueError:
         raise BadParameter(f"{name} must be an integer {bounds}.") from None
-    if value < minimum or (maximum is not None and value > maximum):
+    if not minimum <= value <= maximum:
         raise BadParameter(f"{name} must be an integer {bounds}.")
     return value
 
@@ -153,5 +154,5 @@ def logs_detail(request: HttpRequest, request_id: str) -> JsonResponse:
 @staff_json_api("DELETE")
 def logs_collection(request: HttpRequest) -> JsonResponse:
     """DELETE ?older_than_days=N: purge the requests logged more than N days ago."""
-    days = _int_param(request, "older_than_days", default=None, minimum=1, maximum=None)
+    days = _int_param(request, "older_than_days", default=None, minimum=1, maximum=MAX_PURGE_DAYS)
     return JsonResponse({"deleted": ai_log.ai_log_purge(older_than_days=days)})

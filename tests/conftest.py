@@ -73,7 +73,8 @@ def other_artist(transactional_db) -> Artist:
     return make_artist()
 
 
-ORIGIN = b"http://localhost"
+HOST = b"localhost"  # the page is http://localhost: its own origin
+ORIGIN = b"http://" + HOST
 
 
 @pytest_asyncio.fixture
@@ -87,7 +88,7 @@ async def connect() -> AsyncIterator[Callable[..., object]]:
         communicator = WebsocketCommunicator(
             application,
             f"/ws/chat/{chat_id or artist.chat_id}/",
-            headers=[(b"origin", origin), (b"cookie", artist.cookie.encode())],
+            headers=[(b"host", HOST), (b"origin", origin), (b"cookie", artist.cookie.encode())],
         )
         opened.append(communicator)
         connected, close_code = await communicator.connect(timeout=5)
