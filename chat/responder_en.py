@@ -277,6 +277,12 @@ CATALOGUE = Catalogue(
         ),
         "photo_error_type": "That file is not a JPEG, PNG or WebP photo. Nothing was saved: choose another one.",
         "photo_error_too_big": "The photo is larger than {max_mb} MB. Nothing was saved: try a lighter one.",
+        "photo_error_too_many_pixels": (
+            "The photo has more than {max_mp} megapixels. Nothing was saved: try one with a lower resolution."
+        ),
+        "photo_error_broken": (
+            "We could not open that photo: the file is damaged or incomplete. Nothing was saved: choose another one."
+        ),
         "photo_error_empty": "You did not choose a photo, or the file is empty. Nothing was saved.",
         "photo_error_unavailable": (
             "We cannot take photos right now. Nothing was saved: please try again in a few minutes."

@@ -278,6 +278,12 @@ CATALOGUE = Catalogue(
         ),
         "photo_error_type": "Ese archivo no es una foto JPEG, PNG o WebP. No se ha guardado nada: elige otra.",
         "photo_error_too_big": "La foto pesa más de {max_mb} MB. No se ha guardado nada: prueba con una más ligera.",
+        "photo_error_too_many_pixels": (
+            "La foto tiene más de {max_mp} megapíxeles. No se ha guardado nada: prueba con una de menos resolución."
+        ),
+        "photo_error_broken": (
+            "No hemos podido abrir esa foto: el archivo está dañado o incompleto. No se ha guardado nada: elige otra."
+        ),
         "photo_error_empty": "No has elegido ninguna foto, o el archivo está vacío. No se ha guardado nada.",
         "photo_error_unavailable": (
             "Ahora mismo no podemos recibir fotos. No se ha guardado nada: inténtalo de nuevo en unos minutos."

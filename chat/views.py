@@ -23,7 +23,9 @@ from chat.selectors import (
     CURRENT_SESSION_KEY, OWNED_SESSIONS_KEY, SessionNotOwned, SessionUnknown, chat_session_get_owned,
 )
 from chat.texts import catalogue_for
-from presskit.photos import PhotoInvalid, PhotoNotKept, PhotoSizeLimit, photo_max_mb, photo_upload
+from presskit.photos import (
+    PhotoInvalid, PhotoNotKept, PhotoSizeLimit, photo_max_mb, photo_max_megapixels, photo_upload,
+)
 from presskit.services import edit_link_use
 from resilience.degradation import Level, degradation_current
 from resilience.fallbacks import Fallback
@@ -134,7 +136,7 @@ def edit_link_open(request: HttpRequest, token: str) -> HttpResponse:
 # --- The press photo -------------------------------------------------------------------------------
 PHOTO_NOTICE_KEY = "photo_notice"  # a no-JavaScript post's outcome, shown once by the next page
 PHOTO_OUTCOMES = {"stored": "stored", "queued": "queued", "failed": "queued"}  # code -> how it looks
-PHOTO_ERRORS = ("type", "too_big", "empty", "unavailable", "not_yours")
+PHOTO_ERRORS = ("type", "too_big", "too_many_pixels", "broken", "empty", "unavailable", "not_yours")
 
 
 @dataclass(frozen=True)
@@ -147,7 +149,8 @@ def _photo_notice(code: str, language: str) -> PhotoNotice:
     ui = catalogue_for(language).ui
     if code in PHOTO_OUTCOMES:
         return PhotoNotice(PHOTO_OUTCOMES[code], ui[f"photo_{code}"])
-    return PhotoNotice("error", ui[f"photo_error_{code}"].format(max_mb=photo_max_mb()))
+    return PhotoNotice("error", ui[f"photo_error_{code}"].format(max_mb=photo_max_mb(),
+                                                                  max_mp=photo_max_megapixels()))
 
 
 def _photo_notice_pop(request: HttpRequest, language: str) -> PhotoNotice | None:

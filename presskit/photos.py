@@ -1,9 +1,14 @@
 """The press photo: checked, kept on local disk first, then copied to the photo storage.
 
-An upload is accepted only if its first bytes say JPEG, PNG or WebP (never its name or its
-declared content type), it is not empty and not bigger than PHOTO_MAX_BYTES. It is written to
-the staging folder (PHOTO_STAGING_DIR) under a random name and the presskit remembers it
-(`photo_staged`): from then on nothing is lost. The copy to the photo storage
+An upload is accepted only if it is not empty, not bigger than PHOTO_MAX_BYTES and Pillow decodes
+it, while the request is handled, as a JPEG, PNG or WebP (never trusting its name or its declared
+content type) of at most PHOTO_MAX_PIXELS, counted on its header before any pixel is decoded.
+What is kept is never the uploaded file but the picture encoded again in the same format:
+upright (its EXIF orientation applied), in sRGB, without any of its metadata (EXIF with GPS,
+XMP, ICC profile, comments, text chunks) or anything else the file carried, so a photo that is
+also an HTML page comes out as only a photo. It is written to the staging folder
+(PHOTO_STAGING_DIR) under a random name and the presskit remembers it (`photo_staged`): from
+then on nothing is lost. The copy to the photo storage
 (STORAGES["photos"]) goes through the `storage` breaker with `execute_with_fallback`; when the
 storage fails or its breaker is open the copy waits in the queue (job `presskit.photo_store`,
 high priority) and a worker does it once the storage is back. Storing also makes the resized
@@ -20,7 +25,9 @@ import io
 import logging
 import os
 import re
+import struct
 import uuid
+from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
 from django.conf import settings
@@ -31,7 +38,7 @@ from django.core.files.uploadedfile import UploadedFile
 from django.core.files.uploadhandler import FileUploadHandler, SkipFile
 from django.db import transaction
 from django.utils import timezone
-from PIL import Image, ImageOps, UnidentifiedImageError
+from PIL import Image, ImageCms, ImageOps, UnidentifiedImageError
 
 from presskit.models import Presskit, PresskitVersion
 from presskit.signals import presskit_changed_send
@@ -42,13 +49,14 @@ logger = logging.getLogger(__name__)
 
 JOB_TYPE = "presskit.photo_store"
 DEPENDENCY = "storage"
-# What the first bytes of each accepted format look like, and the extension it is kept under.
-SIGNATURES = (
-    (b"\xff\xd8\xff", "jpg"),
-    (b"\x89PNG\r\n\x1a\n", "png"),
-)
+# The formats taken, as Pillow names them: the extension each is kept under, and how it is
+# encoded again (quality high enough for a booker's poster; PNG stays lossless).
+EXTENSIONS = {"JPEG": "jpg", "PNG": "png", "WEBP": "webp"}
+ENCODINGS = {"JPEG": {"quality": 90, "optimize": True}, "PNG": {}, "WEBP": {"quality": 90}}
 CONTENT_TYPES = {"jpg": "image/jpeg", "png": "image/png", "webp": "image/webp"}
-HEAD_BYTES = 12  # enough for every signature (WebP: "RIFF", 4 bytes of size, "WEBP")
+SRGB = ImageCms.createProfile("sRGB")
+# What Pillow raises for a damaged file: truncated, corrupt pixels, a broken EXIF block.
+DAMAGED = (OSError, SyntaxError, ValueError, EOFError, struct.error)
 STORED_NAME = re.compile(r"presskits/[0-9a-f-]{36}/[0-9a-f]{32}(\.(jpg|png|webp)|-w[0-9]{3,4}\.jpg)")
 VARIANT_WIDTHS = (480, 960, 1600)  # phones, laptops, retina and the PDF
 VARIANT_QUALITY = 82
@@ -56,7 +64,7 @@ VARIANT_QUALITY = 82
 
 class PhotoInvalid(ValueError):
     """The upload is not a photo we take. `code` names the artist's message: "empty",
-    "too_big" or "type". Nothing has been kept."""
+    "too_big", "type", "too_many_pixels" or "broken". Nothing has been kept."""
 
     def __init__(self, code: str) -> None:
         super().__init__(code)
@@ -77,29 +85,89 @@ def photo_max_mb() -> int:
     return max(1, round(settings.PHOTO_MAX_BYTES / (1024 * 1024)))
 
 
-def photo_kind(head: bytes) -> str | None:
-    """The extension for a file starting with `head`, or None when it is not JPEG, PNG or WebP."""
-    for signature, extension in SIGNATURES:
-        if head.startswith(signature):
-            return extension
-    if head[:4] == b"RIFF" and head[8:12] == b"WEBP":
-        return "webp"
-    return None
+def photo_max_pixels() -> int:
+    """PHOTO_MAX_PIXELS, never above what Pillow itself warns may be a decompression bomb."""
+    return min(settings.PHOTO_MAX_PIXELS, Image.MAX_IMAGE_PIXELS or settings.PHOTO_MAX_PIXELS)
 
 
-def photo_check(upload: UploadedFile) -> str:
-    """Raise PhotoInvalid unless the upload is a photo we take; returns its extension."""
+def photo_max_megapixels() -> int:
+    """The pixel limit as the artist reads it, in whole megapixels."""
+    return max(1, round(photo_max_pixels() / 1_000_000))
+
+
+@dataclass(frozen=True)
+class CleanPhoto:
+    """An upload encoded again: only its pixels, in the format it came in."""
+
+    content: bytes
+    extension: str
+
+
+def photo_clean(upload: UploadedFile) -> CleanPhoto:
+    """Raise PhotoInvalid unless the upload is a photo we take; returns it encoded again."""
     if not upload.size:
         raise PhotoInvalid("empty")
     if upload.size > settings.PHOTO_MAX_BYTES:
         raise PhotoInvalid("too_big")
     upload.seek(0)
-    head = upload.read(HEAD_BYTES)
-    upload.seek(0)
-    extension = photo_kind(head)
-    if extension is None:
-        raise PhotoInvalid("type")
-    return extension
+    with _opened(upload) as image:
+        try:
+            image.load()  # a truncated or corrupt file fails here, not later in a worker
+            kind = "JPEG" if image.format == "MPO" else image.format  # a camera's multi-picture JPEG
+            out = io.BytesIO()
+            _pixels_only(image, kind).save(out, kind, **ENCODINGS[kind])
+        except DAMAGED:
+            raise PhotoInvalid("broken") from None
+    return CleanPhoto(content=out.getvalue(), extension=EXTENSIONS[kind])
+
+
+def _opened(upload: UploadedFile) -> Image.Image:
+    """The upload opened as one of our formats, of a size within the pixel limit. Nothing is
+    decoded yet: Pillow's open reads only the header."""
+    try:
+        image = Image.open(upload, formats=tuple(EXTENSIONS))
+    except UnidentifiedImageError:
+        raise PhotoInvalid("type") from None
+    except Image.DecompressionBombError:  # Pillow's own guard, at twice its limit
+        raise PhotoInvalid("too_many_pixels") from None
+    except DAMAGED:  # truncated where its header should be
+        raise PhotoInvalid("broken") from None
+    if image.width * image.height > photo_max_pixels():
+        image.close()
+        raise PhotoInvalid("too_many_pixels")
+    return image
+
+
+def _pixels_only(image: Image.Image, kind: str) -> Image.Image:
+    """The picture as a browser should draw it, and nothing else: upright, in sRGB (the colour
+    space browsers assume without a profile), in RGB, or RGBA when it is transparent and the
+    format keeps it (JPEG does not), with none of the file's metadata. The image is changed in
+    place where it can be: a 40 MP picture takes 160 MB a copy."""
+    ImageOps.exif_transpose(image, in_place=True)
+    image = _eight_bit(image)
+    mode = "RGBA" if kind != "JPEG" and image.has_transparency_data else "RGB"
+    image = _in_srgb(image, mode)
+    image.info = {}  # Pillow writes some of `info` (comment, ICC profile, transparency) back
+    return image
+
+
+def _eight_bit(image: Image.Image) -> Image.Image:
+    """A 16-bit grey PNG scaled to 8 bits: converted as it is, it would clip to white."""
+    if image.mode.startswith("I"):
+        return image.convert("I").point(lambda value: value / 256).convert("L")
+    return image
+
+
+def _in_srgb(image: Image.Image, mode: str) -> Image.Image:
+    """The image in `mode`, its colours moved from its ICC profile (CMYK's above all) to sRGB."""
+    icc = image.info.get("icc_profile")
+    if icc:
+        try:
+            return ImageCms.profileToProfile(image, ImageCms.ImageCmsProfile(io.BytesIO(icc)), SRGB,
+                                             outputMode=mode)
+        except (OSError, ImageCms.PyCMSError) as error:  # a profile or mode littlecms does not take
+            logger.info("photo colours kept as they are: %s", describe_error(error))
+    return image if image.mode == mode else image.convert(mode)
 
 
 class PhotoSizeLimit(FileUploadHandler):
@@ -144,14 +212,14 @@ def stored_name_valid(name: str) -> bool:
     return STORED_NAME.fullmatch(name) is not None
 
 
-def _stage(upload: UploadedFile, extension: str) -> str:
-    """Write the upload to the staging folder, synced to disk; returns its staged name."""
-    staged = f"{uuid.uuid4().hex}.{extension}"
+def _stage(photo: CleanPhoto) -> str:
+    """Write the photo to the staging folder, synced to disk; returns its staged name."""
+    staged = f"{uuid.uuid4().hex}.{photo.extension}"
     path = staging_path(staged)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         with open(path, "xb") as kept:
-            kept.writelines(upload.chunks())
+            kept.write(photo.content)
             kept.flush()
             os.fsync(kept.fileno())
     except OSError as error:
@@ -173,7 +241,8 @@ def variant_name(name: str, width: int) -> str:
 
 def _variants_of(photo: bytes) -> dict[int, bytes]:
     """JPEG copies of the photo at the widths narrower than it, upright (EXIF orientation applied).
-    None for a file that starts like a photo but does not decode: it is kept, without variants."""
+    None for a file that does not decode (only one staged before uploads were encoded again
+    can fail): it is kept, without variants."""
     try:
         with Image.open(io.BytesIO(photo)) as opened:
             image = ImageOps.exif_transpose(opened).convert("RGB")
@@ -285,12 +354,11 @@ PHOTO_STORE = JobType(name=JOB_TYPE, run=photo_store, apply=photo_record, depend
 
 
 def photo_upload(*, presskit_id: str, upload: UploadedFile) -> FallbackResult:
-    """Take the artist's photo: check it (PhotoInvalid), keep it in the staging folder
-    (PhotoNotKept), then store it now or queue the copy. The result's `fallback` says which:
-    NONE (stored), QUEUED (kept, copied when the storage is back) or FAILED (kept, but its job
-    ran out of attempts: staff see it among the dead jobs)."""
-    extension = photo_check(upload)
-    staged = _stage(upload, extension)
+    """Take the artist's photo: check it and encode it again (PhotoInvalid), keep that in the
+    staging folder (PhotoNotKept), then store it now or queue the copy. The result's `fallback`
+    says which: NONE (stored), QUEUED (kept, copied when the storage is back) or FAILED (kept,
+    but its job ran out of attempts: staff see it among the dead jobs)."""
+    staged = _stage(photo_clean(upload))
     try:
         found = Presskit.objects.filter(pk=presskit_id).update(photo_staged=staged, updated_at=timezone.now())
     except Exception:

@@ -370,6 +370,12 @@ PHOTO_STAGING_DIR = Path(env("PHOTO_STAGING_DIR", default=str(DATA_DIR / "upload
 # and says so. Uploads above FILE_UPLOAD_MAX_MEMORY_SIZE are spooled to a temporary file. A proxy
 # in front (nginx `client_max_body_size`) must allow a little more than this.
 PHOTO_MAX_BYTES = env.int("PHOTO_MAX_BYTES", default=8 * 1024 * 1024)
+# The most pixels (width × height) a photo may have, read from its header before it is decoded:
+# a few hundred KB of PNG can hold 400 million pixels. 40 million is more than a camera photo
+# that fits in PHOTO_MAX_BYTES has (24–36 MP), and bounds what the request spends decoding and
+# encoding it again: at 40 MP about 0.5–2.5 s and 160–270 MB for a JPEG or PNG, up to 700 MB for
+# a WebP. Pillow's own bomb limit (Image.MAX_IMAGE_PIXELS, about 89 MP) caps it.
+PHOTO_MAX_PIXELS = env.int("PHOTO_MAX_PIXELS", default=40_000_000)
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2_621_440  # Django's default, said here: bigger parts go to disk
 # Request bodies (presskit.body_limit): anything bigger than its route's limit is answered 413
 # before it is parsed. The chat's forms and the admin need little; the photo upload a photo and

@@ -51,8 +51,9 @@ def photo_file(request: HttpRequest, name: str) -> HttpResponse:
     files collected at startup, and this works for any storage backend (with S3 the page links
     to the bucket instead, through `storage.url`). Only names the app writes are served (no
     path of the artist's, no way out of the storage's folder). The names are unique and never
-    rewritten, so browsers may keep them for good. A photo is at most PHOTO_MAX_BYTES: it is
-    read whole (a sync file iterator under ASGI would be consumed in a thread anyway)."""
+    rewritten, so browsers may keep them for good. A photo is an upload of at most
+    PHOTO_MAX_BYTES encoded again: it is read whole (a sync file iterator under ASGI would be
+    consumed in a thread anyway). Opened on its own, it is shown inline and can run nothing."""
     if not stored_name_valid(name):
         raise Http404("no such photo")
     try:
@@ -66,6 +67,8 @@ def photo_file(request: HttpRequest, name: str) -> HttpResponse:
     response = HttpResponse(content, content_type=CONTENT_TYPES[PurePosixPath(name).suffix[1:]])
     response["Cache-Control"] = "public, max-age=31536000, immutable"
     response["X-Content-Type-Options"] = "nosniff"
+    response["Content-Disposition"] = f'inline; filename="{PurePosixPath(name).name}"'  # ours: hex and extension
+    response["Content-Security-Policy"] = "default-src 'none'; sandbox"
     return response
 
 

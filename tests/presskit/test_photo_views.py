@@ -1,5 +1,5 @@
 """The press photo from the chat page's draft panel, over HTTP: with htmx and without
-JavaScript, checked by its bytes, refused clearly, only into the browser's own chat, and
+JavaScript, decoded and encoded again, refused clearly, only into the browser's own chat, and
 served back from the photo storage."""
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from django.test import Client
 
 from resilience.models import QueuedJob
 from tests.presskit.conftest import HTMX, open_chat
-from tests.presskit.images import jpeg_bytes, padded_png, webp_bytes
+from tests.presskit.images import jpeg_bytes, padded_png, png_bytes, webp_bytes
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -72,7 +72,8 @@ def test_a_new_photo_replaces_the_stored_one(browser, places, png):
     browser.upload(webp_bytes(), name="nueva.webp", content_type="image/webp", htmx=True)
     presskit = browser.presskit
     assert presskit.photo_name != first and presskit.photo_name.endswith(".webp")
-    assert [path.read_bytes() for path in places.stored_files()] == [webp_bytes()]  # the old one removed
+    stored = [f"presskits/{presskit.pk}/{path.name}" for path in places.stored_files()]
+    assert stored == [presskit.photo_name]  # the old one removed
 
 
 @pytest.mark.parametrize("htmx", [True, False], ids=["htmx", "no-js"])
@@ -101,7 +102,7 @@ def test_a_post_without_a_file_is_refused(browser, places):
 def test_a_photo_of_the_full_limit_passes_and_one_byte_more_does_not(browser, places):
     # The real default limit (8 MB): Django's own upload settings let it through.
     assert browser.upload(padded_png(8 * 1024 * 1024), htmx=True).status_code == 200
-    assert places.stored_files()[0].stat().st_size == 8 * 1024 * 1024
+    assert [path.read_bytes() for path in places.stored_files()] == [png_bytes()]  # encoded again: no padding
     response = browser.upload(padded_png(8 * 1024 * 1024 + 1), htmx=True)
     assert response.status_code == 400 and "La foto pesa más de 8 MB." in text(response)
     assert len(places.stored_files()) == 1
