@@ -9,11 +9,11 @@ django_asgi_app = get_asgi_application()
 
 from channels.auth import AuthMiddlewareStack  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
-from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
 
 from chat.routing import websocket_urlpatterns  # noqa: E402
 from presskit.body_limit import RequestBodyLimit  # noqa: E402
 from presskit.daphne_patches import daphne_form_parsing_off, daphne_websocket_close_codes_on  # noqa: E402
+from presskit.origins import WebsocketOriginValidator  # noqa: E402
 
 daphne_form_parsing_off()
 daphne_websocket_close_codes_on()
@@ -21,6 +21,6 @@ daphne_websocket_close_codes_on()
 application = ProtocolTypeRouter(
     {
         "http": RequestBodyLimit(django_asgi_app),
-        "websocket": AllowedHostsOriginValidator(AuthMiddlewareStack(URLRouter(websocket_urlpatterns))),
+        "websocket": WebsocketOriginValidator(AuthMiddlewareStack(URLRouter(websocket_urlpatterns))),
     }
 )

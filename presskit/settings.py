@@ -5,12 +5,14 @@ default here is the one a laptop with no services gets from `make run`.
 """
 from __future__ import annotations
 
+import ipaddress
 import os
 import secrets
 import tempfile
 from pathlib import Path
 
 import environ
+from csp.constants import NONE, SELF
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 env = environ.Env()
@@ -78,6 +80,7 @@ INSTALLED_APPS = DJANGO_APPS + THIRD_PARTY_APPS + LOCAL_APPS
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",  # static files from Daphne, no extra server
+    "presskit.csp.PhotoOriginCSPMiddleware",  # Content-Security-Policy (see CONTENT_SECURITY_POLICY)
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",  # es by default, en from the browser or switcher
     "django.middleware.common.CommonMiddleware",
@@ -246,7 +249,49 @@ SESSION_COOKIE_AGE = env.int("SESSION_COOKIE_AGE", default=60 * 60 * 24 * 30)
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
 SESSION_COOKIE_SECURE = env.bool("SESSION_COOKIE_SECURE", default=False)
-CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
+CSRF_COOKIE_SECURE = env.bool("CSRF_COOKIE_SECURE", default=SESSION_COOKIE_SECURE)
+
+# HTTPS (README, "Production settings"): every default keeps `make run` on plain http://localhost.
+# Behind a TLS proxy the app sees http; SECURE_PROXY_SSL_HEADER=true trusts the proxy's
+# X-Forwarded-Proto, which is safe only where the proxy sets it on every request (deploy/nginx.conf
+# does) and nothing else reaches the app. It also tells the WebSocket origin check (presskit.origins)
+# that the page was https.
+_BEHIND_TLS_PROXY = env.bool("SECURE_PROXY_SSL_HEADER", default=False)
+SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if _BEHIND_TLS_PROXY else None
+SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=False)
+# Load balancers' probes and Prometheus reach the app inside the network, over plain http.
+SECURE_REDIRECT_EXEMPT = [r"^(healthz|readyz|metrics)$"]
+SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", default=False)
+SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=False)
+
+# The Content-Security-Policy of every response that sets none of its own (django-csp, through
+# presskit.csp, which adds the photo storage's origin to img-src when photos are served from
+# elsewhere); the public presskit sets its stricter one (presskit.views.PUBLIC_CSP). Nothing we
+# serve has inline script or style, nor does the admin. The chat's socket is 'self': CSP Level 3
+# matches ws: and wss: on the page's own host and port.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF],
+        "style-src": [SELF],
+        "img-src": [SELF, "data:"],
+        "connect-src": [SELF],
+        "object-src": [NONE],
+        "base-uri": [NONE],
+        "form-action": [SELF],
+        "frame-ancestors": [NONE],
+    },
+}
+
+# Who may read /metrics and the details of /readyz (presskit.operator_access): a request with
+# `Authorization: Bearer <METRICS_TOKEN>` (empty: no token is accepted), and, for /metrics only,
+# one from METRICS_ALLOWED_NETWORKS. That is the connecting address: behind a proxy it is the
+# proxy's, so never list the proxy; scrape the app directly or with the token. A typo is an error
+# at startup.
+METRICS_TOKEN = env("METRICS_TOKEN", default="")
+METRICS_ALLOWED_NETWORKS = [ipaddress.ip_network(network) for network in
+                            env.list("METRICS_ALLOWED_NETWORKS", default=["127.0.0.0/8", "::1/128"])]
 
 # Queue for later (resilience app): failed work kept in the database, handed to the workers by
 # the drain (Celery beat, every QUEUE_DRAIN_INTERVAL seconds) when its dependency's breaker allows,

@@ -8,7 +8,7 @@ from urllib.parse import urlsplit
 
 from asgiref.sync import sync_to_async
 from django.core.exceptions import SuspiciousFileOperation
-from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseForbidden, JsonResponse
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils.translation import get_language_from_request
@@ -16,10 +16,11 @@ from django.views.decorators.http import require_GET, require_safe
 from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, generate_latest
 
 from presskit.exports import exports_storage, pdf_name, pdf_render
+from presskit.operator_access import may_read_readiness_details, may_scrape_metrics
 from presskit.photos import CONTENT_TYPES, photo_storage, stored_name_valid
 from presskit.selectors import NotPublished, PublicPresskit, public_presskit_get
 from presskit.texts import public_texts, version_caption
-from resilience.degradation import readiness_check
+from resilience.degradation import readiness_check, readiness_in_rotation
 from resilience.queue import describe_error
 
 logger = logging.getLogger(__name__)
@@ -33,15 +34,24 @@ def healthz(request: HttpRequest) -> JsonResponse:
 
 @require_GET
 def readyz(request: HttpRequest) -> JsonResponse:
-    """Readiness: the degradation level and every dependency's health. 503 when the database is
-    down or the level is EMERGENCY (take this process out of rotation), else 200."""
-    readiness = readiness_check()
-    return JsonResponse(readiness.as_dict(), status=readiness.http_status)
+    """Readiness: 503 at EMERGENCY (take this process out of rotation), else 200. Anyone gets
+    only that, from the stored level; staff and the token's bearer also get the level and every
+    dependency's health (names and error classes are not for the public)."""
+    if may_read_readiness_details(request):
+        readiness = readiness_check()
+        return JsonResponse(readiness.as_dict(), status=readiness.http_status)
+    if readiness_in_rotation():
+        return JsonResponse({"status": "ready"})
+    return JsonResponse({"status": "not_ready"}, status=503)
 
 
 @require_GET
 def metrics(request: HttpRequest) -> HttpResponse:
-    """Prometheus scrape endpoint (breaker metrics are read from the shared store)."""
+    """Prometheus scrape endpoint (breaker metrics are read from the shared store), for the
+    token's bearer or an allowed network; anyone else is refused before any work."""
+    if not may_scrape_metrics(request):
+        return HttpResponseForbidden("The metrics need the bearer token or an allowed network.\n",
+                                     content_type="text/plain")
     return HttpResponse(generate_latest(REGISTRY), content_type=CONTENT_TYPE_LATEST)
 
 

@@ -669,13 +669,23 @@ class Readiness:
         }
 
 
+def _in_rotation(state: DegradationState) -> bool:
+    """Only EMERGENCY takes a process out: at MINIMAL (database down) it still serves the status
+    and keeps answers, so the load balancer must keep it."""
+    return state.level is not Level.EMERGENCY
+
+
+def readiness_in_rotation() -> bool:
+    """What a load balancer polls for: one read of the stored level, no health check."""
+    return _in_rotation(degradation_current())
+
+
 def readiness_check() -> Readiness:
-    """Cheap (it is public and polled): the stored level, and the database and Redis checks —
-    no AI probes. Unavailable only at EMERGENCY: at MINIMAL (database down) a process still
-    serves the status and keeps answers, so the load balancer must keep it."""
+    """The details, for operators: the stored level, and the database and Redis checks — no AI
+    probes, so it stays cheap enough to poll."""
     components = health_check(only=("database", "redis"))
     state = degradation_current()
-    if state.level is Level.EMERGENCY:
+    if not _in_rotation(state):
         status = "unavailable"
     elif state.level > Level.OPTIMAL or not all(component.ok for component in components):
         status = "degraded"

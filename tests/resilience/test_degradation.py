@@ -397,38 +397,45 @@ def test_the_level_is_a_prometheus_metric(client):
     assert "degradation_level 0.0" in client.get("/metrics").content.decode().splitlines()
 
 
+@pytest.fixture
+def operator(settings) -> dict[str, str]:
+    """The headers of a request that may read readiness details (tests/security has the rest)."""
+    settings.METRICS_TOKEN = "operator-token"
+    return {"authorization": "Bearer operator-token"}
+
+
 @pytest.mark.django_db
-def test_readyz_is_ready_when_everything_answers(client, settings):
+def test_readyz_is_ready_when_everything_answers(client, settings, operator):
     settings.DEGRADATION_AI_PROVIDERS = ""
-    response = client.get("/readyz")
+    response = client.get("/readyz", headers=operator)
     assert response.status_code == 200
     assert response.json() == {"status": "ready", "level": "optimal", "forced": False, "components": [
         {"name": "database", "ok": True, "detail": "SELECT 1 ok"},
         {"name": "redis", "ok": True, "detail": "PING ok"},
-    ]}  # cheap: it is public and polled, so no broker or AI checks
+    ]}  # cheap enough to poll: no broker or AI checks
 
 
 @pytest.mark.django_db
 @pytest.mark.parametrize(("level", "status"), [(Level.DEGRADED, "degraded"), (Level.MINIMAL, "degraded")])
-def test_readyz_stays_200_while_degraded(client, level, status):
+def test_readyz_stays_200_while_degraded(client, level, status, operator):
     degradation_force(level=level, reason="staff")
-    response = client.get("/readyz")
+    response = client.get("/readyz", headers=operator)
     assert response.status_code == 200
     assert (response.json()["status"], response.json()["level"], response.json()["forced"]) == (status, level.label, True)
 
 
 @pytest.mark.django_db
-def test_readyz_is_503_in_an_emergency(client):
+def test_readyz_is_503_in_an_emergency(client, operator):
     degradation_force(level=Level.EMERGENCY, reason="incident")
-    response = client.get("/readyz")
+    response = client.get("/readyz", headers=operator)
     assert response.status_code == 503
     assert (response.json()["status"], response.json()["level"]) == ("unavailable", "emergency")
 
 
 @pytest.mark.django_db
-def test_readyz_says_degraded_but_stays_in_service_when_the_database_is_down(client, monkeypatch, tmp_path):
+def test_readyz_says_degraded_but_stays_in_service_when_the_database_is_down(client, monkeypatch, tmp_path, operator):
     break_database(monkeypatch, tmp_path)
-    response = client.get("/readyz")
+    response = client.get("/readyz", headers=operator)
     assert response.status_code == 200  # MINIMAL: the process still keeps answers and shows status
     body = response.json()
     assert body["status"] == "degraded"
