@@ -26,16 +26,13 @@ import os
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
-import uuid
-from contextlib import ExitStack
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from bench_redis import bench_redis  # noqa: E402
+from bench_redis import bench_project  # noqa: E402
 
 
 def percentile(samples: list[float], fraction: float) -> float:
@@ -161,24 +158,8 @@ def main() -> None:
     parser.add_argument("--samples", type=int, default=500)
     args = parser.parse_args()
 
-    data_dir = Path(tempfile.mkdtemp(prefix="bench-public-"))
-    stack = ExitStack()
-    os.environ["REDIS_URL"] = stack.enter_context(bench_redis(data_dir))
-    os.environ.update({
-        "PRESSKIT_DATA_DIR": str(data_dir), "DJANGO_SETTINGS_MODULE": "presskit.settings",
-        "REDIS_KEY_PREFIX": f"bench-public-{uuid.uuid4().hex[:8]}", "ALLOWED_HOSTS": "localhost,127.0.0.1",
-    })
-    os.environ.setdefault("DATABASE_URL", f"sqlite:///{data_dir / 'bench.sqlite3'}")
-    try:
-        import django
-        from django.conf import settings
-        from django.core.management import call_command
-
-        django.setup()
-        call_command("migrate", verbosity=0)
-        call_command("collectstatic", "--noinput", verbosity=0)
-        database = settings.DATABASES["default"]["ENGINE"].rsplit(".", 1)[1]
-        print(f"public presskit: {database}, Redis {settings.REDIS_URL}")
+    with bench_project("public") as where:
+        print(f"public presskit: {where}")
         slug = published_slug()
 
         from django.test import Client
@@ -197,8 +178,6 @@ def main() -> None:
         print(f"  PDF render p50 {ms(statistics.median(renders))} (first {ms(renders[0])}), {len(pdf) / 1024:.1f} KiB")
         in_process(slug, args.samples)
         under_load(slug, args.requests, args.concurrency)
-    finally:
-        stack.close()
 
 
 if __name__ == "__main__":

@@ -2,13 +2,14 @@
 from __future__ import annotations
 
 import logging
+import time
 
 from asgiref.sync import sync_to_async
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
 
-from chat import conversation, rendering
+from chat import conversation, rendering, throttle
 from chat.groups import group_name
 from resilience.degradation import BROADCAST_GROUP, Level, degradation_current
 from chat.frames import FrameError, command_from_frame
@@ -22,6 +23,7 @@ logger = logging.getLogger(__name__)
 CLOSE_SESSION_UNKNOWN = 4404
 CLOSE_SESSION_NOT_OWNED = 4403
 CLOSE_TRY_AGAIN_LATER = 1013
+SOCKET_COUNT_REFRESH = 300  # seconds between re-counting a busy socket as open (chat.throttle)
 
 
 class SocketSink:
@@ -63,11 +65,17 @@ class NoSuchSocketConsumer(AsyncWebsocketConsumer):
 class ChatConsumer(AsyncWebsocketConsumer):
     session_id: str | None = None
     language: str = settings.LANGUAGE_CODE
+    counted_at: float = 0.0  # when this socket was last counted among its client's open ones
 
     async def connect(self) -> None:
         # Accept, then close with a reason: a refused handshake makes browsers retry in a loop.
         await self.accept()
         session_id = self.scope["url_route"]["kwargs"]["session_id"]
+        self.client = throttle.client_of_scope(self.scope)
+        if not await self._counted():
+            # The page retries 1013 with a growing backoff: a tab closed elsewhere frees a place.
+            await self._refuse("too_many_sockets", CLOSE_TRY_AGAIN_LATER)
+            return
         try:
             session = await database_sync_to_async(self._owned_session)(session_id)
             state = await sync_to_async(degradation_current, thread_sensitive=False)()
@@ -93,7 +101,14 @@ class ChatConsumer(AsyncWebsocketConsumer):
         await self.send(text_data=rendering.render_error(code, self.language))
         await self.close(code=close_code, reason=code)
 
+    async def _counted(self) -> bool:
+        if counted := await throttle.socket_open(self.client, self.channel_name):
+            self.counted_at = time.monotonic()
+        return counted
+
     async def disconnect(self, code: int) -> None:
+        if self.counted_at:
+            await throttle.socket_closed(self.client, self.channel_name)
         if self.session_id:
             await self.channel_layer.group_discard(group_name(self.session_id), self.channel_name)
             await self.channel_layer.group_discard(BROADCAST_GROUP, self.channel_name)
@@ -101,11 +116,15 @@ class ChatConsumer(AsyncWebsocketConsumer):
     async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
         if not self.session_id:
             return
+        if time.monotonic() - self.counted_at > SOCKET_COUNT_REFRESH:
+            await self._counted()  # still open: its entry must not expire
         try:
             command = command_from_frame(text_data, bytes_data, max_bytes=settings.CHAT_MAX_FRAME_BYTES)
             await conversation.command_handle(
                 session_id=self.session_id, command=command, sink=SocketSink(self), origin=self.channel_name
             )
+        except conversation.TooFast as error:
+            await self.send(text_data=rendering.render_error(error.code, self.language, restore=command.text))
         except (FrameError, InvalidAction, conversation.ServiceReadOnly) as error:
             await self.send(text_data=rendering.render_error(error.code, self.language))
         except Exception:

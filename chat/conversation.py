@@ -15,7 +15,7 @@ from asgiref.sync import sync_to_async
 from channels.db import database_sync_to_async
 from django.db import InterfaceError, OperationalError
 
-from chat import bios, rendering, services
+from chat import bios, rendering, services, throttle
 from chat.chain import Reply, chain_from_settings
 from chat.frames import PRESSKIT_ACTIONS, Command, CommandKind
 from chat.groups import group_publish
@@ -51,6 +51,16 @@ def _apply(session_id: str, command: Command) -> services.Turn:
         case CommandKind.RESTART:
             return services.chat_session_restart(session_id=session_id)
     raise ValueError(f"unknown command {command.kind!r}")
+
+
+class TooFast(Exception):
+    """This chat asked for turns faster than CHAT_TURN_LIMITS allow: nothing was done or stored."""
+
+    code = "too_fast"
+
+    def __init__(self, wait: float) -> None:
+        super().__init__(f"wait {wait:.0f} s")
+        self.wait = wait
 
 
 class ServiceReadOnly(Exception):
@@ -105,7 +115,10 @@ async def _presskit_action(session_id: str, command: Command, sink: TurnSink, or
 async def command_handle(*, session_id: str, command: Command, sink: TurnSink, origin: str | None) -> str:
     """Carry out the artist's command and deliver the reply. Returns a new private edit link's
     token when the command made one ("" otherwise). Raises `services.InvalidAction`, or
-    `ServiceReadOnly` when the database cannot take writes (the answer is then kept for later)."""
+    `ServiceReadOnly` when the database cannot take writes (the answer is then kept for later),
+    or `TooFast` when the chat is over its turn limits (nothing is stored)."""
+    if (wait := await throttle.turn_wait(session_id)) is not None:
+        raise TooFast(wait)
     state = await _service_state()
     if state.level >= Level.MINIMAL:
         await _keep(session_id, command)

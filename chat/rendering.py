@@ -119,8 +119,10 @@ def render_edit_link(token: str, language: str) -> str:
     return _render("edit_link.html", {"t": catalogue_for(language).ui, "edit_token": token, "oob": True})
 
 
-def render_error(code: str, language: str) -> str:
-    return _render("error.html", {"text": catalogue_for(language).errors[code]})
+def render_error(code: str, language: str, restore: str = "") -> str:
+    """The error line; `restore`: the artist's text, put back in the empty composer (a message
+    refused for its pace, not its content, must not be lost)."""
+    return _render("error.html", {"text": catalogue_for(language).errors[code], "restore": restore})
 
 
 def render_stream_start(language: str) -> str:

@@ -153,6 +153,10 @@ CATALOGUE = Catalogue(
     errors={
         "binary": "I can only read text messages.",
         "too_large": "Your message is too long. Please shorten it and send it again.",
+        "too_fast": "Slow down a little, please: wait a few seconds and send it again. Your message is still in the box.",
+        "too_many_sockets": (
+            "You have too many ÍTERA tabs open at once. Close one: this one will connect by itself as soon as it can."
+        ),
         "not_json": "I couldn't read your message. Please send it again.",
         "no_message": "I didn't get an answer. Type it in the box and press “Send”.",
         "empty_message": "Your answer is empty. Type something before sending.",
@@ -255,6 +259,10 @@ CATALOGUE = Catalogue(
             "processed as soon as the service recovers."
         ),
         "banner_emergency": "ÍTERA is under emergency maintenance. We'll be right back: this page will refresh itself.",
+        "banner_too_many_chats": (
+            "Many chats have been started from your connection in a short time. Wait a while and reload the page; "
+            "if you share a network with other artists, write to us and we'll sort it out."
+        ),
         "placeholder_backup": "Backup mode on: basic features available",
         "placeholder_minimal": "Type your answer: we keep it and process it when the service is back",
         "status_title": "We'll be right back",

@@ -144,6 +144,10 @@ CATALOGUE = Catalogue(
     errors={
         "binary": "Solo puedo leer mensajes de texto.",
         "too_large": "Tu mensaje es demasiado largo. Resúmelo un poco y vuelve a enviarlo.",
+        "too_fast": "Más despacio, por favor: espera unos segundos y vuelve a enviarlo. Tu mensaje sigue en la caja.",
+        "too_many_sockets": (
+            "Tienes demasiadas pestañas de ÍTERA abiertas a la vez. Cierra alguna: esta se conectará sola en cuanto pueda."
+        ),
         "not_json": "No he podido leer tu mensaje. Vuelve a enviarlo, por favor.",
         "no_message": "No he recibido ninguna respuesta. Escríbela en el cuadro y pulsa «Enviar».",
         "empty_message": "Tu respuesta está vacía. Escribe algo antes de enviar.",
@@ -256,6 +260,10 @@ CATALOGUE = Catalogue(
             "procesaremos en cuanto se recupere el servicio."
         ),
         "banner_emergency": "ÍTERA está en mantenimiento de emergencia. Volvemos enseguida: esta página se actualizará sola.",
+        "banner_too_many_chats": (
+            "Se han empezado muchas conversaciones desde tu conexión en poco tiempo. Espera un rato y vuelve a "
+            "cargar la página; si compartes red con otros artistas, escríbenos y lo resolvemos."
+        ),
         "placeholder_backup": "Modo respaldo activo: funcionalidad básica disponible",
         "placeholder_minimal": "Escribe tu respuesta: la guardamos y la procesamos al volver el servicio",
         "status_title": "Volvemos enseguida",

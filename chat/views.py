@@ -16,7 +16,7 @@ from django.views.decorators.http import require_http_methods, require_POST, req
 from asgiref.sync import sync_to_async
 from channels.db import database_sync_to_async
 
-from chat import conversation, rendering, services
+from chat import conversation, rendering, services, throttle
 from chat.frames import FrameError, command_from_values
 from chat.models import ChatSession
 from chat.selectors import (
@@ -49,12 +49,18 @@ class _DiscardingSink:
         pass
 
 
+class TooManyChats(Exception):
+    """This client started more chats than CLIENT_CHATS_LIMIT allows lately."""
+
+
 def _session_for_request(request: HttpRequest) -> ChatSession:
-    """The browser's current chat, or a new one claimed by this browser."""
+    """The browser's current chat, or a new one claimed by this browser (TooManyChats)."""
     language = get_language_from_request(request)
     session_id = request.session.get(CURRENT_SESSION_KEY)
     session = ChatSession.objects.select_related("presskit").filter(pk=session_id).first() if session_id else None
     if session is None or session_id not in request.session.get(OWNED_SESSIONS_KEY, []):
+        if not throttle.chat_creation_allowed(throttle.client_of_request(request)):
+            raise TooManyChats
         session = services.chat_session_create(language=language)
         owned = request.session.get(OWNED_SESSIONS_KEY, [])
         request.session[OWNED_SESSIONS_KEY] = [*owned, str(session.pk)][-20:]
@@ -65,7 +71,10 @@ def _session_for_request(request: HttpRequest) -> ChatSession:
 
 
 @database_sync_to_async
-def _page(request: HttpRequest, level: Level, error: str = "", edit_token: str = "") -> HttpResponse:
+def _page(request: HttpRequest, level: Level, error: str = "", edit_token: str = "", draft: str = "",
+          status: int | None = None) -> HttpResponse:
+    """The chat page; with `error` its message (400 unless `status` says), `draft` back in the
+    composer."""
     if level is Level.EMERGENCY:
         return _status_page(request)
     try:
@@ -73,18 +82,23 @@ def _page(request: HttpRequest, level: Level, error: str = "", edit_token: str =
     except DatabaseError:  # the database is away (MINIMAL) before the manager noticed: say so
         logger.exception("chat page without its database")
         return _status_page(request, banner="banner_minimal")
+    except TooManyChats:
+        return _status_page(request, banner="banner_too_many_chats", status=429, refresh=False)
     context = rendering.chat_context(session, with_messages=True, level=level)
     context["error"] = catalogue_for(session.language).errors[error] if error else ""
     context["photo_notice"] = _photo_notice_pop(request, session.language)
     context["edit_token"] = edit_token  # a new private edit link, shown once (never stored in clear)
-    return render(request, "chat/chat.html", context, status=400 if error else 200)
+    context["draft_text"] = draft
+    return render(request, "chat/chat.html", context, status=status or (400 if error else 200))
 
 
-def _status_page(request: HttpRequest, banner: str = "banner_emergency") -> HttpResponse:
-    """No chat, only a page that says why and comes back by itself (EMERGENCY, or no database)."""
+def _status_page(request: HttpRequest, banner: str = "banner_emergency", status: int = 503,
+                 refresh: bool = True) -> HttpResponse:
+    """No chat, only a page that says why, and comes back by itself when the service is back
+    (EMERGENCY, or no database; not when this client has started too many chats)."""
     catalogue = catalogue_for(get_language_from_request(request))
-    return render(request, "chat/status.html",
-                  {"t": catalogue.ui, "language": catalogue.language, "banner": catalogue.ui[banner]}, status=503)
+    return render(request, "chat/status.html", {"t": catalogue.ui, "language": catalogue.language,
+                                                "banner": catalogue.ui[banner], "refresh": refresh}, status=status)
 
 
 @require_http_methods(["GET", "POST"])
@@ -98,11 +112,15 @@ async def chat_home(request: HttpRequest) -> HttpResponse:
     except DatabaseError:
         logger.exception("chat form post without its database")
         return await sync_to_async(_status_page)(request, banner="banner_minimal")
+    except TooManyChats:
+        return await sync_to_async(_status_page)(request, banner="banner_too_many_chats", status=429, refresh=False)
     try:
         command = command_from_values(request.POST)
         edit_token = await conversation.command_handle(
             session_id=str(session.pk), command=command, sink=_DiscardingSink(), origin=None
         )
+    except conversation.TooFast as error:
+        return await _page(request, level, error.code, draft=command.text, status=429)
     except (FrameError, services.InvalidAction, conversation.ServiceReadOnly) as error:
         return await _page(request, level, error.code)
     if edit_token:  # shown in this answer, not after a redirect: it is kept nowhere in clear

@@ -196,6 +196,7 @@ RESILIENCE_REDIS_TIMEOUTS = {
     "degradation": 0.5,  # the level store, read on every turn and page; then the local level
     "shared": 0.25,      # drain slots, chaos drills: a caller loses at most this, once
     "health": 1.0,       # the health checks' PING: a Redis slower than this is reported failing
+    "limits": 0.25,      # the chat's rate limits (chat.throttle): uncounted rather than slow
 }
 # Seconds a process trusts the breaker state it last read from Redis: CLOSED and OPEN decisions
 # then cost no round trip; another process's transition reaches this one within this delay.
@@ -433,6 +434,18 @@ CHAT_MAX_FRAME_BYTES = env.int("CHAT_MAX_FRAME_BYTES", default=16 * 1024)
 # The longest message an artist may send, on every door (socket, form, edit in the review): the
 # longest answer (the story) is 2,000 characters. The page's maxlength is the same.
 CHAT_MESSAGE_MAX_CHARS = env.int("CHAT_MESSAGE_MAX_CHARS", default=2000)
+# Limits on one chat and one client (chat.throttle), counted in Redis across processes. Windows
+# in the `limits` notation ("5/10seconds;20/minute": a burst of 5, then one every 3 s); empty:
+# none. An artist takes longer than that to type an answer; a script sending forty at once gets
+# "más despacio" (bench/flood.py).
+CHAT_TURN_LIMITS = env("CHAT_TURN_LIMITS", default="5/10seconds;20/minute")
+# Chats one client may start (a page load without one starts one): a shared venue or school
+# network is one client, hence room for many artists.
+CLIENT_CHATS_LIMIT = env("CLIENT_CHATS_LIMIT", default="60/hour")
+CLIENT_SOCKETS_MAX = env.int("CLIENT_SOCKETS_MAX", default=30)  # chat sockets open at once per client
+# The header a proxy we run puts the client's address in (deploy/nginx.conf: X-Real-IP). Empty:
+# REMOTE_ADDR. Set it only behind such a proxy: anyone can send the header to Daphne directly.
+CLIENT_IP_HEADER = env("CLIENT_IP_HEADER", default="")
 CHAT_TEMPLATE_TOKEN_DELAY = env.float("CHAT_TEMPLATE_TOKEN_DELAY", default=0.02)
 # The reply chain. A provider without its key (or URL, for `local`) is left out; the built-in
 # template responder is always last. No key anywhere: the chat runs on templates alone.

@@ -42,6 +42,16 @@ def instant_template_replies(settings) -> None:
     settings.CHAT_TEMPLATE_TOKEN_DELAY = 0
 
 
+@pytest.fixture(autouse=True)
+def no_chat_limits(settings) -> None:
+    """A test answers faster than any artist and starts many chats from 127.0.0.1: the limits
+    are off, except in tests/security/test_chat_limits.py, which sets its own (servers started
+    by a test get the same: tests.servers.server_environment)."""
+    settings.CHAT_TURN_LIMITS = ""
+    settings.CLIENT_CHATS_LIMIT = ""
+    settings.CLIENT_SOCKETS_MAX = 1_000_000
+
+
 @dataclass(frozen=True)
 class Artist:
     """A browser that owns one chat: its session cookie and its chat's id."""

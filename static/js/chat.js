@@ -96,8 +96,18 @@
     }
   });
 
+  function restoreRefusedText() {
+    // A message refused for its pace (not its content) comes back into the empty composer.
+    const error = document.getElementById("chat-error");
+    const input = document.getElementById("message");
+    if (!error || !error.dataset.restore || !input) return;
+    if (!input.value) input.value = error.dataset.restore;
+    delete error.dataset.restore;
+  }
+
   document.addEventListener("htmx:wsAfterMessage", function () {
     retries = 0;
+    restoreRefusedText();
     dropDuplicateMessages();
     applyServiceMode();
     scrollToNewest();

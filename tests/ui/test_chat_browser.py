@@ -100,3 +100,19 @@ def test_the_page_reconnects_by_itself_after_a_server_restart(server_env, page):
         expect(page.locator("#progress")).to_contain_text("Paso 3 de 7")
     finally:
         server.stop()
+
+
+def test_a_message_refused_for_its_pace_comes_back_into_the_box(page):
+    server, base_url = start_daphne(server_environment(DATABASE_URL=database_url_of_test_db(),
+                                                       CHAT_TURN_LIMITS="1/minute"))
+    try:
+        page.goto(base_url + "/")
+        expect(page.locator("#connection")).to_have_text("Conexión estable")
+        send(page, "Luna Roja")
+        page.fill("#message", "House, Techno")
+        page.keyboard.press("Enter")
+        expect(page.locator("#chat-error")).to_contain_text("Más despacio, por favor")
+        expect(page.locator("#message")).to_have_value("House, Techno")  # not lost: send it again later
+        expect(page.locator("#progress")).to_contain_text("Paso 2 de 7")
+    finally:
+        server.stop()
