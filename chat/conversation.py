@@ -13,7 +13,7 @@ from typing import Protocol
 
 from asgiref.sync import sync_to_async
 from channels.db import database_sync_to_async
-from django.db import InterfaceError, OperationalError
+from django.db import InterfaceError, OperationalError, connection
 
 from chat import bios, rendering, services, throttle
 from chat.chain import Reply, chain_from_settings
@@ -151,7 +151,7 @@ async def command_handle(*, session_id: str, command: Command, sink: TurnSink, o
         await _publish(session_id, rendering.render_reply_then_typing(message, turn.session.language), sink, origin)
         message = await bios.bio_after_answers(session_id=session_id, version=services.finish_version(turn.message),
                                                ai_allowed=ai_allowed)
-        _in_background(database_sync_to_async(integrations_sync, thread_sensitive=False)(
+        _in_background(sync_to_async(_integrations_sync_closing, thread_sensitive=False)(
             presskit_id=str(turn.session.presskit_id), version=services.finish_version(turn.message)),
             f"integrations of presskit {turn.session.presskit_id}")
     html = await database_sync_to_async(rendering.render_turn_done)(session_id, message, state.level)
@@ -160,6 +160,15 @@ async def command_handle(*, session_id: str, command: Command, sink: TurnSink, o
 
 
 _background: set[asyncio.Task] = set()
+
+
+def _integrations_sync_closing(*, presskit_id: str, version: str) -> None:
+    """The sends, in a worker thread of their own, whose connection goes back to the pool at the
+    end whatever happens (the thread may outlive the turn that started it)."""
+    try:
+        integrations_sync(presskit_id=presskit_id, version=version)
+    finally:
+        connection.close()
 
 
 def _in_background(work, what: str) -> None:
