@@ -139,7 +139,8 @@ def _build_chain() -> ProviderChain:
     unknown = set(settings.AI_PROVIDER_CHAIN) - {*AI_PROVIDERS, "template"}
     if unknown:
         raise ImproperlyConfigured(f"AI_PROVIDER_CHAIN names unknown providers: {sorted(unknown)}")
-    deadlines = Deadlines(first_token=settings.AI_FIRST_TOKEN_TIMEOUT, total=settings.AI_TOTAL_TIMEOUT)
+    deadlines = Deadlines(first_token=settings.AI_FIRST_TOKEN_TIMEOUT, total=settings.AI_TOTAL_TIMEOUT,
+                          idle=settings.AI_STREAM_IDLE_TIMEOUT)
     members: list[ChainMember] = [
         AIMember(stream, deadlines)
         for name in settings.AI_PROVIDER_CHAIN
@@ -155,7 +156,7 @@ def _build_chain() -> ProviderChain:
 # The SDK clients hold connection pools tied to an event loop: one chain per loop (Daphne has
 # one), rebuilt when the settings it was built from change; chains of closed loops are dropped.
 _CHAIN_SETTINGS = (
-    "AI_PROVIDER_CHAIN", "AI_FIRST_TOKEN_TIMEOUT", "AI_TOTAL_TIMEOUT", "AI_MAX_TOKENS", "AI_REPLY_CACHE_TTL",
+    "AI_PROVIDER_CHAIN", "AI_FIRST_TOKEN_TIMEOUT", "AI_TOTAL_TIMEOUT", "AI_STREAM_IDLE_TIMEOUT", "AI_MAX_TOKENS", "AI_REPLY_CACHE_TTL",
     "OPENAI_API_KEY", "OPENAI_BASE_URL", "OPENAI_MODEL", "ANTHROPIC_API_KEY", "ANTHROPIC_BASE_URL",
     "ANTHROPIC_MODEL", "LOCAL_LLM_BASE_URL", "LOCAL_LLM_MODEL", "LOCAL_LLM_API_KEY", "CHAT_TEMPLATE_TOKEN_DELAY",
 )

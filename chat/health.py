@@ -33,7 +33,7 @@ def probe_ai_provider(name: str) -> bool:
         return False
     # Short deadlines: the probe runs inside the health checks' time budget.
     member = AIMember(stream, Deadlines(first_token=min(settings.AI_FIRST_TOKEN_TIMEOUT, PROBE_SECONDS),
-                                        total=PROBE_SECONDS))
+                                        total=PROBE_SECONDS, idle=min(settings.AI_STREAM_IDLE_TIMEOUT, PROBE_SECONDS)))
 
     async def ask() -> str:
         try:

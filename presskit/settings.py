@@ -460,6 +460,10 @@ LOCAL_LLM_BASE_URL = env("LOCAL_LLM_BASE_URL", default="")  # e.g. http://127.0.
 LOCAL_LLM_MODEL = env("LOCAL_LLM_MODEL", default="llama3.1")
 LOCAL_LLM_API_KEY = env("LOCAL_LLM_API_KEY", default="")
 AI_FIRST_TOKEN_TIMEOUT = env.float("AI_FIRST_TOKEN_TIMEOUT", default=2.5)
+# Seconds between two tokens of a reply that has started: a stream silent this long is given up
+# and the next provider answers (a model streams several tokens a second; a pause of 2 s is a
+# stall the artist would watch frozen).
+AI_STREAM_IDLE_TIMEOUT = env.float("AI_STREAM_IDLE_TIMEOUT", default=2.0)
 AI_MAX_TOKENS = env.int("AI_MAX_TOKENS", default=300)
 # The short (~50 words) and long (~200 words) bio are one reply: room for both, in any language.
 AI_BIO_MAX_TOKENS = env.int("AI_BIO_MAX_TOKENS", default=900)

@@ -92,6 +92,12 @@ ERROR_RULES: Mapping[str, ErrorRule] = {
     "timeout": _SLOW,
     "timeout_first_token": _SLOW,
     "timeout_total": _SLOW,
+    "timeout_stream_idle": ErrorRule(
+        "The stream stalled mid-reply: no token within AI_STREAM_IDLE_TIMEOUT seconds of the last.",
+        "The chain fails over to the next provider at once. If it recurs, the provider is overloaded "
+        "or something on the network path holds the stream (a proxy buffering it); raise "
+        "AI_STREAM_IDLE_TIMEOUT only if this provider pauses that long on purpose.",
+    ),
     "broken_stream": ErrorRule(
         "The stream ended without its terminal event (connection dropped mid-reply).",
         "Usually a network or provider hiccup: the chain retries or fails over. If frequent, "

@@ -39,6 +39,8 @@ class FaultKind(StrEnum):
     #                          (OpenAI finish_reason "length", Anthropic stop_reason "max_tokens")
     STREAM_ERROR = "stream_error"  # stream `tokens` tokens, then an error event inside the 200 stream
     #                                (Anthropic: an `error` event, overloaded_error; OpenAI: an error chunk)
+    STALL_AFTER = "stall_after"  # stream `tokens` tokens, then nothing more (connection kept open),
+    #                              until the client goes away
 
 
 # The parameters each kind takes (all kinds also take `reply`). Required ones have no default.
@@ -57,6 +59,7 @@ PARAMETERS: dict[FaultKind, frozenset[str]] = {
     FaultKind.NOT_SSE: frozenset(),
     FaultKind.TRUNCATED: frozenset({"tokens"}),
     FaultKind.STREAM_ERROR: frozenset({"tokens"}),
+    FaultKind.STALL_AFTER: frozenset({"tokens"}),
 }
 REQUIRED: dict[FaultKind, frozenset[str]] = {
     FaultKind.LATENCY: frozenset({"seconds"}),
@@ -64,6 +67,7 @@ REQUIRED: dict[FaultKind, frozenset[str]] = {
     FaultKind.TOKEN_DELAY: frozenset({"seconds"}),
     FaultKind.STATUS: frozenset({"code"}),
     FaultKind.CUT_AFTER: frozenset({"tokens"}),
+    FaultKind.STALL_AFTER: frozenset({"tokens"}),
 }
 DEFAULT_CONTEXT_LIMIT = 8192
 
@@ -80,7 +84,7 @@ class Fault:
     retry_after: float | None = None  # status: sent as the Retry-After header
     message: str = ""  # status: the error message (a default per code when empty)
     limit: int = DEFAULT_CONTEXT_LIMIT  # context_length: the model's maximum, in tokens
-    tokens: int = 0  # cut_after, truncated, stream_error: how many tokens come before the end
+    tokens: int = 0  # cut_after, truncated, stream_error, stall_after: how many tokens come before the end
     abort: bool = False  # cut_after: drop the connection rather than end the stream cleanly
     reply: str | None = None  # any kind: the reply text instead of the deterministic one
 

@@ -459,7 +459,7 @@ async def _stream(request: web.Request, dialect: Dialect, exchange: Exchange, fa
         if kind is FaultKind.FIRST_TOKEN_DELAY:
             await asyncio.sleep(fault.seconds)
         sent = tokens
-        if kind in (FaultKind.CUT_AFTER, FaultKind.TRUNCATED, FaultKind.STREAM_ERROR):
+        if kind in (FaultKind.CUT_AFTER, FaultKind.TRUNCATED, FaultKind.STREAM_ERROR, FaultKind.STALL_AFTER):
             sent = tokens[: fault.tokens]
         elif kind is FaultKind.MALFORMED:
             sent = tokens[:MALFORMED_AFTER_TOKENS]
@@ -470,6 +470,9 @@ async def _stream(request: web.Request, dialect: Dialect, exchange: Exchange, fa
         if kind is FaultKind.CUT_AFTER and fault.abort:
             _reset(request)  # no end of the chunked body: the client sees the connection drop
             return response
+        if kind is FaultKind.STALL_AFTER:
+            await _hang(request)  # silence mid-answer, the connection open, until the client gives up
+            return _reset(request)
         if kind is FaultKind.MALFORMED:
             await response.write(dialect.malformed())
         if kind is FaultKind.STREAM_ERROR:

@@ -2,7 +2,8 @@
 recovery strategies it applies before giving up (retry, simplify). Every request is logged.
 
 Deadlines, per provider and turn: the first token within `first_token` seconds of the first
-attempt, the whole reply within `total`. Retries happen only for errors a retry can fix (429,
+attempt, each next one within `idle` seconds of the last (a stream that stalls mid-answer is
+given up as a cut one is, not watched frozen until `total`), the whole reply within `total`. Retries happen only for errors a retry can fix (429,
 5xx, connection errors), only before any token was shown, after 0.5 s, 1 s, 2 s (or the
 429's Retry-After, if longer), and only while a first token could still arrive in time: the
 artist never waits past the first-token deadline for retries of one provider. A timeout or a
@@ -71,6 +72,10 @@ class TotalTimeout(TimeoutError):
     pass
 
 
+class StreamStalled(TimeoutError):
+    """No token for `idle` seconds after the reply had started."""
+
+
 class TextStream(Protocol):
     name: str
     model: str
@@ -82,6 +87,7 @@ class TextStream(Protocol):
 class Deadlines:
     first_token: float
     total: float
+    idle: float
 
 
 def error_code(error: BaseException) -> str:
@@ -91,6 +97,8 @@ def error_code(error: BaseException) -> str:
         return "chaos_drill"
     if isinstance(error, FirstTokenTimeout):
         return "timeout_first_token"
+    if isinstance(error, StreamStalled):
+        return "timeout_stream_idle"
     if isinstance(error, (TotalTimeout, TimeoutError, *API_TIMEOUT_ERRORS)):
         return "timeout_total"
     if isinstance(error, BrokenStream):
@@ -224,6 +232,7 @@ class AIMember:
     async def _stream(self, prompt: Prompt, attempt: _Attempt, sink, first_deadline: float,
                       total_deadline: float) -> None:
         # The chain always serves something else when this fails: a fallback is served.
+        loop = asyncio.get_running_loop()
         async with get_breaker(self.name).attempt(fallback_served=True):
             # A staff chaos drill makes this provider fail, as an outage would (and counts so).
             if await asyncio.to_thread(chaos_active, self.name):
@@ -237,11 +246,14 @@ class AIMember:
                             continue
                         if attempt.first_token_ms is None:
                             attempt.first_token_ms = attempt.elapsed_ms()
-                            deadline.reschedule(total_deadline)
+                        # The next token within `idle`, the reply within `total`.
+                        deadline.reschedule(min(loop.time() + self.deadlines.idle, total_deadline))
                         attempt.parts.append(item)
                         await sink.token(item)
             except TimeoutError as timeout:
-                raise (FirstTokenTimeout if attempt.first_token_ms is None else TotalTimeout)() from timeout
+                if attempt.first_token_ms is None:
+                    raise FirstTokenTimeout() from timeout
+                raise (StreamStalled if deadline.when() < total_deadline else TotalTimeout)() from timeout
             if attempt.end is None or not attempt.text.strip():
                 raise BrokenStream(f"{self.name}: the stream ended without its terminal event")
 

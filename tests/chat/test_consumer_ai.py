@@ -76,6 +76,21 @@ async def test_a_broken_stream_is_replaced_cleanly_in_the_page(fake_llm, artist,
     assert final.endswith("¿Qué géneros o estilos definen tu música? Puedes poner hasta cinco, separados por comas.")
 
 
+async def test_a_stream_that_stalls_mid_answer_is_replaced_in_the_page_within_the_idle_deadline(
+        fake_llm, artist, open_chat, settings):
+    settings.AI_STREAM_IDLE_TIMEOUT = 1.0
+    fake_llm.inject("openai", kind="stall_after", tokens=20)
+    communicator = await open_chat(artist)
+    started = time.monotonic()
+    frames, _ = await timed_answer(communicator, "Luna Roja")
+    waited = time.monotonic() - started
+    assert 'data-provider="anthropic"' in frames[-1]
+    assert any(frame.strip() == '<div id="stream" class="stream" hx-swap-oob="true"></div>' for frame in frames)
+    assert waited < settings.AI_STREAM_IDLE_TIMEOUT + 2 * MARGIN + 1.0  # not the 10 s total deadline
+    rows = await logged(turns=1)
+    assert [(row.provider, row.error_code) for row in rows] == [("openai", "timeout_stream_idle"), ("anthropic", "")]
+
+
 async def test_with_every_ai_provider_down_the_chat_goes_on_with_templates(fake_llm, artist, open_chat):
     for target in ("openai", "anthropic", "local"):
         fake_llm.inject(target, kind="status", code=503)

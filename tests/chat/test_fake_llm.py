@@ -354,6 +354,20 @@ async def test_a_cut_stream_ends_quietly_without_its_terminal_event(api: Api, se
 
 
 @pytest.mark.asyncio
+async def test_a_stalled_stream_sends_its_first_tokens_then_nothing_until_the_client_gives_up(
+        api: Api, server: FakeLLMServer) -> None:
+    server.inject(api.name, kind="stall_after", tokens=2)
+    seen = Streamed()
+
+    with pytest.raises(TimeoutError):
+        async with asyncio.timeout(1.0):  # what a client's idle deadline does
+            await api.stream(seen=seen)
+
+    assert seen.texts == REPLY_TOKENS[:2]
+    assert not seen.finished
+
+
+@pytest.mark.asyncio
 async def test_the_sdk_stream_helpers_accept_a_cut_stream_as_final(server: FakeLLMServer) -> None:
     """The helpers' final message has no finish/stop reason: the only sign of the cut."""
     cut = fault_header(kind="cut_after", tokens=2)

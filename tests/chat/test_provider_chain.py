@@ -186,6 +186,22 @@ async def test_a_reply_slower_than_the_total_timeout_is_replaced(fake_llm, setti
     assert sink.discards == 1 and sink.text == reply.text  # the half reply was replaced cleanly
 
 
+@pytest.mark.parametrize("target", ["openai", "anthropic"])
+async def test_a_stream_that_stalls_mid_answer_is_given_up_within_the_idle_deadline(fake_llm, settings, target):
+    """Words, then silence with the connection open: the next provider answers after the idle
+    deadline, not the total one (10 s of frozen words)."""
+    settings.AI_PROVIDER_CHAIN = [target, "local", "template"]
+    settings.AI_STREAM_IDLE_TIMEOUT = 0.5
+    fake_llm.inject(target, kind="stall_after", tokens=5)
+    reply, sink, requests, recoveries, elapsed = await turn()
+    assert reply.provider == "local" and reply.fallback_used
+    assert statuses(requests)[0] == (target, "timeout_stream_idle")
+    assert requests[0].status is RequestStatus.TIMEOUT
+    assert sink.discards == 1 and sink.text == reply.text  # the frozen words were replaced cleanly
+    assert 0.5 <= elapsed < settings.AI_TOTAL_TIMEOUT / 2
+    assert recoveries[-1].action == f"{target} -> local" and recoveries[-1].success
+
+
 @pytest.mark.parametrize(("fault", "code"), [
     ({"kind": "cut_after", "tokens": 3}, "broken_stream"),
     ({"kind": "cut_after", "tokens": 3, "abort": True}, "connection_error"),
