@@ -51,18 +51,21 @@ def _idempotency_key(payload: dict) -> str:
     return f"sync:{payload['integration']}:{payload['presskit']}:{payload['version']}"
 
 
-_clients: dict[int, httpx2.Client] = {}
+_clients: dict[tuple[int, str], httpx2.Client] = {}
 _clients_lock = threading.Lock()
 
 
-def _client() -> httpx2.Client:
-    """One HTTP client (connection pool, TLS context) per process: building one per send loads
-    the CA bundle every time (~25 ms, most of a send's cost in a worker). No proxy from the
+def _client(server_name: str) -> httpx2.Client:
+    """One HTTP client (connection pool, TLS context) per process and receiver name: building one
+    per send loads the CA bundle every time (~25 ms, most of a send's cost in a worker). Per name
+    because the URL holds the checked address: a pool shared by two names on one address would
+    reuse a connection whose certificate was checked for the other. No proxy from the
     environment: the connection goes to the address presskit.webhooks checked."""
+    key = (os.getpid(), server_name)  # a forked worker process builds its own
     with _clients_lock:
-        client = _clients.get(os.getpid())  # a forked worker process builds its own
+        client = _clients.get(key)
         if client is None:
-            client = _clients[os.getpid()] = httpx2.Client(trust_env=False, follow_redirects=False)
+            client = _clients[key] = httpx2.Client(trust_env=False, follow_redirects=False)
         return client
 
 
@@ -89,7 +92,7 @@ def integration_deliver(payload: dict) -> dict:
     timeout = get_breaker(integration.dependency).config.call_timeout
     try:
         destination = destination_resolve(integration.url)
-        response = _client().post(destination.url, content=body, headers={**headers, **destination.headers},
+        response = _client(destination.server_name).post(destination.url, content=body, headers={**headers, **destination.headers},
                                   extensions=destination.extensions,
                                   timeout=httpx2.Timeout(timeout, connect=min(timeout, 3.0)))
     except (WebhookUnreachable, httpx2.TransportError) as error:

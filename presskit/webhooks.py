@@ -51,13 +51,43 @@ def _allowed_networks() -> list[ipaddress.IPv4Network | ipaddress.IPv6Network]:
     return [ipaddress.ip_network(network, strict=False) for network in settings.INTEGRATION_ALLOWED_NETWORKS]
 
 
-def address_allowed(address: IPAddress) -> bool:
-    """A public address, or one inside an allowed internal network."""
-    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped:
-        address = address.ipv4_mapped  # ::ffff:127.0.0.1 is 127.0.0.1
-    if any(address in network for network in _allowed_networks()):
-        return True
+# IPv6 ranges that carry an IPv4 address (NAT64 reaches it; 6to4 and Teredo tunnel to it), and
+# ranges Python's `is_global` has called global in some 3.11 releases.
+_NAT64 = (ipaddress.IPv6Network("64:ff9b::/96"), ipaddress.IPv6Network("64:ff9b:1::/48"))
+_NEVER_PUBLIC = (ipaddress.IPv6Network("::/96"), ipaddress.IPv6Network("fec0::/10"), *_NAT64)
+
+
+def embedded_ipv4(address: IPAddress) -> ipaddress.IPv4Address | None:
+    """The IPv4 address an IPv6 one stands for or leads to (mapped, NAT64, 6to4, Teredo)."""
+    if isinstance(address, ipaddress.IPv4Address):
+        return None
+    if address.ipv4_mapped:
+        return address.ipv4_mapped
+    if address.sixtofour:
+        return address.sixtofour
+    if address.teredo:
+        return address.teredo[1]
+    if any(address in network for network in _NAT64):
+        return ipaddress.IPv4Address(int(address) & 0xFFFFFFFF)
+    return None
+
+
+def _public(address: IPAddress) -> bool:
+    if isinstance(address, ipaddress.IPv6Address) and any(address in network for network in _NEVER_PUBLIC):
+        return False
     return address.is_global and not address.is_multicast
+
+
+def address_allowed(address: IPAddress) -> bool:
+    """A public address (and, for an IPv6 one carrying an IPv4 address, that one public too), or
+    one inside an allowed internal network."""
+    inner = embedded_ipv4(address)
+    candidates = [address, inner] if inner else [address]
+    if any(candidate in network for network in _allowed_networks() for candidate in candidates):
+        return True
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped:
+        return _public(inner)  # ::ffff:10.0.0.7 is 10.0.0.7
+    return _public(address) and (inner is None or _public(inner))
 
 
 @dataclass(frozen=True)
@@ -79,15 +109,17 @@ class Destination:
 
 
 def destination_resolve(url: str) -> Destination:
-    """The checked address to send to, or WebhookUnreachable."""
-    parts = urlsplit(url)
-    if parts.scheme not in SCHEMES or not parts.hostname:
-        raise WebhookUnreachable("not an http(s) URL")
-    port = parts.port or (443 if parts.scheme == "https" else 80)
+    """The checked address to send to, or WebhookUnreachable. Credentials in the URL are not
+    sent (the admin refuses them: the secret signs deliveries)."""
     try:
-        infos = socket.getaddrinfo(parts.hostname, port, type=socket.SOCK_STREAM)
-    except (socket.gaierror, UnicodeError) as error:
-        raise WebhookUnreachable("name not resolved") from error
+        parts = urlsplit(url)
+        if parts.scheme not in SCHEMES or not parts.hostname:
+            raise ValueError("not an http(s) URL")
+        port = parts.port or (443 if parts.scheme == "https" else 80)  # ValueError beyond 65535
+        server_name = parts.hostname.encode("idna").decode("ascii")  # ñ.example -> xn--ida.example
+        infos = socket.getaddrinfo(server_name, port, type=socket.SOCK_STREAM)
+    except (ValueError, UnicodeError, socket.gaierror) as error:
+        raise WebhookUnreachable("no such address") from error
     addresses = [ipaddress.ip_address(info[4][0].split("%", 1)[0]) for info in infos]
     # Every address must pass: a name with one public and one internal address is refused.
     if not addresses or not all(address_allowed(address) for address in addresses):
@@ -95,8 +127,9 @@ def destination_resolve(url: str) -> Destination:
     address = addresses[0]
     literal = f"[{address}]" if address.version == 6 else str(address)
     netloc = f"{literal}:{parts.port}" if parts.port else literal
+    host = f"[{server_name}]" if ":" in server_name else server_name
     return Destination(url=urlunsplit((parts.scheme, netloc, parts.path or "/", parts.query, "")),
-                       host=parts.netloc.rsplit("@", 1)[-1], server_name=parts.hostname)
+                       host=f"{host}:{parts.port}" if parts.port else host, server_name=server_name)
 
 
 def webhook_url_validate(url: str) -> None:
@@ -105,6 +138,9 @@ def webhook_url_validate(url: str) -> None:
     parts = urlsplit(url)
     if parts.scheme not in SCHEMES:
         raise ValidationError("Only http:// and https:// webhooks are sent to.", code="scheme")
+    if parts.username or parts.password:
+        raise ValidationError("Credentials in the URL are not sent: the secret signs each delivery.",
+                              code="credentials")
     host = (parts.hostname or "").rstrip(".")
     if host == "localhost" or host.endswith(".localhost"):
         host = "127.0.0.1"  # what every resolver answers for it (RFC 6761)

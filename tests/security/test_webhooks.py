@@ -4,6 +4,7 @@ the secret write-only in the admin and sealed in the database. Through the staff
 admin) and the worker's (the queued send), against a real receiver on loopback."""
 from __future__ import annotations
 
+import socket
 import time
 import uuid
 
@@ -47,14 +48,17 @@ def add_form(url: str, **fields: str) -> dict:
 # --- SSRF ------------------------------------------------------------------------------------------
 INTERNAL = ["http://169.254.169.254/latest/meta-data/", "http://127.0.0.1:6379/", "http://[::1]:8200/",
             "http://10.0.0.7/hook", "http://192.168.1.1/", "http://[::ffff:127.0.0.1]/", "http://localhost:8000/",
-            "http://0.0.0.0/", "http://100.64.0.1/"]
+            "http://0.0.0.0/", "http://100.64.0.1/",
+            # IPv6 forms that carry or lead to an internal IPv4 address, and old site-local space
+            "http://[64:ff9b::a9fe:a9fe]/", "http://[::7f00:1]/", "http://[2002:7f00:1::]/", "http://[fec0::1]/"]
 
 
-@pytest.mark.parametrize("url", [*INTERNAL, "ftp://example.com/hook", "file:///etc/passwd"])
+@pytest.mark.parametrize("url", [*INTERNAL, "ftp://example.com/hook", "file:///etc/passwd",
+                                 "https://user:pass@hooks.example.com/p"])
 def test_staff_cannot_save_a_webhook_to_an_internal_address_or_another_scheme(admin_client, url):
     page = admin_client.post("/admin/presskit/integration/add/", add_form(url))
     assert page.status_code == 200 and not Integration.objects.exists()
-    assert "errorlist" in page.content.decode()
+    assert "errors field-url" in page.content.decode()  # the URL is what is refused
 
 
 def test_an_allowed_internal_network_can_be_saved(admin_client, settings):
@@ -81,9 +85,62 @@ def test_a_refused_address_and_a_closed_port_look_the_same_to_staff(receiver, se
     assert refused_open.last_error == closed.last_error == "WebhookUnreachable"
 
 
+@pytest.fixture
+def resolver(monkeypatch):
+    """Names resolved as a DNS server would answer them: `answers[name]` (every other name as
+    the system resolves it); `asked` counts the lookups."""
+    real = socket.getaddrinfo
+    answers: dict[str, list[str]] = {}
+    asked: list[str] = []
+
+    def getaddrinfo(host, port, *args, **kwargs):
+        if host not in answers:
+            return real(host, port, *args, **kwargs)
+        asked.append(host)
+        return [(socket.AF_INET6 if ":" in ip else socket.AF_INET, socket.SOCK_STREAM, 6, "", (ip, port))
+                for ip in answers[host]]
+
+    monkeypatch.setattr(socket, "getaddrinfo", getaddrinfo)
+    return answers, asked
+
+
+def test_a_name_is_resolved_once_and_the_checked_address_is_the_one_connected_to(receiver, settings, resolver):
+    """No second lookup a rebinding DNS server could answer differently; the receiver still
+    knows itself by its name (Host)."""
+    settings.INTEGRATION_ALLOWED_NETWORKS = [RECEIVER_NETWORK]
+    answers, asked = resolver
+    answers["hooks.test"] = ["127.0.0.1"]
+    port = receiver.url.split(":")[2].split("/")[0]
+    job = send(f"http://hooks.test:{port}/hook")
+    [delivery] = receiver.deliveries()
+    assert job.status == "done" and delivery.headers["host"] == f"hooks.test:{port}"
+    assert asked == ["hooks.test"]
+
+
+def test_a_name_with_one_internal_address_among_public_ones_is_refused(receiver, resolver):
+    answers, _ = resolver
+    answers["mixed.test"] = ["93.184.215.14", "10.0.0.7"]
+    job = send("http://mixed.test/hook")
+    assert job.last_error == "WebhookUnreachable"
+
+
+@pytest.mark.parametrize("url", ["http://hooks.example.com:99999/p", "http://[::1/p"])
+def test_a_url_no_send_can_use_is_unreachable_not_a_crash(receiver, url):
+    assert send(url).last_error == "WebhookUnreachable"
+
+
+def test_an_international_name_is_sent_to_as_its_ascii_form(receiver, settings, resolver):
+    settings.INTEGRATION_ALLOWED_NETWORKS = [RECEIVER_NETWORK]
+    answers, _ = resolver
+    ascii_name = "ñandú.test".encode("idna").decode()
+    answers[ascii_name] = ["127.0.0.1"]
+    port = receiver.url.split(":")[2].split("/")[0]
+    assert send(f"http://ñandú.test:{port}/hook").status == "done"
+    assert receiver.deliveries()[0].headers["host"] == f"{ascii_name}:{port}"
+
+
 def test_a_redirect_to_an_internal_address_is_not_followed(receiver, settings):
     settings.INTEGRATION_ALLOWED_NETWORKS = [RECEIVER_NETWORK]
-    receiver.redirect("http://169.254.169.254/latest/meta-data/")
     with WebhookReceiver() as metadata:  # where a followed redirect would land instead
         receiver.redirect(metadata.url)
         job = send(receiver.url)
