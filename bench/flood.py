@@ -5,9 +5,9 @@
 A real Daphne (the template responder at its default word delay). One artist answers the seven
 steps at a person's pace (one answer a second) and times each turn (answer sent → the turn's
 last fragment); `/healthz` is sampled meanwhile. Alone first, then while `--flooders` chats each
-send `--burst` answers at once, again and again. Run twice: CHAT_TURN_LIMITS="" (no limit, as
-before chat.throttle) and the default limits (the flood gets "más despacio" after its burst).
-Every client is 127.0.0.1 here, so the per-client limits are lifted for the run.
+send `--burst` answers at once, every 5 s. Run twice: with every limit off (as before
+chat.throttle) and with the default limits. As behind deploy/nginx.conf, X-Real-IP names the
+clients: the flood is one client, the artist another.
 
 Uses DATABASE_URL when set (e.g. PostgreSQL), else a throw-away SQLite file; REDIS_URL when set,
 else an embedded Redis. Prints figures; asserts nothing.
@@ -107,7 +107,7 @@ async def flooder(base_url: str, burst: int, stop: asyncio.Event, counts: dict[s
             for n in range(burst):
                 await socket.send(frame_of(ANSWERS[n % len(ANSWERS)]))
             counts["sent"] += burst
-            await asyncio.sleep(5.0)  # a burst per window of the default limit
+            await asyncio.sleep(5.0)
     finally:
         reader.cancel()
         await socket.close()
@@ -165,7 +165,8 @@ def main() -> None:
                   f"{limits.get('CLIENT_SOCKETS_MAX', settings.CLIENT_SOCKETS_MAX)}")
             # As behind deploy/nginx.conf: the proxy names each client, so the flood is one client
             # and the artist another.
-            env = {**os.environ, "LOG_LEVEL": "ERROR", "CLIENT_IP_HEADER": "X-Real-IP", **limits,
+            env = {**os.environ, "LOG_LEVEL": "ERROR", "CLIENT_IP_HEADER": "X-Real-IP",
+                   "CLIENT_IP_TRUSTED_PROXIES": "127.0.0.1/32", **limits,
                    "REDIS_KEY_PREFIX": f"bench-flood-{uuid.uuid4().hex[:8]}"}
             process, base_url = daphne(env)
             try:

@@ -1,8 +1,8 @@
 """The chat WebSocket: parse a frame, hand it to the conversation, send back fragments."""
 from __future__ import annotations
 
+import asyncio
 import logging
-import time
 
 from asgiref.sync import sync_to_async
 from channels.db import database_sync_to_async
@@ -12,7 +12,7 @@ from django.conf import settings
 from chat import conversation, rendering, throttle
 from chat.groups import group_name
 from resilience.degradation import BROADCAST_GROUP, Level, degradation_current
-from chat.frames import FrameError, command_from_frame
+from chat.frames import CommandKind, FrameError, command_from_frame
 from chat.selectors import OWNED_SESSIONS_KEY, SessionNotOwned, SessionUnknown, chat_session_get_owned
 from chat.services import InvalidAction
 
@@ -23,7 +23,6 @@ logger = logging.getLogger(__name__)
 CLOSE_SESSION_UNKNOWN = 4404
 CLOSE_SESSION_NOT_OWNED = 4403
 CLOSE_TRY_AGAIN_LATER = 1013
-SOCKET_COUNT_REFRESH = 300  # seconds between re-counting a busy socket as open (chat.throttle)
 
 
 class SocketSink:
@@ -65,17 +64,18 @@ class NoSuchSocketConsumer(AsyncWebsocketConsumer):
 class ChatConsumer(AsyncWebsocketConsumer):
     session_id: str | None = None
     language: str = settings.LANGUAGE_CODE
-    counted_at: float = 0.0  # when this socket was last counted among its client's open ones
+    counted: asyncio.Task | None = None  # renews this socket's place among its client's open ones
 
     async def connect(self) -> None:
         # Accept, then close with a reason: a refused handshake makes browsers retry in a loop.
         await self.accept()
         session_id = self.scope["url_route"]["kwargs"]["session_id"]
         self.client = throttle.client_of_scope(self.scope)
-        if not await self._counted():
+        if not await throttle.socket_open(self.client, self.channel_name):
             # The page retries 1013 with a growing backoff: a tab closed elsewhere frees a place.
             await self._refuse("too_many_sockets", CLOSE_TRY_AGAIN_LATER)
             return
+        self.counted = asyncio.create_task(throttle.socket_kept_counted(self.client, self.channel_name))
         try:
             session = await database_sync_to_async(self._owned_session)(session_id)
             state = await sync_to_async(degradation_current, thread_sensitive=False)()
@@ -101,13 +101,9 @@ class ChatConsumer(AsyncWebsocketConsumer):
         await self.send(text_data=rendering.render_error(code, self.language))
         await self.close(code=close_code, reason=code)
 
-    async def _counted(self) -> bool:
-        if counted := await throttle.socket_open(self.client, self.channel_name):
-            self.counted_at = time.monotonic()
-        return counted
-
     async def disconnect(self, code: int) -> None:
-        if self.counted_at:
+        if self.counted is not None:
+            self.counted.cancel()
             await throttle.socket_closed(self.client, self.channel_name)
         if self.session_id:
             await self.channel_layer.group_discard(group_name(self.session_id), self.channel_name)
@@ -116,15 +112,15 @@ class ChatConsumer(AsyncWebsocketConsumer):
     async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
         if not self.session_id:
             return
-        if time.monotonic() - self.counted_at > SOCKET_COUNT_REFRESH:
-            await self._counted()  # still open: its entry must not expire
         try:
             command = command_from_frame(text_data, bytes_data, max_bytes=settings.CHAT_MAX_FRAME_BYTES)
             await conversation.command_handle(
                 session_id=self.session_id, command=command, sink=SocketSink(self), origin=self.channel_name
             )
         except conversation.TooFast as error:
-            await self.send(text_data=rendering.render_error(error.code, self.language, restore=command.text))
+            # A message goes back into the composer; an edit in the review stays in its own box.
+            restore = command.text if command.kind is CommandKind.MESSAGE else ""
+            await self.send(text_data=rendering.render_error(error.code, self.language, restore=restore))
         except (FrameError, InvalidAction, conversation.ServiceReadOnly) as error:
             await self.send(text_data=rendering.render_error(error.code, self.language))
         except Exception:

@@ -58,10 +58,6 @@ class TooFast(Exception):
 
     code = "too_fast"
 
-    def __init__(self, wait: float) -> None:
-        super().__init__(f"wait {wait:.0f} s")
-        self.wait = wait
-
 
 class ServiceReadOnly(Exception):
     """The database cannot take writes (MINIMAL or worse). `code` names the artist's message;
@@ -117,8 +113,8 @@ async def command_handle(*, session_id: str, command: Command, sink: TurnSink, o
     token when the command made one ("" otherwise). Raises `services.InvalidAction`, or
     `ServiceReadOnly` when the database cannot take writes (the answer is then kept for later),
     or `TooFast` when the chat is over its turn limits (nothing is stored)."""
-    if (wait := await throttle.turn_wait(session_id)) is not None:
-        raise TooFast(wait)
+    if not await throttle.turn_allowed(session_id):
+        raise TooFast
     state = await _service_state()
     if state.level >= Level.MINIMAL:
         await _keep(session_id, command)

@@ -38,23 +38,25 @@ class Command:
 
 
 _CONTROL_CHARACTERS = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
-# Joiners stay: emoji sequences (👩‍🎤) and scripts such as Persian need them.
-_KEPT_FORMAT_CHARACTERS = frozenset("\u200c\u200d")
+# Invisible characters that change how text reads or hide in it: bidi embeddings, overrides and
+# isolates (a name shown reversed), the Arabic letter mark, zero-width spaces and word joiners,
+# the byte order mark. Other format characters stay: the joiners of emoji sequences (👩‍🎤) and of
+# scripts such as Persian, the tags of subdivision flags, the marks LRM and RLM.
+_HIDDEN_CHARACTERS = re.compile("[\u061c\u200b\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff]")
+_INVISIBLE = frozenset("\u200c\u200d\u200e\u200f")  # what may stay but is not, alone, an answer
 
 
 def text_clean(text: str) -> str:
     """What no database or page should hold, dropped: control characters, lone surrogates and
-    invisible format characters (bidi overrides that reverse how a name reads, zero-width
-    spaces); then NFC, so "é" typed two ways is one name."""
+    hidden characters; then NFC, so "é" typed two ways is one name."""
     text = text.encode("utf-8", "replace").decode("utf-8")
-    text = _CONTROL_CHARACTERS.sub("", text)
-    text = "".join(c for c in text if c in _KEPT_FORMAT_CHARACTERS or unicodedata.category(c) != "Cf")
+    text = _HIDDEN_CHARACTERS.sub("", _CONTROL_CHARACTERS.sub("", text))
     return unicodedata.normalize("NFC", text)
 
 
 def text_visible(text: str) -> bool:
-    """Something a reader can see: not only spaces and joiners."""
-    return any(not c.isspace() and c not in _KEPT_FORMAT_CHARACTERS for c in text)
+    """Something a reader can see: not only spaces, joiners and marks."""
+    return any(not c.isspace() and c not in _INVISIBLE for c in text)
 
 
 class FrameError(ValueError):
@@ -86,8 +88,8 @@ def _message_of(values: Mapping[str, object]) -> str:
     message = values.get("message")
     if not isinstance(message, str):
         raise FrameError("no_message")
-    # Before cleaning: what is measured is what was sent (the page's maxlength is the same).
-    if len(message) > settings.CHAT_MESSAGE_MAX_CHARS:
+    # Measured as the page's maxlength counts: a line break is one character (a form posts CRLF).
+    if len(message.replace("\r\n", "\n")) > settings.CHAT_MESSAGE_MAX_CHARS:
         raise FrameError("too_large")
     message = text_clean(message)
     if not text_visible(message):

@@ -3,23 +3,24 @@ every Daphne process counts together.
 
 - Turns of one chat (answers, edits, actions; on the socket and the form alike): the windows in
   CHAT_TURN_LIMITS (a burst, then a steady pace), moving windows of the `limits` library. A turn
-  over them is refused with "más despacio" and nothing is stored.
+  over any of them is refused with "más despacio", counted in none, and nothing is stored.
 - Chats one client creates: CLIENT_CHATS_LIMIT (a page load without a chat makes one).
-- Sockets one client holds open: CLIENT_SOCKETS_MAX, a sorted set of open sockets per client,
-  each entry expiring after SOCKET_ENTRY_TTL unless its socket is heard from (so a process that
-  died does not hold a client's places for ever).
+- Sockets one client holds open: CLIENT_SOCKETS_MAX, a sorted set of open sockets per client.
+  An open socket renews its entry every SOCKET_COUNT_REFRESH seconds; an entry not renewed
+  expires after SOCKET_ENTRY_TTL, so the sockets of a process that died or restarted stop
+  counting within minutes.
 
-A client is its address: REMOTE_ADDR, or the header CLIENT_IP_HEADER names when a proxy we run
-sets it (deploy/nginx.conf sets X-Real-IP). Without Redis nothing is refused: a limit that
-cannot be counted must not stop the chat (the breakers and the level deal with Redis itself).
+A client is its address: REMOTE_ADDR, or the address in the header CLIENT_IP_HEADER names when
+the request comes from a proxy in CLIENT_IP_TRUSTED_PROXIES (deploy/nginx.conf sets X-Real-IP).
+An IPv6 client is its /64: one host holds a whole /64. Without Redis nothing is refused: a limit
+that cannot be counted must not stop the chat (the breakers and the level deal with Redis).
 """
 from __future__ import annotations
 
 import asyncio
+import ipaddress
 import logging
 import time
-import weakref
-from collections.abc import Iterable
 
 import redis
 import redis.asyncio
@@ -34,7 +35,9 @@ from limits.strategies import MovingWindowRateLimiter
 
 logger = logging.getLogger(__name__)
 
-SOCKET_ENTRY_TTL = 3600  # seconds an open socket counts without a frame from it
+SOCKET_COUNT_REFRESH = 60  # seconds between an open socket's renewals of its entry
+SOCKET_ENTRY_TTL = 3 * SOCKET_COUNT_REFRESH  # an entry not renewed this long no longer counts
+IPV6_CLIENT_PREFIX = 64
 REDIS_ERRORS = (redis.RedisError, OSError, StorageError)
 
 
@@ -49,23 +52,37 @@ def _options() -> dict[str, float]:
 
 # --- Who is asking ---------------------------------------------------------------------------------
 def client_of_request(request: HttpRequest) -> str:
-    return _client(request.META.get(_meta_name()), request.META.get("REMOTE_ADDR"))
+    header = "HTTP_" + settings.CLIENT_IP_HEADER.upper().replace("-", "_") if settings.CLIENT_IP_HEADER else ""
+    return _client(request.META.get("REMOTE_ADDR"), request.META.get(header) if header else None)
 
 
 def client_of_scope(scope: dict) -> str:
     header = settings.CLIENT_IP_HEADER.lower().encode()
     value = next((v.decode("latin-1") for k, v in scope.get("headers", []) if header and k == header), None)
-    return _client(value, (scope.get("client") or ("unknown",))[0])
+    return _client((scope.get("client") or (None,))[0], value)
 
 
-def _meta_name() -> str:
-    return "HTTP_" + settings.CLIENT_IP_HEADER.upper().replace("-", "_") if settings.CLIENT_IP_HEADER else ""
+def _address(text: str | None) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
+    try:
+        return ipaddress.ip_address((text or "").strip())
+    except ValueError:
+        return None
 
 
-def _client(header_value: str | None, remote_addr: str | None) -> str:
-    if settings.CLIENT_IP_HEADER and header_value:
-        return header_value.split(",")[-1].strip()  # the address the proxy itself saw
-    return remote_addr or "unknown"
+def _client(remote_addr: str | None, header_value: str | None) -> str:
+    """The client's address (its /64 for IPv6) as a key. The header counts only from a trusted
+    proxy: anyone can send it."""
+    address = _address(remote_addr)
+    if header_value and address is not None and any(address in network
+                                                    for network in settings.CLIENT_IP_TRUSTED_PROXIES):
+        address = _address(header_value.split(",")[-1]) or address  # the address the proxy itself saw
+    if address is None:
+        return "unknown"
+    if address.version == 6:
+        if address.ipv4_mapped:  # a dual-stack socket's view of an IPv4 client
+            return str(address.ipv4_mapped)
+        return str(ipaddress.ip_network(f"{address}/{IPV6_CLIENT_PREFIX}", strict=False))
+    return str(address)
 
 
 # --- Rate windows ----------------------------------------------------------------------------------
@@ -73,14 +90,21 @@ def _items(spec: str) -> list[RateLimitItem]:
     return parse_many(spec) if spec else []
 
 
-# Clients by (Redis URL, key prefix): one per process, and for asyncio one per event loop (an
-# asyncio connection belongs to the loop that opened it).
-_async_limiters: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict] = weakref.WeakKeyDictionary()
+# One client (and pool) per process, and for asyncio one per event loop (an asyncio connection
+# belongs to the loop that opened it); those of closed loops are dropped.
+_async_limiters: dict[asyncio.AbstractEventLoop, dict[tuple[str, str], AsyncMovingWindow]] = {}
+_async_clients: dict[asyncio.AbstractEventLoop, dict[str, redis.asyncio.Redis]] = {}
 _sync_limiters: dict[tuple[str, str], MovingWindowRateLimiter] = {}
 
 
+def _of_this_loop(clients: dict) -> dict:
+    for gone in [loop for loop in clients if loop.is_closed()]:
+        del clients[gone]
+    return clients.setdefault(asyncio.get_running_loop(), {})
+
+
 def _async_limiter() -> AsyncMovingWindow:
-    per_loop = _async_limiters.setdefault(asyncio.get_running_loop(), {})
+    per_loop = _of_this_loop(_async_limiters)
     key = (settings.REDIS_URL, _prefix())
     if key not in per_loop:
         per_loop[key] = AsyncMovingWindow(AsyncRedisStorage(f"async+{settings.REDIS_URL}", implementation="redispy",
@@ -96,48 +120,51 @@ def _limiter() -> MovingWindowRateLimiter:
     return _sync_limiters[key]
 
 
-def _wait_of(reset_times: Iterable[float]) -> float:
-    return max(1.0, max(reset_times, default=0.0) - time.time())
-
-
-async def turn_wait(session_id: str) -> float | None:
-    """None when this chat may have a turn now (and it is counted), else the seconds to wait."""
+async def turn_allowed(session_id: str) -> bool:
+    """Whether this chat may have a turn now; if so it is counted in every window."""
+    items = _items(settings.CHAT_TURN_LIMITS)
+    if not items:
+        return True
     limiter = _async_limiter()
     try:
-        for item in _items(settings.CHAT_TURN_LIMITS):
-            if not await limiter.hit(item, "turn", session_id):
-                stats = await limiter.get_window_stats(item, "turn", session_id)
-                return _wait_of([stats.reset_time])
+        for item in items:  # all windows first: a refused turn is counted in none
+            if not await limiter.test(item, "turn", session_id):
+                return False
+        for item in items:
+            await limiter.hit(item, "turn", session_id)
     except REDIS_ERRORS as error:
         logger.warning("turn limit not counted (Redis: %s)", type(error).__name__)
-    return None
+    return True
 
 
 def chat_creation_allowed(client: str) -> bool:
     """Whether this client may start one more chat now (and it is counted)."""
+    items = _items(settings.CLIENT_CHATS_LIMIT)
     try:
-        return all(_limiter().hit(item, "chats", client) for item in _items(settings.CLIENT_CHATS_LIMIT))
+        if not all(_limiter().test(item, "chats", client) for item in items):
+            return False
+        for item in items:
+            _limiter().hit(item, "chats", client)
     except REDIS_ERRORS as error:
         logger.warning("chat creation limit not counted (Redis: %s)", type(error).__name__)
-        return True
+    return True
 
 
 # --- Open sockets --------------------------------------------------------------------------------
-# Drop the expired entries, then add this socket unless the client holds `max` already.
+# Drop the expired entries, then add (or renew) this socket unless the client holds `max` already.
 _SOCKET_OPEN = """
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', ARGV[1])
 if redis.call('ZSCORE', KEYS[1], ARGV[3]) or redis.call('ZCARD', KEYS[1]) < tonumber(ARGV[4]) then
   redis.call('ZADD', KEYS[1], ARGV[2], ARGV[3])
-  redis.call('EXPIRE', KEYS[1], ARGV[5])
+  redis.call('PEXPIRE', KEYS[1], ARGV[5])
   return 1
 end
 return 0
 """
-_async_clients: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict] = weakref.WeakKeyDictionary()
 
 
 def _async_redis() -> redis.asyncio.Redis:
-    per_loop = _async_clients.setdefault(asyncio.get_running_loop(), {})
+    per_loop = _of_this_loop(_async_clients)
     if settings.REDIS_URL not in per_loop:
         per_loop[settings.REDIS_URL] = redis.asyncio.Redis.from_url(settings.REDIS_URL, **_options())
     return per_loop[settings.REDIS_URL]
@@ -148,16 +175,23 @@ def _sockets_key(client: str) -> str:
 
 
 async def socket_open(client: str, socket: str) -> bool:
-    """Count this socket as the client's (again: a frame from it keeps it counted). False when
-    the client holds CLIENT_SOCKETS_MAX open already."""
+    """Count this socket as the client's, or renew it. False when the client holds
+    CLIENT_SOCKETS_MAX open already."""
     now = time.time()
     try:
         return bool(await _async_redis().eval(
             _SOCKET_OPEN, 1, _sockets_key(client), now, now + SOCKET_ENTRY_TTL, socket,
-            settings.CLIENT_SOCKETS_MAX, SOCKET_ENTRY_TTL))
+            settings.CLIENT_SOCKETS_MAX, int(SOCKET_ENTRY_TTL * 1000)))
     except REDIS_ERRORS as error:
         logger.warning("open sockets not counted (Redis: %s)", type(error).__name__)
         return True
+
+
+async def socket_kept_counted(client: str, socket: str) -> None:
+    """Renew the socket's entry while it is open (run as a task; cancelled when it closes)."""
+    while True:
+        await asyncio.sleep(SOCKET_COUNT_REFRESH)
+        await socket_open(client, socket)
 
 
 async def socket_closed(client: str, socket: str) -> None:

@@ -17,14 +17,14 @@ from asgiref.sync import sync_to_async
 from channels.db import database_sync_to_async
 
 from chat import conversation, rendering, services, throttle
-from chat.frames import FrameError, command_from_values
+from chat.frames import CommandKind, FrameError, command_from_values
 from chat.models import ChatSession
 from chat.selectors import (
     CURRENT_SESSION_KEY, OWNED_SESSIONS_KEY, SessionNotOwned, SessionUnknown, chat_session_get_owned,
 )
 from chat.texts import catalogue_for
 from presskit.photos import (
-    PhotoInvalid, PhotoNotKept, PhotoSizeLimit, photo_max_mb, photo_max_megapixels, photo_upload,
+    PhotoBusy, PhotoInvalid, PhotoNotKept, PhotoSizeLimit, photo_max_mb, photo_max_megapixels, photo_upload,
 )
 from presskit.services import edit_link_use
 from resilience.degradation import Level, degradation_current
@@ -120,7 +120,8 @@ async def chat_home(request: HttpRequest) -> HttpResponse:
             session_id=str(session.pk), command=command, sink=_DiscardingSink(), origin=None
         )
     except conversation.TooFast as error:
-        return await _page(request, level, error.code, draft=command.text, status=429)
+        draft = command.text if command.kind is CommandKind.MESSAGE else ""  # an edit's box is its own
+        return await _page(request, level, error.code, draft=draft, status=429)
     except (FrameError, services.InvalidAction, conversation.ServiceReadOnly) as error:
         return await _page(request, level, error.code)
     if edit_token:  # shown in this answer, not after a redirect: it is kept nowhere in clear
@@ -211,6 +212,8 @@ def _chat_photo(request: HttpRequest, limit: PhotoSizeLimit) -> HttpResponse:
         result = photo_upload(presskit_id=str(session.presskit_id), upload=upload)
     except PhotoInvalid as error:
         return _photo_answer(request, session, error.code, status=400)
+    except PhotoBusy:
+        return _photo_answer(request, session, "unavailable", status=503)
     except PhotoNotKept:
         logger.exception("photo upload not kept (chat %s)", session.pk)
         return _photo_answer(request, session, "unavailable", status=503)

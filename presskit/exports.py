@@ -107,8 +107,14 @@ def _fetch_own(url: str) -> tuple[bytes, str]:
 
 def _write_pdf(html: str) -> bytes:
     # WeasyPrint needs Debian's Pango: loaded only to make a PDF, so the rest runs without it.
+    from PIL import ImageFile
     from weasyprint import HTML, URLFetcher
     from weasyprint.urls import URLFetcherResponse
+
+    # Importing WeasyPrint turns Pillow's LOAD_TRUNCATED_IMAGES on for the whole process: a
+    # truncated upload would then decode, padded, and be kept (presskit.photos refuses it). The
+    # sheet prints only photos we encoded ourselves, never truncated: off again.
+    ImageFile.LOAD_TRUNCATED_IMAGES = False
 
     class OwnFilesOnly(URLFetcher):
         def fetch(self, url: str, headers: dict | None = None) -> URLFetcherResponse:

@@ -7,6 +7,7 @@ import hmac
 import ipaddress
 
 from django.conf import settings
+from django.db import DatabaseError
 from django.http import HttpRequest
 
 
@@ -34,4 +35,14 @@ def may_scrape_metrics(request: HttpRequest) -> bool:
 
 
 def may_read_readiness_details(request: HttpRequest) -> bool:
-    return has_operator_token(request) or request.user.is_staff
+    """The token's bearer, or a signed-in staff member. The user is looked up (sessions live in the
+    database) only for a request with a session cookie, and a database that cannot answer means
+    no: the public answer must not need it."""
+    if has_operator_token(request):
+        return True
+    if settings.SESSION_COOKIE_NAME not in request.COOKIES:
+        return False
+    try:
+        return request.user.is_staff
+    except DatabaseError:
+        return False

@@ -26,6 +26,7 @@ import logging
 import os
 import re
 import struct
+import threading
 import uuid
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
@@ -71,6 +72,11 @@ class PhotoInvalid(ValueError):
         self.code = code
 
 
+class PhotoBusy(Exception):
+    """PHOTO_DECODES_AT_ONCE photos are being decoded in this process already and none finished
+    within PHOTO_DECODE_WAIT seconds: nothing has been kept, the artist may try again."""
+
+
 class PhotoNotKept(Exception):
     """The upload could not even be written to the staging folder (local disk full or
     unwritable): nothing has been kept, the artist must try again."""
@@ -103,12 +109,37 @@ class CleanPhoto:
     extension: str
 
 
+_decode_slots: threading.BoundedSemaphore | None = None
+_decode_slots_lock = threading.Lock()
+
+
+def _decoding() -> threading.BoundedSemaphore:
+    """The process's decode slots: each decode of a photo near the pixel limit holds hundreds of MB,
+    and every upload is handled in a thread of its own."""
+    global _decode_slots
+    with _decode_slots_lock:
+        if _decode_slots is None:
+            _decode_slots = threading.BoundedSemaphore(settings.PHOTO_DECODES_AT_ONCE)
+        return _decode_slots
+
+
 def photo_clean(upload: UploadedFile) -> CleanPhoto:
-    """Raise PhotoInvalid unless the upload is a photo we take; returns it encoded again."""
+    """Raise PhotoInvalid unless the upload is a photo we take (PhotoBusy when too many are
+    being decoded); returns it encoded again."""
     if not upload.size:
         raise PhotoInvalid("empty")
     if upload.size > settings.PHOTO_MAX_BYTES:
         raise PhotoInvalid("too_big")
+    slots = _decoding()
+    if not slots.acquire(timeout=settings.PHOTO_DECODE_WAIT):
+        raise PhotoBusy
+    try:
+        return _encoded_again(upload)
+    finally:
+        slots.release()
+
+
+def _encoded_again(upload: UploadedFile) -> CleanPhoto:
     upload.seek(0)
     with _opened(upload) as image:
         try:

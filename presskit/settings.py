@@ -13,6 +13,7 @@ from pathlib import Path
 
 import environ
 from csp.constants import NONE, SELF
+from limits import parse_many
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 env = environ.Env()
@@ -47,6 +48,19 @@ def _secret_key() -> str:
         finally:
             os.unlink(draft.name)
     return key_file.read_text().strip()
+
+
+def _networks(cidrs: list[str]) -> list[ipaddress.IPv4Network | ipaddress.IPv6Network]:
+    """CIDRs, parsed now: a typo stops the process at start, not a request later."""
+    return [ipaddress.ip_network(cidr.strip(), strict=False) for cidr in cidrs if cidr.strip()]
+
+
+def _rate_limits(windows: str) -> str:
+    """Rate windows in the `limits` notation ("5/10seconds;20/minute"), checked now (a typo stops
+    the process at start); empty: none."""
+    if windows:
+        parse_many(windows)
+    return windows
 
 
 SECRET_KEY = _secret_key()
@@ -246,6 +260,9 @@ DEGRADATION_AI_PROBE = "chat.health.probe_ai_provider"
 
 # Sessions in the database: an artist's claim to a chat survives a Redis restart.
 SESSION_ENGINE = "django.contrib.sessions.backends.db"
+# Messages (the admin's, e.g. a rotated webhook secret shown once) are kept server-side, in the
+# session, never in a cookie.
+MESSAGE_STORAGE = "django.contrib.messages.storage.session.SessionStorage"
 SESSION_COOKIE_AGE = env.int("SESSION_COOKIE_AGE", default=60 * 60 * 24 * 30)
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
@@ -291,8 +308,7 @@ CONTENT_SECURITY_POLICY = {
 # proxy's, so never list the proxy; scrape the app directly or with the token. A typo is an error
 # at startup.
 METRICS_TOKEN = env("METRICS_TOKEN", default="")
-METRICS_ALLOWED_NETWORKS = [ipaddress.ip_network(network) for network in
-                            env.list("METRICS_ALLOWED_NETWORKS", default=["127.0.0.0/8", "::1/128"])]
+METRICS_ALLOWED_NETWORKS = _networks(env.list("METRICS_ALLOWED_NETWORKS", default=["127.0.0.0/8", "::1/128"]))
 
 # Queue for later (resilience app): failed work kept in the database, handed to the workers by
 # the drain (Celery beat, every QUEUE_DRAIN_INTERVAL seconds) when its dependency's breaker allows,
@@ -313,7 +329,8 @@ INTEGRATION_SKIP_FAILURES = env.int("INTEGRATION_SKIP_FAILURES", default=3)
 INTEGRATION_SKIP_WINDOW = env.float("INTEGRATION_SKIP_WINDOW", default=300.0)
 # Webhooks are only sent to public addresses (presskit.webhooks); internal receivers staff vouch
 # for are listed here as networks, e.g. "10.0.5.0/24,fd00::/8". Empty: none.
-INTEGRATION_ALLOWED_NETWORKS = env.list("INTEGRATION_ALLOWED_NETWORKS", default=[])
+INTEGRATION_ALLOWED_NETWORKS = [str(network) for network in
+                                _networks(env.list("INTEGRATION_ALLOWED_NETWORKS", default=[]))]
 # The AI bio and the sends to the integrations are queued with the answer that finishes a
 # presskit, and done by the chat turn right after; a worker does them only if the turn has not
 # QUEUE_WRITE_AHEAD_GRACE seconds later (the process that had them died).
@@ -422,6 +439,10 @@ PHOTO_MAX_BYTES = env.int("PHOTO_MAX_BYTES", default=8 * 1024 * 1024)
 # encoding it again: at 40 MP about 0.5–2.5 s and 160–270 MB for a JPEG or PNG, up to 700 MB for
 # a WebP. Pillow's own bomb limit (Image.MAX_IMAGE_PIXELS, about 89 MP) caps it.
 PHOTO_MAX_PIXELS = env.int("PHOTO_MAX_PIXELS", default=40_000_000)
+# Photos decoded at once per process (each near the limit holds hundreds of MB), and how long an
+# upload waits for a turn before the artist is told to try again (503).
+PHOTO_DECODES_AT_ONCE = env.int("PHOTO_DECODES_AT_ONCE", default=2)
+PHOTO_DECODE_WAIT = env.float("PHOTO_DECODE_WAIT", default=10.0)
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2_621_440  # Django's default, said here: bigger parts go to disk
 # Request bodies (presskit.body_limit): anything bigger than its route's limit is answered 413
 # before it is parsed. The chat's forms and the admin need little; the photo upload a photo and
@@ -438,14 +459,15 @@ CHAT_MESSAGE_MAX_CHARS = env.int("CHAT_MESSAGE_MAX_CHARS", default=2000)
 # in the `limits` notation ("5/10seconds;20/minute": a burst of 5, then one every 3 s); empty:
 # none. An artist takes longer than that to type an answer; a script sending forty at once gets
 # "más despacio" (bench/flood.py).
-CHAT_TURN_LIMITS = env("CHAT_TURN_LIMITS", default="5/10seconds;20/minute")
+CHAT_TURN_LIMITS = _rate_limits(env("CHAT_TURN_LIMITS", default="5/10seconds;20/minute"))
 # Chats one client may start (a page load without one starts one): a shared venue or school
 # network is one client, hence room for many artists.
-CLIENT_CHATS_LIMIT = env("CLIENT_CHATS_LIMIT", default="60/hour")
+CLIENT_CHATS_LIMIT = _rate_limits(env("CLIENT_CHATS_LIMIT", default="60/hour"))
 CLIENT_SOCKETS_MAX = env.int("CLIENT_SOCKETS_MAX", default=30)  # chat sockets open at once per client
-# The header a proxy we run puts the client's address in (deploy/nginx.conf: X-Real-IP). Empty:
-# REMOTE_ADDR. Set it only behind such a proxy: anyone can send the header to Daphne directly.
+# The header a proxy we run puts the client's address in (deploy/nginx.conf: X-Real-IP), believed
+# only from the proxies' own addresses (CIDRs): anyone can send the header. Empty: REMOTE_ADDR.
 CLIENT_IP_HEADER = env("CLIENT_IP_HEADER", default="")
+CLIENT_IP_TRUSTED_PROXIES = _networks(env.list("CLIENT_IP_TRUSTED_PROXIES", default=[]))
 CHAT_TEMPLATE_TOKEN_DELAY = env.float("CHAT_TEMPLATE_TOKEN_DELAY", default=0.02)
 # The reply chain. A provider without its key (or URL, for `local`) is left out; the built-in
 # template responder is always last. No key anywhere: the chat runs on templates alone.

@@ -15,6 +15,7 @@ from django.utils.translation import get_language_from_request
 from django.views.decorators.http import require_GET, require_safe
 from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, generate_latest
 
+from presskit.csp import origin_of
 from presskit.exports import exports_storage, pdf_name, pdf_render
 from presskit.operator_access import may_read_readiness_details, may_scrape_metrics
 from presskit.photos import CONTENT_TYPES, photo_storage, stored_name_valid
@@ -109,9 +110,8 @@ def _absolute(request: HttpRequest, url: str) -> str:
 
 
 def _photo_origin(document: dict) -> str:
-    url = (document.get("photo") or {}).get("url", "")
-    parts = urlsplit(url)
-    return f" {parts.scheme}://{parts.netloc}" if parts.scheme in ("http", "https") else ""
+    origin = origin_of((document.get("photo") or {}).get("url", ""))
+    return f" {origin}" if origin else ""
 
 
 def public_context(request: HttpRequest, public: PublicPresskit) -> dict:

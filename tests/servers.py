@@ -123,7 +123,10 @@ class BrowserLikeClient:
         return response.text, chat_id
 
     def open_socket(self, chat_id: str) -> ClientConnection:
-        ws_url = self.base_url.replace("http://", "ws://") + f"/ws/chat/{chat_id}/"
+        return self.open_path(f"/ws/chat/{chat_id}/")
+
+    def open_path(self, path: str) -> ClientConnection:
+        ws_url = self.base_url.replace("http://", "ws://") + path
         cookie = "; ".join(f"{name}={value}" for name, value in self.http.cookies.items())
         return connect(ws_url, additional_headers={"Cookie": cookie, "Origin": self.base_url}, open_timeout=10)
 

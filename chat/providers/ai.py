@@ -246,10 +246,11 @@ class AIMember:
                             continue
                         if attempt.first_token_ms is None:
                             attempt.first_token_ms = attempt.elapsed_ms()
-                        # The next token within `idle`, the reply within `total`.
-                        deadline.reschedule(min(loop.time() + self.deadlines.idle, total_deadline))
                         attempt.parts.append(item)
                         await sink.token(item)
+                        # The next token within `idle` (of the provider's time, not the page's),
+                        # the reply within `total`.
+                        deadline.reschedule(min(loop.time() + self.deadlines.idle, total_deadline))
             except TimeoutError as timeout:
                 if attempt.first_token_ms is None:
                     raise FirstTokenTimeout() from timeout

@@ -59,6 +59,8 @@ async def test_a_message_over_the_limit_is_refused_on_the_socket(artist, open_ch
     ("Luna\u200b Roja\u2060", "Luna Roja"),  # zero-width space, word joiner
     ("Jose\u0301 Luis", "José Luis"),  # decomposed é: NFC, one name however it was typed
     ("DJ \U0001F469\u200d\U0001F3A4", "DJ \U0001F469\u200d\U0001F3A4"),  # the joiner of an emoji stays
+    ("Gaita \U0001F3F4\U000E0067\U000E0062\U000E0073\U000E0063\U000E0074\U000E007F",  # a subdivision flag's tags stay
+     "Gaita \U0001F3F4\U000E0067\U000E0062\U000E0073\U000E0063\U000E0074\U000E007F"),
 ])
 async def test_invisible_characters_are_dropped_and_names_normalised(artist, open_chat, typed, stored):
     communicator = await open_chat(artist)
@@ -107,6 +109,12 @@ def form_client(artist) -> Client:
     return client
 
 
+def test_the_form_counts_a_line_break_as_the_page_does(artist):
+    """The page's maxlength counts a line break once; the form posts it as CRLF."""
+    page = form_client(artist).post("/", {"message": "Luna\r\n" * 400})  # 2,400 sent, 2,000 typed
+    assert "Tu mensaje es demasiado largo" not in page.content.decode()
+
+
 def test_the_form_refuses_a_message_over_the_limit_and_keeps_nothing(artist):
     client = form_client(artist)
     page = client.post("/", {"message": "x" * 3000})
@@ -137,12 +145,14 @@ def test_a_frame_over_daphnes_limit_closes_with_1009_and_a_reason(artist):
                     socket.recv(timeout=10)
         assert closed.value.rcvd is not None, "the connection was dropped without a close frame"
         assert closed.value.rcvd.code == 1009 and "exceeds payload limit" in closed.value.rcvd.reason
-        # A path with no route is a refusal, not a 500 at the handshake.
-        with browser.open_socket("a" * 65) as socket:
-            with pytest.raises(ConnectionClosed) as refused:
-                while True:
-                    socket.recv(timeout=10)
-        assert refused.value.rcvd.code == 4404
+        # A chat id too long for any chat, and a path with no route: refusals, not a 500 at
+        # the handshake.
+        for path in (f"/ws/chat/{'a' * 65}/", "/ws/elsewhere/"):
+            with browser.open_path(path) as socket:
+                with pytest.raises(ConnectionClosed) as refused:
+                    while True:
+                        socket.recv(timeout=10)
+            assert refused.value.rcvd.code == 4404, path
         assert "Traceback" not in server.output
     finally:
         server.stop()

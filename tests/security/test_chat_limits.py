@@ -4,6 +4,7 @@ counts live in Redis, so every door (socket, form) and every process count toget
 from __future__ import annotations
 
 import asyncio
+import ipaddress
 import re
 import uuid
 from html import unescape
@@ -91,10 +92,22 @@ def test_a_client_that_starts_too_many_chats_is_told_to_wait(settings):
 def test_behind_the_proxy_the_client_is_the_address_it_saw(settings):
     settings.CLIENT_CHATS_LIMIT = "1/hour"
     settings.CLIENT_IP_HEADER = "X-Real-IP"
+    settings.CLIENT_IP_TRUSTED_PROXIES = [ipaddress.ip_network("10.0.0.0/24")]
     proxy = {"HTTP_HOST": "localhost", "REMOTE_ADDR": "10.0.0.2"}  # every request comes from the proxy
     assert Client(**proxy, HTTP_X_REAL_IP="198.51.100.1").get("/").status_code == 200
     assert Client(**proxy, HTTP_X_REAL_IP="198.51.100.2").get("/").status_code == 200
     assert Client(**proxy, HTTP_X_REAL_IP="198.51.100.1").get("/").status_code == 429
+    # Straight to Daphne, the header is anyone's to write: it names no one.
+    direct = {"HTTP_HOST": "localhost", "REMOTE_ADDR": "203.0.113.9"}
+    assert Client(**direct, HTTP_X_REAL_IP="198.51.100.3").get("/").status_code == 200
+    assert Client(**direct, HTTP_X_REAL_IP="198.51.100.4").get("/").status_code == 429  # the same client
+
+
+def test_an_ipv6_client_is_its_slash_64(settings):
+    settings.CLIENT_CHATS_LIMIT = "1/hour"
+    assert Client(HTTP_HOST="localhost", REMOTE_ADDR="2001:db8:1:2::10").get("/").status_code == 200
+    assert Client(HTTP_HOST="localhost", REMOTE_ADDR="2001:db8:1:2:ffff::1").get("/").status_code == 429
+    assert Client(HTTP_HOST="localhost", REMOTE_ADDR="2001:db8:1:3::10").get("/").status_code == 200
 
 
 @pytest.mark.asyncio
@@ -113,6 +126,28 @@ async def test_a_client_with_too_many_sockets_open_is_asked_to_close_one(setting
     await opened[0].disconnect()  # a tab closed frees its place
     again, connected, _ = await connect(artists[2])
     assert 'id="progress"' in await again.receive_from(5)
+
+
+@pytest.mark.asyncio
+async def test_sockets_a_dead_process_left_counted_stop_counting(settings, connect, monkeypatch):
+    """A process that died (or restarted for a deploy) never said its sockets closed: their
+    entries expire unless renewed, and an open socket renews its own."""
+    from chat import throttle
+
+    settings.CLIENT_SOCKETS_MAX = 1
+    monkeypatch.setattr(throttle, "SOCKET_COUNT_REFRESH", 0.2)
+    monkeypatch.setattr(throttle, "SOCKET_ENTRY_TTL", 0.6)
+    test_client = throttle.client_of_scope({})  # the test communicator's scope names no client
+    assert await throttle.socket_open(test_client, "socket-of-a-dead-process")
+    artist = await sync_to_async(make_artist)()
+    refused, _, _ = await connect(artist)
+    assert error_text(await refused.receive_from(5)).startswith("Tienes demasiadas pestañas")
+    await asyncio.sleep(0.7)  # the dead process's entry expires
+    alive, _, _ = await connect(artist)
+    assert 'id="progress"' in await alive.receive_from(5)
+    await asyncio.sleep(1.0)  # longer than the TTL: the open socket renewed its place
+    other, _, _ = await connect(await sync_to_async(make_artist)())
+    assert error_text(await other.receive_from(5)).startswith("Tienes demasiadas pestañas")
 
 
 @pytest.mark.subprocess

@@ -100,6 +100,27 @@ def test_the_pixel_limit_is_the_setting_checked_before_any_pixel_is_decoded(sett
     assert upload(browser, encoded(picture((40, 20)), "PNG")).status_code == 200
 
 
+def test_only_a_few_photos_are_decoded_at_once_the_next_waits_then_is_told_to_retry(settings, browser, places):
+    """Each decode near the pixel limit holds hundreds of MB: a burst of uploads must not take
+    the process's memory. Here every slot is busy for longer than an upload waits."""
+    from presskit.photos import _decoding
+
+    settings.PHOTO_DECODE_WAIT = 0.2
+    slots = _decoding()
+    taken = 0
+    while slots.acquire(blocking=False):
+        taken += 1
+    try:
+        response = upload(browser, encoded(picture(), "PNG"))
+    finally:
+        for _ in range(taken):
+            slots.release()
+    assert taken == settings.PHOTO_DECODES_AT_ONCE
+    assert response.status_code == 503 and "Ahora mismo no podemos recibir fotos" in unescape(response.content.decode())
+    assert places.staged_files() == [] and not QueuedJob.objects.exists()
+    assert upload(browser, encoded(picture(), "PNG")).status_code == 200  # a slot free: it goes through
+
+
 def test_the_refusals_are_said_in_english_too(places, transactional_db):
     english = open_chat(Client(HTTP_ACCEPT_LANGUAGE="en"))
     too_many = upload(english, huge_png(20000, 20000))
@@ -122,6 +143,15 @@ def _noise(kind: str) -> bytes:
 def test_a_truncated_or_corrupt_photo_is_refused_cleanly(browser, places, data):
     response = upload(browser, data)
     assert_refused(response, "el archivo está dañado o incompleto", browser, places)
+
+
+def test_a_truncated_photo_is_refused_after_a_pdf_was_made_too(browser, places):
+    """Importing WeasyPrint (the first PDF a process makes) turns Pillow's LOAD_TRUNCATED_IMAGES
+    on for the whole process: the upload check must not depend on which came first."""
+    from presskit.exports import _write_pdf
+
+    assert _write_pdf("<p>Luna Roja</p>").startswith(b"%PDF")
+    assert_refused(upload(browser, _noise("PNG")[:20000]), "el archivo está dañado o incompleto", browser, places)
 
 
 # --- Polyglots: what is served is only the picture ----------------------------------------------
