@@ -3,6 +3,7 @@ turn's facts. Our code has already decided validity and the next step; the model
 the reply. Texts are data, per language."""
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, replace
 
 from django.conf import settings
@@ -111,6 +112,20 @@ class Prompt:
 
 def next_question(request: ReplyRequest) -> str:
     return question(request.language, request.next_step)
+
+
+def _words(text: str) -> str:
+    return " " + " ".join(re.findall(r"\w+", text.casefold())) + " "
+
+
+def question_asked(reply: str, question_text: str) -> bool:
+    """Whether a model's reply already asks `question_text`: a question mark near its end, or
+    the question's first sentence in it, word for word (some questions are requests with no
+    mark: "Ahora tu historia: cómo empezaste…")."""
+    if "?" in reply[-200:]:
+        return True
+    first_sentence = re.split(r"(?<=[.:?!])\s", question_text.strip(), maxsplit=1)[0]
+    return _words(first_sentence) in _words(reply)
 
 
 def _bio_prompt(request: ReplyRequest) -> Prompt:

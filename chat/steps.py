@@ -39,11 +39,26 @@ def validate_artist_name(text: str) -> str:
 
 
 _GENRE_SEPARATORS = re.compile(r"\s*(?:[,;/|\n]|\s+y\s+|\s+and\s+|\s+e\s+)\s*", re.IGNORECASE)
+# Genres whose name holds a word the separators split on ("drum and bass"): each is kept whole,
+# under the chip's or the usual spelling, however it was written. (Names of several words with
+# no "and" in them, "deep house", "techno melódico", are never split.)
+_WHOLE_GENRES = tuple((re.compile(pattern, re.IGNORECASE), name) for pattern, name in (
+    (r"\bdrum\s*(?:and|y|&|n|'n'|’n’|\+)\s*bass\b", "Drum & Bass"),
+    (r"\brhythm\s*(?:and|y|&|'n'|’n’)\s*blues\b", "Rhythm & Blues"),
+    (r"\brock\s*(?:and|y|&|n|'n'|’n’)\s*roll\b", "Rock & Roll"),
+))
+
+
+def _genres_whole(text: str) -> str:
+    """Known genres of several words written as one name, with "&" (not a separator)."""
+    for pattern, name in _WHOLE_GENRES:
+        text = pattern.sub(name, text)
+    return text
 
 
 def validate_genres(text: str) -> list[str]:
     genres: list[str] = []
-    for raw in _GENRE_SEPARATORS.split(text.strip()):
+    for raw in _GENRE_SEPARATORS.split(_genres_whole(text.strip())):
         genre = _one_line(raw).strip(". ")
         if genre and genre.casefold() not in {known.casefold() for known in genres}:
             genres.append(genre)

@@ -25,7 +25,7 @@ import anyio
 import httpx2
 import openai
 
-from chat.prompts import Prompt, build_prompt, next_question, simplify
+from chat.prompts import Prompt, build_prompt, next_question, question_asked, simplify
 from chat.providers.base import ReplyRequest
 from chat.providers.streams import End
 from chat.turn_log import TurnLog, current_turn_log
@@ -270,7 +270,7 @@ class AIMember:
         """The reply must move the conversation forward: if the model left the next question
         out, it is added (the step advance is ours, not the model's)."""
         question = next_question(request)
-        if question and "?" not in text[-200:]:
+        if question and not question_asked(text, question):
             addition = f"\n\n{question}"
             await sink.token(addition)
             text += addition

@@ -186,6 +186,17 @@ async def test_a_reply_slower_than_the_total_timeout_is_replaced(fake_llm, setti
     assert sink.discards == 1 and sink.text == reply.text  # the half reply was replaced cleanly
 
 
+@pytest.mark.parametrize("language", ["es", "en"])
+@pytest.mark.parametrize("step", range(1, 7))
+async def test_a_model_that_asked_the_next_question_is_not_followed_by_it_again(fake_llm, step, language):
+    """The story's question is a request with no question mark: it used to be printed twice."""
+    req = request(step=step, next_step=step + 1, language=language)
+    asked = next_question(req)
+    fake_llm.inject("openai", kind="none", reply=f"¡Genial! {asked}")
+    reply, sink, *_ = await turn(req)
+    assert reply.provider == "openai" and reply.text.count(asked) == 1 and sink.text == reply.text
+
+
 @pytest.mark.parametrize("target", ["openai", "anthropic"])
 async def test_a_stream_that_stalls_mid_answer_is_given_up_within_the_idle_deadline(fake_llm, settings, target):
     """Words, then silence with the connection open: the next provider answers after the idle

@@ -82,7 +82,12 @@ def test_artist_name_output_is_idempotent_and_2_to_50_chars(text):
     ("techno", ["techno"]),
     ("house, techno; disco / pop", ["house", "techno", "disco", "pop"]),
     ("rock y pop", ["rock", "pop"]),
-    ("Rock and Roll", ["Rock", "Roll"]),
+    ("Rock and Roll", ["Rock & Roll"]),  # one genre, not two
+    ("Techno and Drum and Bass", ["Techno", "Drum & Bass"]),
+    ("drum n bass y jungle", ["Drum & Bass", "jungle"]),
+    ("techno, drum&bass, rhythm and blues", ["techno", "Drum & Bass", "Rhythm & Blues"]),
+    ("deep house y techno melódico", ["deep house", "techno melódico"]),
+    ("salsa y bachata", ["salsa", "bachata"]),  # two genres: only known names are kept whole
     ("hip-hop e indie", ["hip-hop", "indie"]),
     ("house|techno\ndisco", ["house", "techno", "disco"]),
     ("House, house, HOUSE", ["House"]),

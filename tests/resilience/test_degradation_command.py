@@ -37,6 +37,12 @@ def test_force_status_history_and_release():
     assert not degradation_current().forced
 
 
+def test_a_level_that_never_changed_says_so_not_1970():
+    status = run("status")
+    assert status.startswith("level: optimal (from the health checks, never changed)")
+    assert "1970" not in status
+
+
 def test_an_unknown_level_is_refused():
     with pytest.raises(CommandError):
         run("force", "panic", "--reason", "x")

@@ -65,4 +65,5 @@ class Command(BaseCommand):
             raise CommandError(f"Redis is unreachable: nothing was changed ({error}).") from error
         state = degradation_current()
         forced = "forced" if state.forced else "from the health checks"
-        self.stdout.write(f"level: {state.level.label} ({forced}, since {_when(state.since_ms)}): {state.reason}")
+        since = f"since {_when(state.since_ms)}" if state.since_ms else "never changed"
+        self.stdout.write(f"level: {state.level.label} ({forced}, {since}): {state.reason}")
