@@ -65,6 +65,10 @@ def chat_context(session: ChatSession, *, with_messages: bool, level: Level) -> 
         "editing_label": catalogue.steps[STEPS[session.editing_step - 1].field].label
         if session.editing_step
         else "",
+        # The answer being edited, put in the composer to change rather than retype.
+        "editing_value": display_value(getattr(presskit, STEPS[session.editing_step - 1].field))
+        if session.editing_step
+        else "",
     }
     if session.is_complete:
         publication = context["publication"] = publication_of(presskit, language=session.language)

@@ -6,6 +6,7 @@ from presskit import views
 urlpatterns = [
     path("", include("chat.urls")),
     path("healthz", views.healthz, name="healthz"),
+    path("favicon.ico", views.favicon, name="favicon"),
     path("readyz", views.readyz, name="readyz"),
     path("metrics", views.metrics, name="metrics"),
     # The default (filesystem) photo storage's base_url: see views.photo_file.

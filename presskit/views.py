@@ -8,8 +8,11 @@ from urllib.parse import urlsplit
 
 from asgiref.sync import sync_to_async
 from django.core.exceptions import SuspiciousFileOperation
-from django.http import Http404, HttpRequest, HttpResponse, HttpResponseForbidden, JsonResponse
+from django.http import (
+    Http404, HttpRequest, HttpResponse, HttpResponseForbidden, HttpResponsePermanentRedirect, JsonResponse,
+)
 from django.shortcuts import render
+from django.templatetags.static import static
 from django.urls import reverse
 from django.utils.translation import get_language_from_request
 from django.views.decorators.http import require_GET, require_safe
@@ -31,6 +34,14 @@ logger = logging.getLogger(__name__)
 def healthz(request: HttpRequest) -> JsonResponse:
     """Liveness: the process serves requests. Touches no dependency, so it never flaps with them."""
     return JsonResponse({"status": "ok"})
+
+
+@require_safe
+def favicon(request: HttpRequest) -> HttpResponse:
+    """/favicon.ico, asked for by browsers, crawlers and link previews whatever the page's
+    <link rel="icon">: the icon's hashed static file (resolved per request: the manifest may not
+    exist yet when the URLs load)."""
+    return HttpResponsePermanentRedirect(static("favicon.svg"))
 
 
 @require_GET

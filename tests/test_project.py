@@ -1,6 +1,7 @@
-"""Small project-level behaviours: liveness, housekeeping task."""
+"""Small project-level behaviours: liveness, the icon, housekeeping task."""
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 from importlib import import_module
 
@@ -15,6 +16,18 @@ from presskit.tasks import sessions_clear_expired
 def test_healthz_answers_without_touching_dependencies(client):
     response = client.get("/healthz")
     assert response.status_code == 200 and response.json() == {"status": "ok"}
+
+
+@pytest.mark.django_db
+def test_every_page_has_an_icon_and_favicon_ico_finds_it(client):
+    """No 404 on every load: the pages name the icon, and /favicon.ico (asked for regardless)
+    leads to it."""
+    page = client.get("/", HTTP_HOST="localhost").content.decode()
+    icon = re.search(r'<link rel="icon" href="([^"]+)" type="image/svg\+xml">', page).group(1)
+    served = client.get(icon)
+    assert served.status_code == 200 and b"<svg" in b"".join(served.streaming_content)
+    redirect = client.get("/favicon.ico")
+    assert redirect.status_code == 301 and redirect["Location"] == icon
 
 
 @pytest.mark.django_db

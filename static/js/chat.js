@@ -92,22 +92,28 @@
   document.addEventListener("htmx:wsAfterSend", function (event) {
     if (event.target.id === "composer") {
       event.target.reset();
+      document.getElementById("message").rows = 2;
       document.getElementById("message").focus();
     }
   });
 
-  function restoreRefusedText() {
-    // A message refused for its pace (not its content) comes back into the empty composer.
-    const error = document.getElementById("chat-error");
+  function fillComposer() {
+    // Text the server gives the composer, once, if the artist has not typed there: the answer
+    // being edited (to change, not retype), or a message refused for its pace.
     const input = document.getElementById("message");
-    if (!error || !error.dataset.restore || !input) return;
-    if (!input.value) input.value = error.dataset.restore;
-    delete error.dataset.restore;
+    document.querySelectorAll("[data-composer-text]").forEach(function (source) {
+      const text = source.dataset.composerText;
+      delete source.dataset.composerText;
+      if (!input || !text || input.value) return;
+      input.value = text;
+      input.rows = text.length > 120 ? 6 : 2; // a story gets room to be read and changed
+      input.focus();
+    });
   }
 
   document.addEventListener("htmx:wsAfterMessage", function () {
     retries = 0;
-    restoreRefusedText();
+    fillComposer();
     dropDuplicateMessages();
     applyServiceMode();
     scrollToNewest();

@@ -100,6 +100,7 @@ async def test_an_earlier_answer_can_be_edited_and_the_chat_resumes(artist, open
     frames = await send_and_collect(communicator, {"action": "edit", "step": "2"})
     assert "Vamos a cambiar «Géneros»" in message_texts(frames[-1])[-1]
     assert "Editando" in frames[-1]
+    assert f'data-composer-text="{SEVEN_ANSWERS[1]}"' in frames[-1]  # the current answer, to change
     frames = await answer(communicator, "disco, funk")
     reply = message_texts(frames[-1])[-1]
     assert "«Géneros» ahora es disco, funk" in reply

@@ -33,7 +33,7 @@ async def user_messages(artist) -> int:
 
 
 def restored_text(frame: str) -> str:
-    match = re.search(r'data-restore="([^"]*)"', frame)
+    match = re.search(r'data-composer-text="([^"]*)"', frame)
     return unescape(match.group(1)) if match else ""
 
 

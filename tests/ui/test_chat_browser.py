@@ -66,6 +66,7 @@ def test_an_artist_chats_edits_and_stays_safe_in_a_real_browser(server_env, page
 
         page.get_by_role("button", name="Editar Nombre artístico").click()
         expect(page.locator("#composer-help")).to_contain_text("Editando: Nombre artístico")
+        expect(page.locator("#message")).to_have_value("Luna Roja")  # to change, not to retype
         send(page, "Luna Llena")
         expect(page.locator("#draft")).to_contain_text("Luna Llena")
         expect(page.locator("#progress")).to_contain_text("Paso 5 de 7")
