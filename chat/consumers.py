@@ -23,15 +23,18 @@ logger = logging.getLogger(__name__)
 CLOSE_SESSION_UNKNOWN = 4404
 CLOSE_SESSION_NOT_OWNED = 4403
 CLOSE_TRY_AGAIN_LATER = 1013
+STILL_HERE_AFTER = 1.5  # seconds a typing bubble waits for its first word before the calm line
 
 
 class SocketSink:
-    """Streams a reply into the asking tab: a typing bubble, then its words. Never raises: if
+    """Streams a reply into the asking tab: a typing bubble the moment the turn starts, a calm
+    line in it when the first word is slow (STILL_HERE_AFTER), then its words. Never raises: if
     the tab went away, the reply is still written, saved and shown when it reconnects."""
 
     def __init__(self, consumer: ChatConsumer) -> None:
         self.consumer = consumer
         self.started = False
+        self.waiting: asyncio.Task | None = None  # the calm line, due if no word comes first
 
     async def _send(self, html: str) -> None:
         try:
@@ -39,17 +42,35 @@ class SocketSink:
         except Exception:
             logger.info("chat tab went away mid-reply (session %s)", self.consumer.session_id)
 
-    async def token(self, text: str) -> None:
+    async def typing(self) -> None:
         if not self.started:
             self.started = True
             await self._send(rendering.render_stream_start(self.consumer.language))
+            self.waiting = asyncio.create_task(self._still_here())
+
+    async def _still_here(self) -> None:
+        await asyncio.sleep(STILL_HERE_AFTER)
+        await self._send(rendering.render_stream_wait(self.consumer.language))
+
+    def _stop_waiting(self) -> None:
+        if self.waiting is not None:
+            self.waiting.cancel()
+            self.waiting = None
+
+    async def token(self, text: str) -> None:
+        await self.typing()
+        self._stop_waiting()  # the words replace the calm line (the bubble's CSS hides it)
         await self._send(rendering.render_stream_token(text))
 
     async def discard(self) -> None:
+        """The words so far go; the next provider's come into a new bubble, typing at once."""
+        self._stop_waiting()
         self.started = False
         await self._send(rendering.render_stream_discard())
+        await self.typing()
 
     async def show(self, html: str) -> None:
+        self._stop_waiting()
         await self._send(html)
 
 

@@ -28,7 +28,10 @@ from resilience.degradation import DegradationState, Level, degradation_current,
 logger = logging.getLogger(__name__)
 
 class TurnSink(ReplySink, Protocol):
-    """The asking tab: gets the reply's tokens as they come and each finished fragment."""
+    """The asking tab: told the reply is being written the moment it is, then gets the reply's
+    tokens as they come and each finished fragment."""
+
+    async def typing(self) -> None: ...
 
     async def show(self, html: str) -> None: ...
 
@@ -138,6 +141,7 @@ async def command_handle(*, session_id: str, command: Command, sink: TurnSink, o
         await _publish(session_id, html, sink, origin)
     log = TurnLog(session_id, turn.request.step)
     ai_allowed = not (state.forced and state.level >= Level.LIMITED)  # maintenance: templates only
+    await sink.typing()  # never a silent page while a provider thinks (or fails)
     reply = await chain_from_settings().reply(turn.request, sink, log, ai_allowed=ai_allowed)
     message = await database_sync_to_async(services.reply_record)(
         session_id=session_id, request=turn.request, reply=reply

@@ -133,6 +133,11 @@ def render_stream_start(language: str) -> str:
     return _render("stream_start.html", {"t": catalogue_for(language).ui})
 
 
+def render_stream_wait(language: str) -> str:
+    """The calm line in a typing bubble that has waited a while for its first word."""
+    return _render("stream_wait.html", {"text": catalogue_for(language).ui["still_here"]})
+
+
 def render_stream_token(text: str) -> str:
     return _render("stream_token.html", {"text": text})
 

@@ -249,6 +249,7 @@ CATALOGUE = Catalogue(
         "language": "Language",
         "change_language": "Change",
         "typing": "The assistant is typing…",
+        "still_here": "One moment, I'm still with you…",
         "mode_backup": "Backup mode on",
         "banner_backup": (
             "Using backup mode to keep the service running. "

@@ -250,6 +250,7 @@ CATALOGUE = Catalogue(
         "language": "Idioma",
         "change_language": "Cambiar",
         "typing": "El asistente está escribiendo…",
+        "still_here": "Un momento, sigo contigo…",
         "mode_backup": "Modo respaldo activo",
         "banner_backup": (
             "Usando modo de respaldo para garantizar el servicio. "

@@ -39,6 +39,9 @@ EDIT_TOKEN_MAX_LENGTH = 64  # ours are 22 characters; anything much longer is no
 class _DiscardingSink:
     """The form post has no socket to stream to: open tabs get the fragments via the group."""
 
+    async def typing(self) -> None:
+        pass
+
     async def token(self, text: str) -> None:
         pass
 

@@ -65,6 +65,25 @@ async def test_openai_hangs_anthropic_answers_then_openai_is_left_alone(fake_llm
     assert await AIRecoveryAttempt.objects.filter(action="openai -> anthropic", success=True).acount() == 2
 
 
+async def test_the_page_is_never_silent_while_the_providers_think(fake_llm, settings, artist, open_chat):
+    """The typing bubble comes with the turn, not with the first word; a calm line after 1.5 s
+    without one; then the reply in its place."""
+    settings.AI_FIRST_TOKEN_TIMEOUT = 2.5
+    fake_llm.inject("openai", kind="hang")
+    communicator = await open_chat(artist)
+    await communicator.send_to(text_data=json.dumps({"message": "Luna Roja"}))
+    sent, seen = time.monotonic(), []
+    while not seen or 'id="progress"' not in seen[-1][1]:
+        frame = await communicator.receive_from(10)
+        seen.append((time.monotonic() - sent, frame))
+    typing_at = next(at for at, frame in seen if 'class="msg msg--assistant msg--streaming"' in frame)
+    calm_at = next(at for at, frame in seen if "Un momento, sigo contigo" in frame)
+    first_word_at = next(at for at, frame in seen if 'id="stream-text" hx-swap-oob="beforeend"' in frame)
+    assert typing_at < 0.5  # with the artist's own message, not 2.5 s later
+    assert 1.5 <= calm_at < 1.5 + MARGIN < first_word_at
+    assert 'data-provider="anthropic"' in seen[-1][1]
+
+
 async def test_a_broken_stream_is_replaced_cleanly_in_the_page(fake_llm, artist, open_chat):
     fake_llm.inject("openai", kind="cut_after", tokens=3)
     communicator = await open_chat(artist)
