@@ -39,6 +39,8 @@ def chat_context(session: ChatSession, *, with_messages: bool, level: Level) -> 
         and job_waiting_exists(owner=f"presskit:{presskit.pk}", job_type=BIO_JOB_TYPE),
         "t": catalogue.ui,
         "mode": service_mode(level, session.language),
+        # What the box says once every answer is in (while the chat can take writes).
+        "complete_placeholder": catalogue.ui["placeholder_complete"] if session.is_complete else "",
         "total_steps": TOTAL_STEPS,
         "message_max": settings.CHAT_MESSAGE_MAX_CHARS,
         "shown_step": shown_step,

@@ -222,6 +222,7 @@ CATALOGUE = Catalogue(
         "progress_complete": "Presskit complete",
         "composer_label": "Your answer",
         "placeholder": "Type your answer…",
+        "placeholder_complete": "Your presskit is complete: change any answer from the panel, or publish it.",
         "send": "Send",
         "suggestions": "Suggestions",
         "bio_title": "Bio",

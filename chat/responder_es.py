@@ -223,6 +223,7 @@ CATALOGUE = Catalogue(
         "progress_complete": "Presskit completo",
         "composer_label": "Tu respuesta",
         "placeholder": "Escribe tu respuesta…",
+        "placeholder_complete": "Tu presskit está completo: cambia cualquier respuesta desde el panel o publícalo.",
         "send": "Enviar",
         "suggestions": "Sugerencias",
         "bio_title": "Biografía",

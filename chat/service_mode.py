@@ -19,6 +19,10 @@ class ServiceMode:
     def name(self) -> str:
         return self.level.label
 
+    @property
+    def takes_writes(self) -> bool:
+        return self.level < Level.MINIMAL
+
 
 def service_mode(level: Level, language: str) -> ServiceMode:
     ui = catalogue_for(language).ui

@@ -34,7 +34,11 @@
     const mode = document.getElementById("service-mode");
     const input = document.getElementById("message");
     if (!mode) return;
-    if (input && mode.dataset.placeholder) input.placeholder = mode.dataset.placeholder;
+    // A finished presskit's box says what can be done now, while the chat takes writes.
+    const help = document.getElementById("composer-help");
+    const writable = ["optimal", "degraded", "limited"].includes(mode.dataset.level);
+    const placeholder = (writable && help && help.dataset.placeholder) || mode.dataset.placeholder;
+    if (input && placeholder) input.placeholder = placeholder;
     const status = document.getElementById("connection");
     if (!status) return;
     status.dataset.mode = mode.dataset.level;

@@ -164,6 +164,7 @@ async def test_after_completion_a_message_gets_a_helpful_reply(artist, open_chat
     frames = await answer(communicator, "¿y ahora qué?")
     assert "ya está completo" in message_texts(frames[-1])[-1]
     assert not error_text(frames[-1])
+    assert 'data-placeholder="Tu presskit está completo: cambia cualquier respuesta' in frames[-1]
 
 
 class _ProbeThenFail:

@@ -50,6 +50,9 @@ def test_an_artist_publishes_shares_and_edits_from_another_browser(transactional
         page.fill("#message", ANSWERS[-1])  # the last answer brings two replies: the bio follows
         page.keyboard.press("Enter")
         expect(page.locator("#progress")).to_contain_text("Presskit completo")
+        # The box says what the artist can do now, not "Escribe tu respuesta…".
+        expect(page.locator("#message")).to_have_attribute(
+            "placeholder", "Tu presskit está completo: cambia cualquier respuesta desde el panel o publícalo.")
         expect(page.locator("#bios")).to_be_visible()
 
         expect(page.locator("#set-4")).to_have_value("Madrid; salas y festivales de España")
