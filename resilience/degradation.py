@@ -162,9 +162,13 @@ LEVEL_RULES: tuple[LevelRule, ...] = (
     LevelRule(Level.EMERGENCY, "several critical failures", AllDown(("database", "redis"))),
     LevelRule(Level.MINIMAL, "database unavailable", AnyDown(("database",))),
     LevelRule(Level.LIMITED, "no AI provider available", NoAIAvailable()),
-    LevelRule(Level.DEGRADED, "fallback in use", AnyDown(("redis", "broker"), any_ai=True)),
+    # Names what is down (a backup going on in its place), not the backup.
+    LevelRule(Level.DEGRADED, "running without", AnyDown(("redis", "broker"), any_ai=True)),
 )
 HEALTHY_REASON = "all components healthy"
+# Not an outage, but staff must not read OPTIMAL as "AI is answering".
+NO_AI_REASON = ("all components healthy; no AI provider is configured, so every reply and bio comes from "
+                "the templates (set OPENAI_API_KEY, ANTHROPIC_API_KEY or LOCAL_LLM_BASE_URL)")
 STORE_AWAY_REASON = "state store unreachable"
 
 
@@ -175,7 +179,7 @@ def level_compute(components: Sequence[ComponentHealth], open_breakers: Collecti
     for rule in rules:
         if culprits := rule.condition.culprits(facts):
             return rule.level, f"{rule.summary}: {', '.join(culprits)}"
-    return Level.OPTIMAL, HEALTHY_REASON
+    return Level.OPTIMAL, HEALTHY_REASON if facts.ai else NO_AI_REASON
 
 
 # The record ---------------------------------------------------------------------------------

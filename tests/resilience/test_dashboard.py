@@ -17,7 +17,9 @@ from resilience.ai_log import ai_log_write
 from resilience.ai_records import AIRequestRecord, RequestStatus, sha256_hex
 from resilience.breakers import get_breaker
 from resilience.chaos import chaos_active, chaos_drills, chaos_start
-from resilience.degradation import Level, degradation_current, degradation_force, degradation_history
+from resilience.degradation import (
+    Level, degradation_current, degradation_evaluate, degradation_force, degradation_history,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -77,6 +79,14 @@ def viewer_client(client):
 
 
 # --- What staff see -----------------------------------------------------------------------------
+
+def test_with_no_ai_provider_configured_the_dashboard_says_the_templates_answer(admin_client, settings):
+    settings.OPENAI_API_KEY = settings.ANTHROPIC_API_KEY = settings.LOCAL_LLM_BASE_URL = ""
+    degradation_evaluate()
+    page = page_of(admin_client)
+    assert shown_level(page)[0] == "optimal"
+    assert "no AI provider is configured, so every reply and bio comes from the templates" in page
+
 
 def test_the_dashboard_shows_the_level_breakers_ai_figures_and_drills(admin_client):
     degradation_force(level=Level.LIMITED, reason="maintenance of the AI keys")

@@ -22,8 +22,9 @@ from presskit import celery_app
 from presskit.embedded_redis import free_local_port
 from resilience import breakers, degradation
 from resilience.degradation import (
-    BROADCAST_GROUP, HISTORY_CAP, LEVEL_RULES, DegradationManager, DegradationState, DegradationStoreUnavailable,
-    FailoverDegradationStore, Level, LevelChange, LocalDegradationStore, RedisDegradationStore, degradation_current,
+    BROADCAST_GROUP, HISTORY_CAP, LEVEL_RULES, NO_AI_REASON, DegradationManager, DegradationState,
+    DegradationStoreUnavailable, FailoverDegradationStore, Level, LevelChange, LocalDegradationStore,
+    RedisDegradationStore, degradation_current,
     degradation_evaluate, degradation_force, degradation_history, degradation_release, level_compute,
     request_evaluation,
 )
@@ -122,7 +123,20 @@ def test_the_rules_table(down, ai, open_breakers, level, named):
     for name in named:
         assert name in reason
     if level is Level.OPTIMAL:
-        assert reason == "all components healthy"
+        assert reason == ("all components healthy" if ai else NO_AI_REASON)
+
+
+def test_with_no_ai_provider_configured_optimal_says_the_templates_answer():
+    level, reason = level_compute(components(ai=()))
+    assert level is Level.OPTIMAL
+    assert reason.startswith("all components healthy; no AI provider is configured")
+    assert "templates" in reason
+
+
+def test_a_backup_that_is_down_is_named_as_what_runs_without():
+    """OpenAI answers; Anthropic (its backup) is down: the reason names the one that failed."""
+    _, reason = level_compute(components("ai:anthropic", ai=("openai", "anthropic")))
+    assert reason == "running without: ai:anthropic"
 
 
 def test_the_rules_are_data_and_the_first_match_wins():
