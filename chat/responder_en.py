@@ -221,6 +221,7 @@ CATALOGUE = Catalogue(
         "progress": "Step {step} of {total}",
         "progress_complete": "Presskit complete",
         "composer_label": "Your answer",
+        "skip_to_answer": "Skip to your answer",
         "placeholder": "Type your answer…",
         "placeholder_complete": "Your presskit is complete: change any answer from the panel, or publish it.",
         "send": "Send",

@@ -222,6 +222,7 @@ CATALOGUE = Catalogue(
         "progress": "Paso {step} de {total}",
         "progress_complete": "Presskit completo",
         "composer_label": "Tu respuesta",
+        "skip_to_answer": "Saltar al cuadro de respuesta",
         "placeholder": "Escribe tu respuesta…",
         "placeholder_complete": "Tu presskit está completo: cambia cualquier respuesta desde el panel o publícalo.",
         "send": "Enviar",

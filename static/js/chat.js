@@ -39,10 +39,23 @@
     const writable = ["optimal", "degraded", "limited"].includes(mode.dataset.level);
     const placeholder = (writable && help && help.dataset.placeholder) || mode.dataset.placeholder;
     if (input && placeholder) input.placeholder = placeholder;
+    if (mode.dataset.level === "emergency") closeForEmergency();
     const status = document.getElementById("connection");
     if (!status) return;
     status.dataset.mode = mode.dataset.level;
     if (status.dataset.state === "open") status.textContent = mode.dataset.connection;
+  }
+
+  let closing = false;
+  function closeForEmergency() {
+    // Nothing can be answered now: the box goes at once, then the page becomes the status page,
+    // which comes back to the chat by itself.
+    if (closing) return;
+    closing = true;
+    document.querySelectorAll("#composer textarea, #composer button").forEach(function (control) {
+      control.disabled = true;
+    });
+    setTimeout(function () { window.location.reload(); }, 1500);
   }
 
   function setConnection(state, text) {
