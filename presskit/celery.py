@@ -1,8 +1,9 @@
 """The Celery app: `celery -A presskit worker` and `celery -A presskit beat`."""
+import logging
 import os
 
 from celery import Celery
-from celery.signals import worker_process_shutdown
+from celery.signals import after_setup_logger, worker_process_shutdown
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "presskit.settings")
 
@@ -17,3 +18,26 @@ def flush_breaker_counts(**kwargs: object) -> None:
     from resilience.breakers import flush_kept_counts
 
     flush_kept_counts()
+
+
+# Run every few seconds by beat: their "sending due task", "received" and "succeeded" lines would
+# bury everything else in the log. They are logged at DEBUG (LOG_LEVEL=DEBUG shows them); what
+# they do that matters (a job handed out, a level changed, an answer replayed) is logged by them.
+ROUTINE_TASKS = ("resilience.tasks.queue_drain", "resilience.tasks.degradation_evaluate",
+                 "chat.tasks.pending_answers_replay")
+
+
+class RoutineTasksQuiet(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.levelno > logging.INFO or not record.name.startswith("celery"):
+            return True
+        if any(task in record.getMessage() for task in ROUTINE_TASKS):
+            record.levelno, record.levelname = logging.DEBUG, "DEBUG"
+            return logging.getLogger().isEnabledFor(logging.DEBUG)
+        return True
+
+
+@after_setup_logger.connect
+def quiet_routine_tasks(logger: logging.Logger, **kwargs: object) -> None:
+    for handler in logger.handlers:
+        handler.addFilter(RoutineTasksQuiet())

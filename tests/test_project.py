@@ -69,3 +69,24 @@ def test_dependencies_run_one_way(app, forbidden, wiring):
         for path in (REPO / app).rglob("*.py") if path.name not in wiring
     }
     assert {path: modules for path, modules in offenders.items() if modules} == {}
+
+
+def test_the_worker_and_beat_log_routine_tasks_at_debug_only():
+    """Beat runs the queue drain every 5 s: its lines must not bury the rest of the log."""
+    import io
+    import logging
+
+    from presskit.celery import quiet_routine_tasks
+
+    out = io.StringIO()
+    logger = logging.Logger("celery-root")
+    logger.addHandler(logging.StreamHandler(out))
+    quiet_routine_tasks(logger=logger)
+    trace = logging.Logger("celery.app.trace")
+    trace.parent = logger
+    trace.info("Task resilience.tasks.queue_drain[1a2b] succeeded in 0.01s: None")
+    trace.info("Task presskit.version_export[3c4d] succeeded in 1.20s: {'pdf': True}")
+    trace.warning("Task resilience.tasks.queue_drain[5e6f] raised: OperationalError")
+    logged = out.getvalue()
+    assert "queue_drain[1a2b]" not in logged
+    assert "version_export[3c4d]" in logged and "queue_drain[5e6f]" in logged
