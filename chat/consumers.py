@@ -57,6 +57,10 @@ class SocketSink:
             self.waiting.cancel()
             self.waiting = None
 
+    def turn_over(self) -> None:
+        """However the turn ended (a reply, a refusal, an error): no calm line after it."""
+        self._stop_waiting()
+
     async def token(self, text: str) -> None:
         await self.typing()
         self._stop_waiting()  # the words replace the calm line (the bubble's CSS hides it)
@@ -133,10 +137,11 @@ class ChatConsumer(AsyncWebsocketConsumer):
     async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
         if not self.session_id:
             return
+        sink = SocketSink(self)
         try:
             command = command_from_frame(text_data, bytes_data, max_bytes=settings.CHAT_MAX_FRAME_BYTES)
             await conversation.command_handle(
-                session_id=self.session_id, command=command, sink=SocketSink(self), origin=self.channel_name
+                session_id=self.session_id, command=command, sink=sink, origin=self.channel_name
             )
         except conversation.TooFast as error:
             # A message goes back into the composer; an edit in the review stays in its own box.
@@ -148,6 +153,8 @@ class ChatConsumer(AsyncWebsocketConsumer):
             # The answer is saved before anything that can fail here; say so and keep the socket.
             logger.exception("chat turn failed (session %s)", self.session_id)
             await self.send(text_data=rendering.render_error("internal", self.language))
+        finally:
+            sink.turn_over()
 
     async def degradation_changed(self, event: dict) -> None:
         """The service level changed: the banner, status and placeholder change live."""
