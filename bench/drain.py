@@ -193,6 +193,7 @@ def main() -> None:
         "PRESSKIT_DATA_DIR": os.environ.get("PRESSKIT_DATA_DIR", str(data_dir)),
         "DJANGO_SETTINGS_MODULE": "presskit.settings",
         "INTEGRATION_ALLOWED_NETWORKS": "127.0.0.0/8",  # the bench's receiver is on loopback
+        "LOG_ROUTINE_TASKS": "true",  # the drain's runs are read from the workers' log
         "REDIS_KEY_PREFIX": prefix,
         "QUEUE_RATE_LIMITS": json.dumps({"integration": args.rate}),
         "QUEUE_DRAIN_INTERVAL": str(args.interval),

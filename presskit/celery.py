@@ -21,15 +21,18 @@ def flush_breaker_counts(**kwargs: object) -> None:
 
 
 # Run every few seconds by beat: their "sending due task", "received" and "succeeded" lines would
-# bury everything else in the log. They are logged at DEBUG (LOG_LEVEL=DEBUG shows them); what
-# they do that matters (a job handed out, a level changed, an answer replayed) is logged by them.
+# bury everything else in the log. They are logged at DEBUG (LOG_LEVEL=DEBUG or
+# LOG_ROUTINE_TASKS=true shows them); what they do that matters (a job handed out, a level
+# changed, an answer replayed) is logged by them.
 ROUTINE_TASKS = ("resilience.tasks.queue_drain", "resilience.tasks.degradation_evaluate",
                  "chat.tasks.pending_answers_replay")
 
 
 class RoutineTasksQuiet(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
-        if record.levelno > logging.INFO or not record.name.startswith("celery"):
+        from django.conf import settings
+
+        if record.levelno > logging.INFO or not record.name.startswith("celery") or settings.LOG_ROUTINE_TASKS:
             return True
         if any(task in record.getMessage() for task in ROUTINE_TASKS):
             record.levelno, record.levelname = logging.DEBUG, "DEBUG"

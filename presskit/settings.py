@@ -493,6 +493,8 @@ AI_REPLY_CACHE_TTL = env.int("AI_REPLY_CACHE_TTL", default=7 * 24 * 60 * 60)
 # The AI request log (resilience app): days a logged request is kept before the daily purge.
 AI_LOG_RETENTION_DAYS = env.int("AI_LOG_RETENTION_DAYS", default=30)
 
+# Beat's every-few-seconds tasks log their runs at DEBUG unless this is on (presskit/celery.py).
+LOG_ROUTINE_TASKS = env.bool("LOG_ROUTINE_TASKS", default=False)
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,

@@ -71,7 +71,7 @@ def test_dependencies_run_one_way(app, forbidden, wiring):
     assert {path: modules for path, modules in offenders.items() if modules} == {}
 
 
-def test_the_worker_and_beat_log_routine_tasks_at_debug_only():
+def test_the_worker_and_beat_log_routine_tasks_at_debug_only(settings):
     """Beat runs the queue drain every 5 s: its lines must not bury the rest of the log."""
     import io
     import logging

@@ -41,6 +41,7 @@ DEFAULT_ENV = {
     "DEGRADATION_EVAL_INTERVAL": "3600",
     "PENDING_ANSWERS_REPLAY_INTERVAL": "3600",
     "INTEGRATION_ALLOWED_NETWORKS": RECEIVER_NETWORK,
+    "LOG_ROUTINE_TASKS": "true",  # the tests count the drains in the worker's log
 }
 
 # Environment -> the test process's setting, and how to read it (as presskit/settings.py does).
