@@ -18,6 +18,7 @@ that cannot be counted must not stop the chat (the breakers and the level deal w
 from __future__ import annotations
 
 import asyncio
+import functools
 import ipaddress
 import logging
 import time
@@ -86,8 +87,10 @@ def _client(remote_addr: str | None, header_value: str | None) -> str:
 
 
 # --- Rate windows ----------------------------------------------------------------------------------
-def _items(spec: str) -> list[RateLimitItem]:
-    return parse_many(spec) if spec else []
+@functools.lru_cache(maxsize=16)
+def _items(spec: str) -> tuple[RateLimitItem, ...]:
+    """The windows of a setting, parsed once (this is on every turn's path)."""
+    return tuple(parse_many(spec)) if spec else ()
 
 
 # One client (and pool) per process, and for asyncio one per event loop (an asyncio connection
