@@ -8,12 +8,14 @@ from asgiref.sync import sync_to_async
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
+from django.http import HttpRequest
+from django.utils.translation import get_language_from_request
 
 from chat import conversation, rendering, throttle
 from chat.groups import group_name
 from resilience.degradation import BROADCAST_GROUP, Level, degradation_current
 from chat.frames import CommandKind, FrameError, command_from_frame
-from chat.selectors import OWNED_SESSIONS_KEY, SessionNotOwned, SessionUnknown, chat_session_get_owned
+from chat.selectors import OWNED_SESSIONS_KEY, SessionNotOwned, SessionUnknown, chat_session_get_owned, new_chat_id
 from chat.services import InvalidAction
 
 logger = logging.getLogger(__name__)
@@ -78,6 +80,15 @@ class SocketSink:
         await self._send(html)
 
 
+def _handshake_request(scope: dict) -> HttpRequest:
+    """The handshake's cookies and Accept-Language as a request, for Django's own readers of
+    them: the signed NEW_CHAT_COOKIE, and the language LocaleMiddleware chose for the page."""
+    request = HttpRequest()
+    request.COOKIES = scope.get("cookies", {})
+    request.META["HTTP_ACCEPT_LANGUAGE"] = dict(scope.get("headers", ())).get(b"accept-language", b"").decode("latin-1")
+    return request
+
+
 class NoSuchSocketConsumer(AsyncWebsocketConsumer):
     """A socket path we do not serve: accepted, then closed as an unknown chat."""
 
@@ -120,7 +131,9 @@ class ChatConsumer(AsyncWebsocketConsumer):
 
     def _owned_session(self, session_id: str):
         owned = self.scope["session"].get(OWNED_SESSIONS_KEY, []) if "session" in self.scope else []
-        return chat_session_get_owned(session_id=session_id, owned_ids=owned)
+        handshake = _handshake_request(self.scope)
+        return chat_session_get_owned(session_id=session_id, owned_ids=owned, new_id=new_chat_id(handshake),
+                                      language=get_language_from_request(handshake))
 
     async def _refuse(self, code: str, close_code: int) -> None:
         await self.send(text_data=rendering.render_error(code, self.language))
@@ -141,7 +154,8 @@ class ChatConsumer(AsyncWebsocketConsumer):
         try:
             command = command_from_frame(text_data, bytes_data, max_bytes=settings.CHAT_MAX_FRAME_BYTES)
             await conversation.command_handle(
-                session_id=self.session_id, command=command, sink=sink, origin=self.channel_name
+                session_id=self.session_id, command=command, sink=sink, origin=self.channel_name,
+                language=self.language,
             )
         except conversation.TooFast as error:
             # A message goes back into the composer; an edit in the review stays in its own box.

@@ -41,10 +41,10 @@ async def _publish(session_id: str, html: str, sink: TurnSink, origin: str | Non
     await group_publish(session_id, html, origin=origin)
 
 
-def _apply(session_id: str, command: Command) -> services.Turn:
+def _apply(session_id: str, command: Command, language: str) -> services.Turn:
     match command.kind:
         case CommandKind.MESSAGE:
-            return services.answer_submit(session_id=session_id, text=command.text)
+            return services.answer_submit(session_id=session_id, text=command.text, new_chat_language=language)
         case CommandKind.EDIT:
             return services.answer_edit_start(session_id=session_id, step=command.step or 0)
         case CommandKind.SET:
@@ -71,12 +71,13 @@ class ServiceReadOnly(Exception):
         self.code = code
 
 
-async def _keep(session_id: str, command: Command, cause: BaseException | None = None) -> None:
+async def _keep(session_id: str, command: Command, language: str, cause: BaseException | None = None) -> None:
     """No writes now: keep a message for later (ServiceReadOnly "answer_kept"), refuse actions."""
     if command.kind is not CommandKind.MESSAGE:
         raise ServiceReadOnly("read_only") from cause
     try:
-        await sync_to_async(pending_answer_keep, thread_sensitive=False)(session_id=session_id, text=command.text)
+        await sync_to_async(pending_answer_keep, thread_sensitive=False)(session_id=session_id, text=command.text,
+                                                                         language=language)
     except Exception as error:  # not even Redis: nothing can keep it
         logger.exception("answer could not be kept (session %s)", session_id)
         raise ServiceReadOnly("internal") from error
@@ -111,16 +112,18 @@ async def _presskit_action(session_id: str, command: Command, sink: TurnSink, or
     return done.edit_token
 
 
-async def command_handle(*, session_id: str, command: Command, sink: TurnSink, origin: str | None) -> str:
-    """Carry out the artist's command and deliver the reply. Returns a new private edit link's
-    token when the command made one ("" otherwise). Raises `services.InvalidAction`, or
+async def command_handle(*, session_id: str, command: Command, sink: TurnSink, origin: str | None,
+                         language: str) -> str:
+    """Carry out the artist's command and deliver the reply; `language`: the chat's, which it is
+    stored in if this is its first answer. Returns a new private edit link's token when the
+    command made one ("" otherwise). Raises `services.InvalidAction`, or
     `ServiceReadOnly` when the database cannot take writes (the answer is then kept for later),
     or `TooFast` when the chat is over its turn limits (nothing is stored)."""
     if not await throttle.turn_allowed(session_id):
         raise TooFast
     state = await _service_state()
     if state.level >= Level.MINIMAL:
-        await _keep(session_id, command)
+        await _keep(session_id, command, language)
     if command.kind in PRESSKIT_ACTIONS:
         try:
             return await _presskit_action(session_id, command, sink, origin, state.level)
@@ -131,11 +134,11 @@ async def command_handle(*, session_id: str, command: Command, sink: TurnSink, o
     try:
         # Answers kept during an outage come first, in order, before anything new.
         await sync_to_async(pending_answers_replay_chat, thread_sensitive=False)(session_id)
-        turn = await database_sync_to_async(_apply)(session_id, command)
+        turn = await database_sync_to_async(_apply)(session_id, command, language)
     except DATABASE_AWAY as error:  # the database went away before the level said so
         logger.exception("chat turn without its database (session %s)", session_id)
         request_evaluation()
-        await _keep(session_id, command, error)
+        await _keep(session_id, command, language, error)
     if turn.message is not None:
         html = rendering.render_user_turn(turn.message, turn.session.language)
         await _publish(session_id, html, sink, origin)

@@ -45,9 +45,10 @@ def _chats_key() -> str:
     return f"{_prefix()}:chats"
 
 
-def pending_answer_keep(*, session_id: str, text: str) -> None:
-    """Keep an answer for later. Raises the Redis error if even Redis cannot take it."""
-    entry = json.dumps({"id": uuid.uuid4().hex, "text": text, "kept_at": time.time()})
+def pending_answer_keep(*, session_id: str, text: str, language: str) -> None:
+    """Keep an answer for later (with the chat's language, which stores the chat if this is its
+    first answer). Raises the Redis error if even Redis cannot take it."""
+    entry = json.dumps({"id": uuid.uuid4().hex, "text": text, "language": language, "kept_at": time.time()})
     pipe = get_redis_connection("default").pipeline()
     pipe.rpush(_chat_key(session_id), entry)
     pipe.sadd(_chats_key(), session_id)
@@ -70,14 +71,15 @@ def _apply(session_id: str, entry: dict) -> tuple[tuple[str, str], str | None] |
     presskit version it made if it finished the presskit. None if it was applied before."""
     try:
         with transaction.atomic():
-            turn = services.answer_submit(session_id=session_id, text=entry["text"], kept_id=entry["id"])
+            turn = services.answer_submit(session_id=session_id, text=entry["text"], kept_id=entry["id"],
+                                          new_chat_language=entry.get("language"))
             message = services.reply_record(session_id=session_id, request=turn.request,
                                             reply=Reply(compose_reply(turn.request), "template", fallback_used=True))
     except IntegrityError as error:
         if ChatMessage.objects.filter(kept_id=entry["id"]).exists():
             return None  # applied already, then the process died before taking it off the list
         raise KeptAnswerRefused(type(error).__name__) from error
-    except DataError as error:
+    except (DataError, services.InvalidAction) as error:  # InvalidAction: a chat that cannot be stored
         raise KeptAnswerRefused(type(error).__name__) from error
     return (rendering.render_user_turn(turn.message, turn.session.language),
             rendering.render_turn_done(session_id, message, Level.OPTIMAL)), (
@@ -107,17 +109,13 @@ def pending_answers_replay_chat(session_id: str) -> int:
         return 0
     applied, finished = 0, None
     try:
-        if not ChatSession.objects.filter(pk=session_id).exists():
-            logger.warning("kept answers for an unknown chat dropped (session %s)", session_id)
-            redis.delete(key)
-            return 0
         while (raw := redis.lindex(key, 0)) is not None:
             try:
                 outcome = _apply(session_id, json.loads(raw))
             except KeptAnswerRefused as refused:  # dropped, and the artist is told: never replayed
                 logger.warning("kept answer dropped, refused for its data: %s (session %s)", refused, session_id)
                 redis.lrem(key, 1, raw)
-                language = ChatSession.objects.values_list("language", flat=True).get(pk=session_id)
+                language = json.loads(raw).get("language") or settings.LANGUAGE_CODE
                 group_publish_now(session_id, rendering.render_error("kept_refused", language))
                 continue
             redis.lrem(key, 1, raw)  # applied (now or before): off the list (this one, whatever else moved)

@@ -15,6 +15,7 @@ from django.utils.formats import date_format
 from chat.bios import JOB_TYPE as BIO_JOB_TYPE
 from chat.chain import configured_ai_providers
 from chat.models import ChatMessage, ChatSession
+from chat.selectors import chat_messages
 from chat.service_mode import service_mode
 from chat.steps import STEPS, TOTAL_STEPS, display_value
 from chat.texts import catalogue_for
@@ -80,7 +81,7 @@ def chat_context(session: ChatSession, *, with_messages: bool, level: Level) -> 
             context["publication_state"] = catalogue.ui["published_state"].format(
                 number=publication.version_number, date=date)
     if with_messages:
-        context["messages"] = list(session.messages.all())
+        context["messages"] = chat_messages(session)
     return context
 
 

@@ -163,6 +163,7 @@ CATALOGUE = Catalogue(
         "unknown_action": "I don't recognise that action.",
         "bad_step": "You can only edit steps you've already answered.",
         "not_editing": "You are not editing any answer.",
+        "not_started": "You have not answered anything yet: start with the first question, in the answer box.",
         "answer_kept": "We kept your answer and will process it as soon as the service recovers; no need to repeat it.",
         "read_only": "Answers can't be changed right now. Please try again in a few minutes.",
         "internal": "Something went wrong while replying. What you already sent is saved; please try again in a moment.",

@@ -154,6 +154,7 @@ CATALOGUE = Catalogue(
         "unknown_action": "No reconozco esa acción.",
         "bad_step": "Solo puedes editar pasos que ya has respondido.",
         "not_editing": "No estás editando ninguna respuesta.",
+        "not_started": "Todavía no has respondido nada: empieza por la primera pregunta, en el cuadro de respuesta.",
         "answer_kept": (
             "Guardamos tu respuesta y la procesaremos en cuanto se recupere el servicio; no hace falta "
             "que la repitas."

@@ -7,14 +7,17 @@ failure while replying can lose an answer.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import timedelta
 
 from django.conf import settings
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.urls import reverse
+from django.utils import timezone
 
 from chat.bios import bio_job_request
 from chat.chain import Reply, configured_ai_providers
 from chat.models import ChatMessage, ChatSession
+from chat.selectors import chat_greeting
 from chat.providers.base import ReplyKind, ReplyRequest
 from chat.steps import STEPS, TOTAL_STEPS, InvalidAnswer, answers_of, display_value, step_by_number
 from chat.texts import catalogue_for
@@ -57,20 +60,52 @@ def _turn(session: ChatSession, kind: ReplyKind, step: int, next_step: int | Non
 
 
 def _locked(session_id: str) -> ChatSession:
-    return ChatSession.objects.select_for_update().select_related("presskit").get(pk=session_id)
+    try:
+        return ChatSession.objects.select_for_update().select_related("presskit").get(pk=session_id)
+    except ChatSession.DoesNotExist:  # a chat not stored yet: only an answer can start it
+        raise InvalidAction("not_started") from None
 
 
-def chat_session_create(*, language: str) -> ChatSession:
-    """A new chat with its empty presskit draft and the assistant's greeting."""
-    catalogue = catalogue_for(language)
+def chat_session_create(*, language: str, session_id: str | None = None) -> ChatSession:
+    """A new chat (with `session_id`: the one its browser was shown) with its empty presskit
+    draft and the assistant's greeting."""
     with transaction.atomic():
-        session = ChatSession.objects.create(presskit=Presskit.objects.create(), language=catalogue.language)
-        first_question = catalogue.steps[step_by_number(1).field].question
-        ChatMessage.objects.create(
-            session=session, role=ChatMessage.Role.ASSISTANT, step=1, provider="template",
-            text=f"{catalogue.greeting} {first_question}",
-        )
+        session = ChatSession.objects.create(pk=session_id, presskit=Presskit.objects.create(),
+                                             language=catalogue_for(language).language)
+        chat_greeting(session).save()
     return session
+
+
+def chat_session_ensure(*, session_id: str, language: str) -> ChatSession:
+    """The chat, stored now if it was not yet (its browser's first answer, or its photo)."""
+    try:
+        with transaction.atomic():  # a savepoint: another tab's first answer may store it first
+            return chat_session_create(language=language, session_id=session_id)
+    except IntegrityError:
+        return ChatSession.objects.select_related("presskit").get(pk=session_id)
+
+
+def _locked_or_created(session_id: str, language: str | None) -> ChatSession:
+    """The chat, locked; stored first if this is its first answer and `language` says how."""
+    try:
+        return _locked(session_id)
+    except InvalidAction:
+        if language is None:
+            raise
+    chat_session_ensure(session_id=session_id, language=language)
+    return _locked(session_id)
+
+
+def unanswered_chats_remove(*, older_than: timedelta) -> int:
+    """Drafts whose chat never got an answer and has been untouched for `older_than`, removed
+    with their chat; a photo or a publication keeps a draft. Chats are stored on their first
+    answer, so these are rows left by earlier releases (one per page load). Returns how many."""
+    unanswered = Presskit.objects.filter(
+        chat_session__updated_at__lt=timezone.now() - older_than, versions__isnull=True, photo_name="",
+        photo_staged="",
+    ).exclude(chat_session__messages__role=ChatMessage.Role.USER)
+    _, removed = Presskit.objects.filter(pk__in=unanswered.values("pk")).delete()
+    return removed.get(Presskit._meta.label, 0)
 
 
 def chat_session_set_language(*, session: ChatSession, language: str) -> None:
@@ -80,11 +115,13 @@ def chat_session_set_language(*, session: ChatSession, language: str) -> None:
         session.save(update_fields=["language", "updated_at"])
 
 
-def answer_submit(*, session_id: str, text: str, kept_id: str | None = None) -> Turn:
+def answer_submit(*, session_id: str, text: str, kept_id: str | None = None,
+                  new_chat_language: str | None = None) -> Turn:
     """Save the artist's message, validate it for the step in question, and move on. `kept_id`:
-    an answer kept during an outage; applying it twice raises IntegrityError (and changes nothing)."""
+    an answer kept during an outage; applying it twice raises IntegrityError (and changes nothing).
+    `new_chat_language`: the chat may not be stored yet (this is its first answer): store it."""
     with transaction.atomic():
-        session = _locked(session_id)
+        session = _locked_or_created(session_id, new_chat_language)
         step_number = session.step_in_question
         message = ChatMessage.objects.create(
             session=session, role=ChatMessage.Role.USER, step=step_number, text=text, kept_id=kept_id

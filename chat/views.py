@@ -3,8 +3,10 @@ here and get the page back, so the chat works either way."""
 from __future__ import annotations
 
 import logging
+import uuid
 from dataclasses import dataclass
 
+from django.conf import settings
 from django.db import DatabaseError
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
@@ -20,7 +22,8 @@ from chat import conversation, rendering, services, throttle
 from chat.frames import CommandKind, FrameError, command_from_values
 from chat.models import ChatSession
 from chat.selectors import (
-    CURRENT_SESSION_KEY, OWNED_SESSIONS_KEY, SessionNotOwned, SessionUnknown, chat_session_get_owned,
+    CURRENT_SESSION_KEY, NEW_CHAT_COOKIE, NEW_CHAT_SALT, OWNED_SESSIONS_KEY, SessionNotOwned, SessionUnknown,
+    chat_session_get_owned, chat_session_unsaved, new_chat_id,
 )
 from chat.texts import catalogue_for
 from presskit.photos import (
@@ -57,20 +60,38 @@ class TooManyChats(Exception):
 
 
 def _session_for_request(request: HttpRequest) -> ChatSession:
-    """The browser's current chat, or a new one claimed by this browser (TooManyChats)."""
+    """The browser's current chat; else the chat it was shown and has answered since (claimed
+    into its session now); else one not stored until its first answer (TooManyChats when this
+    client started more chats than it may)."""
     language = get_language_from_request(request)
-    session_id = request.session.get(CURRENT_SESSION_KEY)
-    session = ChatSession.objects.select_related("presskit").filter(pk=session_id).first() if session_id else None
-    if session is None or session_id not in request.session.get(OWNED_SESSIONS_KEY, []):
+    owned = request.session.get(OWNED_SESSIONS_KEY, [])
+    current = request.session.get(CURRENT_SESSION_KEY)
+    session = ChatSession.objects.select_related("presskit").filter(pk=current).first() if current in owned else None
+    if session is not None:
+        services.chat_session_set_language(session=session, language=language)
+        return session
+    new_id = new_chat_id(request)
+    if new_id and (session := ChatSession.objects.select_related("presskit").filter(pk=new_id).first()):
+        request.session[OWNED_SESSIONS_KEY] = [*owned, new_id][-20:]
+        request.session[CURRENT_SESSION_KEY] = new_id
+        return session
+    if new_id is None:
         if not throttle.chat_creation_allowed(throttle.client_of_request(request)):
             raise TooManyChats
-        session = services.chat_session_create(language=language)
-        owned = request.session.get(OWNED_SESSIONS_KEY, [])
-        request.session[OWNED_SESSIONS_KEY] = [*owned, str(session.pk)][-20:]
-        request.session[CURRENT_SESSION_KEY] = str(session.pk)
-    else:
-        services.chat_session_set_language(session=session, language=language)
-    return session
+        new_id = str(uuid.uuid4())
+    return chat_session_unsaved(session_id=new_id, language=language)
+
+
+def _new_chat_cookie_kept(response: HttpResponse, request: HttpRequest, session: ChatSession) -> HttpResponse:
+    """A chat not stored yet is this browser's through NEW_CHAT_COOKIE; once stored (and in its
+    session), the cookie goes."""
+    if session._state.adding:
+        response.set_signed_cookie(NEW_CHAT_COOKIE, str(session.pk), salt=NEW_CHAT_SALT,
+                                   max_age=settings.SESSION_COOKIE_AGE, httponly=True, samesite="Lax",
+                                   secure=settings.SESSION_COOKIE_SECURE)
+    elif NEW_CHAT_COOKIE in request.COOKIES:
+        response.delete_cookie(NEW_CHAT_COOKIE, samesite="Lax")
+    return response
 
 
 @database_sync_to_async
@@ -92,7 +113,8 @@ def _page(request: HttpRequest, level: Level, error: str = "", edit_token: str =
     context["photo_notice"] = _photo_notice_pop(request, session.language)
     context["edit_token"] = edit_token  # a new private edit link, shown once (never stored in clear)
     context["draft_text"] = draft
-    return render(request, "chat/chat.html", context, status=status or (400 if error else 200))
+    response = render(request, "chat/chat.html", context, status=status or (400 if error else 200))
+    return _new_chat_cookie_kept(response, request, session)
 
 
 def _status_page(request: HttpRequest, banner: str = "banner_emergency", status: int = 503,
@@ -104,11 +126,11 @@ def _status_page(request: HttpRequest, banner: str = "banner_emergency", status:
                                                 "banner": catalogue.ui[banner], "refresh": refresh}, status=status)
 
 
-@require_http_methods(["GET", "POST"])
+@require_http_methods(["GET", "HEAD", "POST"])
 async def chat_home(request: HttpRequest) -> HttpResponse:
     # Read off Channels' database thread: Redis must not hold up other chats' database work.
     level = (await sync_to_async(degradation_current, thread_sensitive=False)()).level
-    if request.method == "GET":
+    if request.method != "POST":
         return await _page(request, level)
     try:
         session = await database_sync_to_async(_session_for_request)(request)
@@ -120,7 +142,8 @@ async def chat_home(request: HttpRequest) -> HttpResponse:
     try:
         command = command_from_values(request.POST)
         edit_token = await conversation.command_handle(
-            session_id=str(session.pk), command=command, sink=_DiscardingSink(), origin=None
+            session_id=str(session.pk), command=command, sink=_DiscardingSink(), origin=None,
+            language=session.language,
         )
     except conversation.TooFast as error:
         draft = command.text if command.kind is CommandKind.MESSAGE else ""  # an edit's box is its own
@@ -129,7 +152,7 @@ async def chat_home(request: HttpRequest) -> HttpResponse:
         return await _page(request, level, error.code)
     if edit_token:  # shown in this answer, not after a redirect: it is kept nowhere in clear
         return await _page(request, level, edit_token=edit_token)
-    return HttpResponseRedirect(reverse("chat:home") + "#composer")
+    return _new_chat_cookie_kept(HttpResponseRedirect(reverse("chat:home") + "#composer"), request, session)
 
 
 @require_safe
@@ -200,7 +223,10 @@ def _chat_photo(request: HttpRequest, limit: PhotoSizeLimit) -> HttpResponse:
         session = chat_session_get_owned(
             session_id=request.POST.get("session") or request.session.get(CURRENT_SESSION_KEY, ""),
             owned_ids=request.session.get(OWNED_SESSIONS_KEY, []),
+            new_id=new_chat_id(request), language=get_language_from_request(request),
         )
+        if session._state.adding:  # a photo before any answer: the chat is stored with it
+            session = services.chat_session_ensure(session_id=str(session.pk), language=session.language)
     except (SessionUnknown, SessionNotOwned):
         return _photo_refused(request, "not_yours", status=403)
     except DatabaseError:

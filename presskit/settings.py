@@ -364,11 +364,19 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 # them: a new PostgreSQL connection per queued job halves the drain rate (bench/drain.py). A
 # connection broken meanwhile fails one task, whose job is handed out again.
 CELERY_DB_REUSE_MAX = env.int("CELERY_DB_REUSE_MAX", default=500)
+# Hours a draft whose chat never got an answer is kept (rows left by releases that stored a chat
+# on every page load; chats are now stored on their first answer).
+UNANSWERED_CHATS_MAX_AGE = env.float("UNANSWERED_CHATS_MAX_AGE", default=24.0)
+
 CELERY_BEAT_SCHEDULE = {
     "pending-answers-replay": {
         "task": "chat.tasks.pending_answers_replay",
         "schedule": env.float("PENDING_ANSWERS_REPLAY_INTERVAL", default=15.0),
         "options": {"expires": env.float("PENDING_ANSWERS_REPLAY_INTERVAL", default=15.0)},
+    },
+    "unanswered-chats-remove": {
+        "task": "chat.tasks.unanswered_chats_remove",
+        "schedule": 60 * 60,
     },
     "sessions-clear-expired": {
         "task": "presskit.tasks.sessions_clear_expired",

@@ -195,7 +195,7 @@ async def test_a_kept_answer_that_finishes_the_presskit_gets_its_bio_when_applie
     from chat.pending import pending_answer_keep, pending_answers_replay_chat
 
     await at_last_step(artist.chat_id)
-    await sync_to_async(pending_answer_keep)(session_id=artist.chat_id, text="booking@lunaroja.com")
+    await sync_to_async(pending_answer_keep)(session_id=artist.chat_id, text="booking@lunaroja.com", language="es")
     assert await sync_to_async(pending_answers_replay_chat)(artist.chat_id) == 1
     presskit = await presskit_of(artist.chat_id)
     assert presskit.booking_email == "booking@lunaroja.com" and presskit.bio_source == "template"

@@ -133,7 +133,7 @@ async def test_kept_answers_come_first_when_the_artist_writes_again(artist, open
 async def test_a_kept_answer_is_never_applied_twice(artist):
     from chat.pending import _apply, pending_answer_keep
 
-    await sync_to_async(pending_answer_keep)(session_id=artist.chat_id, text="Luna Roja")
+    await sync_to_async(pending_answer_keep)(session_id=artist.chat_id, text="Luna Roja", language="es")
     entry = {"id": "0" * 32, "text": "Luna Roja"}
     assert await sync_to_async(_apply)(artist.chat_id, entry) is not None
     assert await sync_to_async(_apply)(artist.chat_id, entry) is None  # e.g. redelivered after a crash

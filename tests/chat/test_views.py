@@ -5,9 +5,11 @@ from __future__ import annotations
 import re
 
 import pytest
+from django.apps import apps
 from django.test import Client
 
 from chat.models import ChatSession
+from chat.selectors import NEW_CHAT_COOKIE
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -26,7 +28,38 @@ def test_the_page_opens_a_spanish_chat_at_step_one(client):
     assert '<label for="message"' in page  # the input has a label
     assert "vendor/htmx-2.0.11/htmx.min" in page and "vendor/htmx-ext-ws-2.0.4/ws" in page
     assert "https://" not in page.split("<body>")[0]  # no CDN
-    assert ChatSession.objects.filter(pk=chat_id(page)).exists()
+    assert not ChatSession.objects.filter(pk=chat_id(page)).exists()  # stored on its first answer
+
+
+def rows_in_every_table() -> dict[str, int]:
+    return {model._meta.label: model._base_manager.count() for model in apps.get_models()
+            if model._meta.managed and not model._meta.proxy}
+
+
+def test_a_client_that_never_answers_leaves_no_row_in_any_table():
+    before = rows_in_every_table()
+    for client in (Client(), Client(HTTP_USER_AGENT="facebookexternalhit/1.1"), Client(HTTP_ACCEPT_LANGUAGE="en")):
+        for _ in range(3):  # a crawler's, a link preview's, a reloading browser's visits
+            assert client.get("/").status_code == 200
+        assert client.head("/").status_code == 200
+    assert rows_in_every_table() == before
+
+
+def test_the_first_answer_stores_the_chat_it_was_shown_and_the_browser_keeps_it(client):
+    shown = chat_id(client.get("/").content.decode())
+    client.post("/", {"message": "Luna Roja"})
+    chat = ChatSession.objects.get(pk=shown)
+    assert [m.role for m in chat.messages.all()] == ["assistant", "user", "assistant"]  # the greeting first
+    page = client.get("/").content.decode()
+    assert chat_id(page) == shown and "Paso 2 de 7" in page
+    assert client.cookies[NEW_CHAT_COOKIE].value == ""  # in the browser's session now: the cookie went
+    assert chat_id(client.get("/").content.decode()) == shown
+
+
+def test_a_forged_new_chat_cookie_gets_a_new_chat_not_that_one(client):
+    shown = chat_id(client.get("/").content.decode())
+    client.cookies[NEW_CHAT_COOKIE] = f"{shown}:forged"
+    assert chat_id(client.get("/").content.decode()) != shown
 
 
 def test_a_reload_resumes_the_same_chat(client):
@@ -57,7 +90,7 @@ def test_the_chat_form_refuses_a_post_without_csrf_token():
     browser = Client(enforce_csrf_checks=True)
     page = browser.get("/").content.decode()
     assert browser.post("/", {"message": "Luna Roja"}).status_code == 403
-    assert ChatSession.objects.get(pk=chat_id(page)).current_step == 1
+    assert not ChatSession.objects.filter(pk=chat_id(page)).exists()
 
 
 def test_without_javascript_the_form_posts_answers_and_shows_the_reply(client):

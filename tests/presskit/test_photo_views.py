@@ -10,6 +10,7 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 
+from chat.models import ChatSession
 from resilience.models import QueuedJob
 from tests.presskit.conftest import HTMX, open_chat
 from tests.presskit.images import jpeg_bytes, padded_png, png_bytes, webp_bytes
@@ -26,8 +27,8 @@ def photo_src(html: str) -> str:
 
 
 def assert_nothing_saved(browser, places) -> None:
-    presskit = browser.presskit
-    assert presskit.photo_name == "" and presskit.photo_staged == ""
+    chat = ChatSession.objects.select_related("presskit").filter(pk=browser.chat_id).first()
+    assert chat is None or chat.presskit.photo_name == chat.presskit.photo_staged == ""
     assert places.staged_files() == [] and places.stored_files() == []
     assert not QueuedJob.objects.exists()
 
@@ -117,7 +118,7 @@ def test_another_browser_cannot_upload_to_this_chat(browser, places, png):
     stranger = Client()  # never opened the page: owns nothing
     assert stranger.post("/photo", {"photo": png}).status_code == 403
     assert_nothing_saved(browser, places)
-    assert intruder.presskit.photo_staged == ""
+    assert not ChatSession.objects.filter(pk=intruder.chat_id).exists()  # nothing stored for it either
 
 
 def test_the_upload_is_csrf_protected(places, png, transactional_db):

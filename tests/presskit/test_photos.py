@@ -120,6 +120,7 @@ async def test_a_photo_stored_later_by_a_worker_appears_on_the_open_page(browser
     from tests.conftest import Artist
 
     assert (await sync_to_async(browser.upload)(png_bytes(), htmx=True)).status_code == 202
+    await sync_to_async(browser.client.get)("/")  # the photo stored the chat: the page claims it for the session
     artist = Artist(chat_id=browser.chat_id, session_key=browser.client.cookies[settings.SESSION_COOKIE_NAME].value)
     communicator, connected, _ = await connect(artist)
     assert connected and 'data-photo-state="pending"' in await communicator.receive_from(5)

@@ -54,7 +54,7 @@ async def test_a_poisoned_kept_answer_is_replayed_once_and_the_chat_recovers(art
     for text in SEVEN_ANSWERS[:-1]:
         await answer(communicator, text)
     # Kept during an outage, before emails were checked against the column.
-    await sync_to_async(pending_answer_keep)(session_id=artist.chat_id, text=LONG_EMAIL)
+    await sync_to_async(pending_answer_keep)(session_id=artist.chat_id, text=LONG_EMAIL, language="es")
     assert await sync_to_async(pending_answers_replay_chat)(artist.chat_id) == 1
     assert await sync_to_async(pending_answers_count)(artist.chat_id) == 0  # never replayed again
     frames = await answer(communicator, "booking@lunaroja.com")  # edits and answers work again
