@@ -19,7 +19,8 @@ from chat import bios, rendering, services, throttle
 from chat.chain import Reply, chain_from_settings
 from chat.frames import PRESSKIT_ACTIONS, Command, CommandKind
 from chat.groups import group_publish
-from chat.pending import pending_answer_keep, pending_answers_replay_chat
+from chat.kept import pending_answer_keep
+from chat.pending import pending_answers_replay_chat
 from chat.providers.base import ReplySink
 from chat.turn_log import TurnLog, turn_log_write
 from presskit.integrations import integrations_sync
@@ -63,25 +64,27 @@ class TooFast(Exception):
 
 
 class ServiceReadOnly(Exception):
-    """The database cannot take writes (MINIMAL or worse). `code` names the artist's message;
-    an answer was kept for later when `code` is "answer_kept"."""
+    """The database cannot take writes (MINIMAL or worse) and this command cannot wait for it
+    (an action), or not even Redis could keep the answer. `code` names the artist's message."""
 
     def __init__(self, code: str) -> None:
         super().__init__(code)
         self.code = code
 
 
-async def _keep(session_id: str, command: Command, language: str, cause: BaseException | None = None) -> None:
-    """No writes now: keep a message for later (ServiceReadOnly "answer_kept"), refuse actions."""
+async def _keep(session_id: str, command: Command, language: str, sink: TurnSink, origin: str | None,
+                cause: BaseException | None = None) -> None:
+    """No writes now: keep a message for later, shown in the transcript as pending until it is
+    applied; refuse actions (ServiceReadOnly)."""
     if command.kind is not CommandKind.MESSAGE:
         raise ServiceReadOnly("read_only") from cause
     try:
-        await sync_to_async(pending_answer_keep, thread_sensitive=False)(session_id=session_id, text=command.text,
-                                                                         language=language)
+        kept = await sync_to_async(pending_answer_keep, thread_sensitive=False)(
+            session_id=session_id, text=command.text, language=language)
     except Exception as error:  # not even Redis: nothing can keep it
         logger.exception("answer could not be kept (session %s)", session_id)
         raise ServiceReadOnly("internal") from error
-    raise ServiceReadOnly("answer_kept") from cause
+    await _publish(session_id, rendering.render_kept_answer(kept, language), sink, origin)
 
 
 async def _service_state() -> DegradationState:
@@ -116,14 +119,16 @@ async def command_handle(*, session_id: str, command: Command, sink: TurnSink, o
                          language: str) -> str:
     """Carry out the artist's command and deliver the reply; `language`: the chat's, which it is
     stored in if this is its first answer. Returns a new private edit link's token when the
-    command made one ("" otherwise). Raises `services.InvalidAction`, or
-    `ServiceReadOnly` when the database cannot take writes (the answer is then kept for later),
-    or `TooFast` when the chat is over its turn limits (nothing is stored)."""
+    command made one ("" otherwise). When the database cannot take writes, an answer is kept for
+    later (and shown as pending) and an action raises `ServiceReadOnly`. Raises
+    `services.InvalidAction`, or `TooFast` when the chat is over its turn limits (nothing is
+    stored)."""
     if not await throttle.turn_allowed(session_id):
         raise TooFast
     state = await _service_state()
     if state.level >= Level.MINIMAL:
-        await _keep(session_id, command, language)
+        await _keep(session_id, command, language, sink, origin)
+        return ""
     if command.kind in PRESSKIT_ACTIONS:
         try:
             return await _presskit_action(session_id, command, sink, origin, state.level)
@@ -138,7 +143,8 @@ async def command_handle(*, session_id: str, command: Command, sink: TurnSink, o
     except DATABASE_AWAY as error:  # the database went away before the level said so
         logger.exception("chat turn without its database (session %s)", session_id)
         request_evaluation()
-        await _keep(session_id, command, language, error)
+        await _keep(session_id, command, language, sink, origin, error)
+        return ""
     if turn.message is not None:
         html = rendering.render_user_turn(turn.message, turn.session.language)
         await _publish(session_id, html, sink, origin)

@@ -12,8 +12,6 @@ from __future__ import annotations
 
 import json
 import logging
-import time
-import uuid
 
 from asgiref.sync import async_to_sync
 from django.conf import settings
@@ -24,6 +22,7 @@ from chat import rendering, services
 from chat.bios import bio_after_answers, finishes_presskit
 from chat.chain import Reply
 from chat.groups import group_publish_now
+from chat.kept import chat_key, chats_key
 from chat.models import ChatMessage, ChatSession
 from chat.providers.template import compose_reply
 from presskit.integrations import integrations_sync
@@ -31,34 +30,6 @@ from resilience.degradation import Level, degradation_current
 
 logger = logging.getLogger(__name__)
 LOCK_SECONDS = 30
-
-
-def _prefix() -> str:
-    return f"{settings.REDIS_KEY_PREFIX}:chat:kept"
-
-
-def _chat_key(session_id: str) -> str:
-    return f"{_prefix()}:{session_id}"
-
-
-def _chats_key() -> str:
-    return f"{_prefix()}:chats"
-
-
-def pending_answer_keep(*, session_id: str, text: str, language: str) -> None:
-    """Keep an answer for later (with the chat's language, which stores the chat if this is its
-    first answer). Raises the Redis error if even Redis cannot take it."""
-    entry = json.dumps({"id": uuid.uuid4().hex, "text": text, "language": language, "kept_at": time.time()})
-    pipe = get_redis_connection("default").pipeline()
-    pipe.rpush(_chat_key(session_id), entry)
-    pipe.sadd(_chats_key(), session_id)
-    pipe.execute()
-
-
-def pending_answers_count(session_id: str | None = None) -> int:
-    redis = get_redis_connection("default")
-    chats = [session_id] if session_id else [chat.decode() for chat in redis.smembers(_chats_key())]
-    return sum(int(redis.llen(_chat_key(chat))) for chat in chats)
 
 
 class KeptAnswerRefused(Exception):
@@ -101,7 +72,7 @@ def pending_answers_replay_chat(session_id: str) -> int:
     """Apply one chat's kept answers, oldest first. Returns how many. Raises database errors
     (the answer stays kept)."""
     redis = get_redis_connection("default")
-    key = _chat_key(session_id)
+    key = chat_key(session_id)
     if not redis.exists(key):
         return 0
     lock = redis.lock(f"{key}:lock", timeout=LOCK_SECONDS, blocking_timeout=LOCK_SECONDS)
@@ -125,7 +96,7 @@ def pending_answers_replay_chat(session_id: str) -> int:
                 finished = finishes or finished  # the last answer that finished the presskit
                 for html in fragments:
                     group_publish_now(session_id, html)
-        redis.srem(_chats_key(), session_id)
+        redis.srem(chats_key(), session_id)
     finally:
         lock.release()
     try:
@@ -142,7 +113,7 @@ def pending_answers_replay() -> int:
         return 0
     redis = get_redis_connection("default")
     applied = 0
-    for session_id in [chat.decode() for chat in redis.smembers(_chats_key())]:
+    for session_id in [chat.decode() for chat in redis.smembers(chats_key())]:
         try:
             applied += pending_answers_replay_chat(session_id)
         except Exception:

@@ -5,15 +5,18 @@ escaped wherever they appear. Fragments swap out-of-band by id (`hx-swap-oob`).
 """
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from django.conf import settings
 from django.template.loader import render_to_string
 from django.utils import timezone, translation
 from django.utils.formats import date_format
+from redis.exceptions import RedisError
 
 from chat.bios import JOB_TYPE as BIO_JOB_TYPE
 from chat.chain import configured_ai_providers
+from chat.kept import KeptAnswer, pending_answers_of
 from chat.models import ChatMessage, ChatSession
 from chat.selectors import chat_messages
 from chat.service_mode import service_mode
@@ -23,6 +26,8 @@ from presskit.models import BioSource
 from presskit.selectors import publication_of
 from resilience.degradation import Level
 from resilience.queue import job_waiting_exists
+
+logger = logging.getLogger(__name__)
 
 
 def chat_context(session: ChatSession, *, with_messages: bool, level: Level) -> dict[str, Any]:
@@ -88,9 +93,20 @@ def chat_context(session: ChatSession, *, with_messages: bool, level: Level) -> 
 def _render(template: str, context: dict[str, Any]) -> str:
     return render_to_string(f"chat/fragments/{template}", context)
 
+        context["kept_answers"] = _kept_answers(session)
 
 def render_state(session: ChatSession, level: Level) -> str:
     """The whole chat state, sent on every (re)connect so a stale page catches up."""
+def _kept_answers(session: ChatSession) -> list[KeptAnswer]:
+    """Answers kept during an outage and not applied yet, shown as pending; none when even
+    Redis is away (the page must still open)."""
+    try:
+        return pending_answers_of(str(session.pk))
+    except RedisError:
+        logger.warning("kept answers not readable (session %s)", session.pk, exc_info=True)
+        return []
+
+
     return _render("state.html", chat_context(session, with_messages=True, level=level))
 
 
@@ -105,6 +121,11 @@ def render_reply_then_typing(message: ChatMessage, language: str) -> str:
 
 
 def render_turn_done(session_id: str, message: ChatMessage | None, level: Level) -> str:
+def render_kept_answer(kept: KeptAnswer, language: str) -> str:
+    """An answer kept for later, shown in the transcript as pending until it is applied."""
+    return _render("kept_answer.html", {"t": catalogue_for(language).ui, "kept": kept})
+
+
     """The finished reply with the state the session is in *now* (another tab may have moved it
     while the reply streamed): progress, draft, hint, suggestions, and the service mode."""
     session = ChatSession.objects.select_related("presskit").get(pk=session_id)

@@ -164,8 +164,7 @@ CATALOGUE = Catalogue(
         "bad_step": "You can only edit steps you've already answered.",
         "not_editing": "You are not editing any answer.",
         "not_started": "You have not answered anything yet: start with the first question, in the answer box.",
-        "answer_kept": "We kept your answer and will process it as soon as the service recovers; no need to repeat it.",
-        "read_only": "Answers can't be changed right now. Please try again in a few minutes.",
+        "read_only": "Editing, starting over and publishing wait until the service is back. New answers are still kept.",
         "internal": "Something went wrong while replying. What you already sent is saved; please try again in a moment.",
         "session_unknown": "This conversation doesn't exist. Reload the page to start a new one.",
         "session_not_yours": "This conversation belongs to someone else. Reload the page to open yours.",
@@ -248,7 +247,9 @@ CATALOGUE = Catalogue(
         "refused": "This conversation can't be opened.",
         "you": "You",
         "assistant": "ÍTERA assistant",
-        "fallback_badge": "backup reply",
+        "fallback_badge": "backup",
+        "fallback_why": "This reply comes from backup mode: the main assistant was not available. Your answer was saved all the same.",
+        "kept_pending": "Kept: it will be applied by itself as soon as the service is back.",
         "language": "Language",
         "change_language": "Change",
         "typing": "The assistant is typing…",
@@ -258,9 +259,19 @@ CATALOGUE = Catalogue(
             "Using backup mode to keep the service running. "
             "Full functionality will be restored automatically."
         ),
-        "banner_minimal": (
-            "We are in read-only mode because of a technical problem. What you write is kept and will be "
-            "processed as soon as the service recovers."
+        # One plain line per level under the banner: what still works, what waits.
+        "banner_detail_degraded": "Everything works: the assistant is answering from a backup service.",
+        "banner_detail_limited": (
+            "Your answers are saved and the assistant replies with prepared texts; the AI-written bio will "
+            "come when the service is back."
+        ),
+        "banner_detail_minimal": (
+            "Your answers are kept and will be applied by themselves as soon as the service is back; editing "
+            "and publishing wait until then."
+        ),
+        "banner_no_database": (
+            "We can't open your conversation right now because of a technical problem; your answers are safe. "
+            "We'll be right back: this page will refresh itself."
         ),
         "banner_emergency": "ÍTERA is under emergency maintenance. We'll be right back: this page will refresh itself.",
         "banner_too_many_chats": (
@@ -268,7 +279,7 @@ CATALOGUE = Catalogue(
             "if you share a network with other artists, write to us and we'll sort it out."
         ),
         "placeholder_backup": "Backup mode on: basic features available",
-        "placeholder_minimal": "Type your answer: we keep it and process it when the service is back",
+        "placeholder_minimal": "Type your answer: it is kept and will be applied as soon as the service is back",
         "status_title": "We'll be right back",
         "photo_title": "Press photo",
         "photo_label": "Choose a photo",

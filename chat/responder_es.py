@@ -155,9 +155,9 @@ CATALOGUE = Catalogue(
         "bad_step": "Solo puedes editar pasos que ya has respondido.",
         "not_editing": "No estás editando ninguna respuesta.",
         "not_started": "Todavía no has respondido nada: empieza por la primera pregunta, en el cuadro de respuesta.",
-        "answer_kept": (
-            "Guardamos tu respuesta y la procesaremos en cuanto se recupere el servicio; no hace falta "
-            "que la repitas."
+        "read_only": (
+            "Editar, empezar de nuevo y publicar esperan a que vuelva el servicio. Tus respuestas nuevas sí se "
+            "guardan."
         ),
         "read_only": "Ahora mismo no se pueden cambiar respuestas. Inténtalo de nuevo en unos minutos.",
         "internal": "Algo ha fallado al responderte. Lo que ya enviaste está guardado; inténtalo de nuevo en un momento.",
@@ -249,7 +249,12 @@ CATALOGUE = Catalogue(
         "refused": "No se puede abrir esta conversación.",
         "you": "Tú",
         "assistant": "Asistente ÍTERA",
-        "fallback_badge": "respuesta de respaldo",
+        "fallback_badge": "respaldo",
+        "fallback_why": (
+            "Esta respuesta viene del modo de respaldo: el asistente principal no estaba disponible. Tu "
+            "respuesta se guardó igual."
+        ),
+        "kept_pending": "Guardada: se aplicará sola en cuanto vuelva el servicio.",
         "language": "Idioma",
         "change_language": "Cambiar",
         "typing": "El asistente está escribiendo…",
@@ -259,9 +264,19 @@ CATALOGUE = Catalogue(
             "Usando modo de respaldo para garantizar el servicio. "
             "La funcionalidad completa se restaurará automáticamente."
         ),
-        "banner_minimal": (
-            "Estamos en modo de solo lectura por un problema técnico. Lo que escribas se guarda y lo "
-            "procesaremos en cuanto se recupere el servicio."
+        # One plain line per level under the banner: what still works, what waits.
+        "banner_detail_degraded": "Todo funciona: el asistente responde desde un servicio de respaldo.",
+        "banner_detail_limited": (
+            "Tus respuestas se guardan y el asistente responde con textos preparados; la biografía escrita "
+            "por IA llegará cuando vuelva el servicio."
+        ),
+        "banner_detail_minimal": (
+            "Tus respuestas se guardan y se aplicarán solas en cuanto vuelva el servicio; editar y publicar "
+            "esperan hasta entonces."
+        ),
+        "banner_no_database": (
+            "Ahora mismo no podemos abrir tu conversación por un problema técnico; tus respuestas están a "
+            "salvo. Volvemos enseguida: esta página se actualizará sola."
         ),
         "banner_emergency": "ÍTERA está en mantenimiento de emergencia. Volvemos enseguida: esta página se actualizará sola.",
         "banner_too_many_chats": (
@@ -269,7 +284,7 @@ CATALOGUE = Catalogue(
             "cargar la página; si compartes red con otros artistas, escríbenos y lo resolvemos."
         ),
         "placeholder_backup": "Modo respaldo activo: funcionalidad básica disponible",
-        "placeholder_minimal": "Escribe tu respuesta: la guardamos y la procesamos al volver el servicio",
+        "placeholder_minimal": "Escribe tu respuesta: se guarda y se aplicará en cuanto vuelva el servicio",
         "status_title": "Volvemos enseguida",
         "photo_title": "Foto de prensa",
         "photo_label": "Elige una foto",

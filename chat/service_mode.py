@@ -12,6 +12,7 @@ from resilience.degradation import Level
 class ServiceMode:
     level: Level
     banner: str  # "" when there is nothing to say (OPTIMAL)
+    detail: str  # the plain line under it: what still works, what waits
     connection: str  # the status shown while the socket is open
     placeholder: str
 
@@ -27,9 +28,9 @@ class ServiceMode:
 def service_mode(level: Level, language: str) -> ServiceMode:
     ui = catalogue_for(language).ui
     if level is Level.OPTIMAL:
-        return ServiceMode(level, "", ui["connected"], ui["placeholder"])
-    if level in (Level.DEGRADED, Level.LIMITED):
-        return ServiceMode(level, ui["banner_backup"], ui["mode_backup"], ui["placeholder_backup"])
-    if level is Level.MINIMAL:
-        return ServiceMode(level, ui["banner_minimal"], ui["mode_backup"], ui["placeholder_minimal"])
-    return ServiceMode(level, ui["banner_emergency"], ui["mode_backup"], ui["placeholder_minimal"])
+        return ServiceMode(level, "", "", ui["connected"], ui["placeholder"])
+    if level is Level.EMERGENCY:  # the page turns into the status page
+        return ServiceMode(level, ui["banner_emergency"], "", ui["mode_backup"], ui["placeholder_minimal"])
+    # DESIGN's sentence as the headline at every backup level, then what this one means.
+    placeholder = ui["placeholder_minimal"] if level is Level.MINIMAL else ui["placeholder_backup"]
+    return ServiceMode(level, ui["banner_backup"], ui[f"banner_detail_{level.label}"], ui["mode_backup"], placeholder)

@@ -105,7 +105,7 @@ def _page(request: HttpRequest, level: Level, error: str = "", edit_token: str =
         session = _session_for_request(request)
     except DatabaseError:  # the database is away (MINIMAL) before the manager noticed: say so
         logger.exception("chat page without its database")
-        return _status_page(request, banner="banner_minimal")
+        return _status_page(request, banner="banner_no_database")
     except TooManyChats:
         return _status_page(request, banner="banner_too_many_chats", status=429, refresh=False)
     context = rendering.chat_context(session, with_messages=True, level=level)
@@ -136,7 +136,7 @@ async def chat_home(request: HttpRequest) -> HttpResponse:
         session = await database_sync_to_async(_session_for_request)(request)
     except DatabaseError:
         logger.exception("chat form post without its database")
-        return await sync_to_async(_status_page)(request, banner="banner_minimal")
+        return await sync_to_async(_status_page)(request, banner="banner_no_database")
     except TooManyChats:
         return await sync_to_async(_status_page)(request, banner="banner_too_many_chats", status=429, refresh=False)
     try:

@@ -192,7 +192,8 @@ def test_the_ai_gate_follows_the_providers_breakers_and_staff(fake_llm):
 
 @pytest.mark.asyncio
 async def test_a_kept_answer_that_finishes_the_presskit_gets_its_bio_when_applied(artist):
-    from chat.pending import pending_answer_keep, pending_answers_replay_chat
+    from chat.kept import pending_answer_keep
+    from chat.pending import pending_answers_replay_chat
 
     await at_last_step(artist.chat_id)
     await sync_to_async(pending_answer_keep)(session_id=artist.chat_id, text="booking@lunaroja.com", language="es")

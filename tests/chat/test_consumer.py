@@ -201,7 +201,7 @@ async def test_the_answer_is_saved_before_any_reply_and_a_broken_reply_is_replac
     assert discarded, "the half reply was discarded from the page"
     final = frames[-1]
     assert 'data-provider="template"' in final and 'data-fallback="true"' in final
-    assert "respuesta de respaldo" in final
+    assert ">respaldo</button>" in final and "Esta respuesta viene del modo de respaldo" in final
     assert "Hola," not in message_texts(final)[-1]
     stored = await ChatMessage.objects.filter(session_id=artist.chat_id, role="assistant").alast()
     assert stored.provider == "template" and stored.fallback_used

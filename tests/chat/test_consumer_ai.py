@@ -48,7 +48,7 @@ async def test_openai_hangs_anthropic_answers_then_openai_is_left_alone(fake_llm
     frames, first_token = await timed_answer(communicator, "Luna Roja")
     assert FIRST_TOKEN_DEADLINE <= first_token < FIRST_TOKEN_DEADLINE + MARGIN
     assert 'data-provider="anthropic"' in frames[-1] and 'data-fallback="true"' in frames[-1]
-    assert "respuesta de respaldo" in frames[-1]
+    assert ">respaldo</button>" in frames[-1] and "Esta respuesta viene del modo de respaldo" in frames[-1]
     assert message_texts(frames[-1])[-1].startswith("¡Gracias! Lo tengo anotado. ¿Qué géneros")
     rows = await logged(turns=1)
     assert [(row.provider, row.status, row.error_code) for row in rows] == [

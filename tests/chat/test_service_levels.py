@@ -4,6 +4,7 @@ status page, templates only while staff set AI aside, and chaos drills."""
 from __future__ import annotations
 
 import json
+import re
 import uuid
 
 import pytest
@@ -11,7 +12,8 @@ from asgiref.sync import sync_to_async
 from django.test import Client
 
 from chat.models import ChatMessage, ChatSession
-from chat.pending import pending_answers_count, pending_answers_replay
+from chat.kept import pending_answers_count
+from chat.pending import pending_answers_replay
 from resilience import degradation
 from resilience.chaos import chaos_start
 from resilience.degradation import Level, degradation_force, degradation_release
@@ -72,19 +74,25 @@ async def test_during_minimal_answers_are_kept_and_replayed_when_writes_return(a
     await sync_to_async(degradation_force)(level=Level.MINIMAL, reason="database failover")
     communicator, other_tab = await open_chat(artist), await open_chat(artist)
     await communicator.send_to(text_data=json.dumps({"message": "Luna Roja"}))
-    notice = error_text(await communicator.receive_from(5))
-    assert notice.startswith("Guardamos tu respuesta")
+    kept = await communicator.receive_from(5)  # in the transcript at once, as pending
+    assert message_texts(kept) == ["Luna Roja"] and 'data-state="pending"' in kept
+    assert "Guardada: se aplicará sola en cuanto vuelva el servicio." in kept
+    assert kept == await other_tab.receive_from(5)  # every tab of the chat shows it
+    kept_id = re.search(r'id="kept-([0-9a-f]+)"', kept).group(1)
     await communicator.send_to(text_data=json.dumps({"action": "edit", "step": 1}))
-    assert error_text(await communicator.receive_from(5)).startswith("Ahora mismo no se pueden cambiar")
+    assert error_text(await communicator.receive_from(5)).startswith("Editar, empezar de nuevo y publicar esperan")
     assert await sync_to_async(pending_answers_count)() == 1
     assert not await ChatMessage.objects.filter(session_id=artist.chat_id, role="user").aexists()
+    reloaded = await sync_to_async(Client(HTTP_COOKIE=artist.cookie).get)("/")  # a reload still shows it pending
+    assert f'id="kept-{kept_id}"' in reloaded.content.decode()
 
     await sync_to_async(degradation_release)(reason="database back")
     assert await sync_to_async(pending_answers_replay)() == 1
     session = await ChatSession.objects.select_related("presskit").aget(pk=artist.chat_id)
     assert session.presskit.artist_name == "Luna Roja" and session.current_step == 2
     frames = [await other_tab.receive_from(5) for _ in range(3)]  # level change, then the turn
-    assert any("Luna Roja" in frame for frame in frames)
+    saved = next(frame for frame in frames if "Luna Roja" in frame)  # the pending bubble turns into the saved one
+    assert f'hx-swap-oob="outerHTML:#kept-{kept_id}"' in saved and 'data-state="pending"' not in saved
     assert any("Paso 2 de 7" in frame for frame in frames)
     assert await sync_to_async(pending_answers_count)() == 0
 
@@ -121,7 +129,7 @@ async def test_kept_answers_come_first_when_the_artist_writes_again(artist, open
     communicator = await open_chat(artist)
     for text in ("Luna Roja", "house, techno"):
         await communicator.send_to(text_data=json.dumps({"message": text}))
-        assert error_text(await communicator.receive_from(5)).startswith("Guardamos tu respuesta")
+        assert 'data-state="pending"' in await communicator.receive_from(5)
     await sync_to_async(degradation_release)(reason="database back")
     frames = await answer(communicator, "desde 2014")  # the two kept ones are applied first
     assert "Paso 4 de 7" in frames[-1]
@@ -131,7 +139,8 @@ async def test_kept_answers_come_first_when_the_artist_writes_again(artist, open
 
 
 async def test_a_kept_answer_is_never_applied_twice(artist):
-    from chat.pending import _apply, pending_answer_keep
+    from chat.kept import pending_answer_keep
+    from chat.pending import _apply
 
     await sync_to_async(pending_answer_keep)(session_id=artist.chat_id, text="Luna Roja", language="es")
     entry = {"id": "0" * 32, "text": "Luna Roja"}
@@ -151,5 +160,6 @@ async def test_an_answer_sent_as_the_database_fails_is_kept_not_lost(artist, ope
     communicator = await open_chat(artist)
     monkeypatch.setattr(services, "answer_submit", database_gone)
     await communicator.send_to(text_data=json.dumps({"message": "Luna Roja"}))
-    assert error_text(await communicator.receive_from(5)).startswith("Guardamos tu respuesta")
+    kept = await communicator.receive_from(5)
+    assert 'data-state="pending"' in kept and message_texts(kept) == ["Luna Roja"]
     assert await sync_to_async(pending_answers_count)(artist.chat_id) == 1

@@ -130,4 +130,4 @@ def test_without_its_database_the_page_says_so_instead_of_failing(client, monkey
     monkeypatch.setattr(views, "_session_for_request", database_gone)
     response = client.get("/")
     assert response.status_code == 503
-    assert "solo lectura" in response.content.decode()
+    assert "no podemos abrir tu conversación" in response.content.decode()

@@ -8,7 +8,8 @@ import pytest
 from asgiref.sync import sync_to_async
 
 from chat.models import ChatSession
-from chat.pending import pending_answer_keep, pending_answers_count, pending_answers_replay_chat
+from chat.kept import pending_answer_keep, pending_answers_count
+from chat.pending import pending_answers_replay_chat
 from chat.steps import InvalidAnswer, step_by_number
 from presskit.models import Presskit
 from tests.chat.test_consumer import SEVEN_ANSWERS

@@ -76,7 +76,8 @@ def test_the_backup_banner_comes_and_goes_live_while_the_chat_goes_on(stack, fak
     fake.inject("anthropic", kind="status", code=503)
     send(page, "house, techno")
     expect(last_reply(page)).to_have_attribute("data-provider", "template")
-    expect(page.locator("#degraded-banner")).to_have_text(BANNER, timeout=15_000)  # no reload
+    expect(page.locator("#degraded-banner .banner__headline")).to_have_text(BANNER, timeout=15_000)  # no reload
+    expect(page.locator("#degraded-banner .banner__detail")).to_contain_text("textos preparados")  # no AI: LIMITED
     expect(page.locator("#connection")).to_have_text("Modo respaldo activo")
     expect(page.locator("#message")).to_have_attribute(
         "placeholder", "Modo respaldo activo: funcionalidad básica disponible")

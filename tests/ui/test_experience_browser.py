@@ -36,11 +36,11 @@ def phone(browser_page: Page) -> Page:
     return browser_page
 
 
-def off_the_browser_thread(action, **kwargs) -> None:
+def off_the_browser_thread(action, **kwargs):
     """Playwright's sync API runs an event loop in this thread: the level's broadcast (async_to_sync)
     must run in another, as staff's would in theirs."""
     with ThreadPoolExecutor(max_workers=1) as pool:
-        pool.submit(action, **kwargs).result()
+        return pool.submit(action, **kwargs).result()
 
 
 def serious_violations(page: Page) -> list[str]:
