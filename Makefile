@@ -11,6 +11,8 @@ PY := $(VENV)/bin/python
 CHROMIUM ?= /usr/bin/chromium
 # The PDF exports (WeasyPrint) need Debian's Pango and fonts: installed once, never downloaded.
 PDF_FONT := /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf
+# The test of the admin's Spanish catalogue compiles it again with gettext's msgfmt.
+MSGFMT := /usr/bin/msgfmt
 # Installs come from uv.lock (exact versions and hashes), through uv: README, "Dependencies".
 UV_VERSION ?= 0.13.9
 TOOLS ?= .tools
@@ -22,7 +24,7 @@ SYNC := UV_PROJECT_ENVIRONMENT=$(VENV) $(UV) sync --locked --python $(PYTHON) --
 run: $(VENV)/.app-installed $(PDF_FONT)
 	$(PY) -m presskit.stack run --host $(HOST) --port $(PORT)
 
-test: $(VENV)/.test-installed $(CHROMIUM) $(PDF_FONT)
+test: $(VENV)/.test-installed $(CHROMIUM) $(PDF_FONT) $(MSGFMT)
 	CHROMIUM_PATH=$(CHROMIUM) $(PY) -m presskit.stack test $(ARGS)
 
 # uv itself, pinned, in a virtualenv of its own (so syncing the project never removes it).
@@ -69,6 +71,11 @@ $(CHROMIUM):
 	@echo "Installing Debian's Chromium for the browser tests (needs root and apt)"
 	apt-get update -qq
 	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium
+
+$(MSGFMT):
+	@echo "Installing gettext for the catalogue test (needs root and apt)"
+	apt-get update -qq
+	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq gettext
 
 # Any manage.py command with the right Redis, e.g. make manage ARGS=createsuperuser
 manage: $(VENV)/.app-installed

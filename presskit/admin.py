@@ -5,19 +5,24 @@ from django.http import HttpRequest
 from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils.html import format_html
+from django.utils.translation import gettext, gettext_lazy, ngettext
 
 from presskit.models import Integration, Presskit, PresskitVersion
 from presskit.services import presskit_restore, presskit_take_down
 from presskit.signals import presskit_changed_send
 from presskit.webhooks import secret_generate, secret_seal
 
+# The admin's brand, instead of Django's own ("Administración de Django").
+admin.site.site_header = admin.site.site_title = gettext_lazy("ÍTERA PressKit · Administration")
+admin.site.index_title = gettext_lazy("Staff panel")
+
 
 class PublishedFilter(admin.SimpleListFilter):
-    title = "publication"
+    title = gettext_lazy("publication")
     parameter_name = "published"
 
     def lookups(self, request, model_admin):
-        return [("yes", "Public"), ("no", "Not public"), ("down", "Taken down")]
+        return [("yes", gettext("Public")), ("no", gettext("Not public")), ("down", gettext("Taken down"))]
 
     def queryset(self, request, queryset: QuerySet) -> QuerySet:
         match self.value():
@@ -43,8 +48,10 @@ class VersionInline(admin.TabularInline):
 
 
 class TakedownForm(forms.Form):
-    reason = forms.CharField(max_length=500, widget=forms.Textarea(attrs={"rows": 3}),
-                             help_text="Why (kept with the presskit and in the admin log; not shown to bookers).")
+    reason = forms.CharField(label=gettext_lazy("Reason"), max_length=500,
+                             widget=forms.Textarea(attrs={"rows": 3}),
+                             help_text=gettext_lazy("Why (kept with the presskit and in the admin log; not shown "
+                                                    "to bookers)."))
 
 
 @admin.register(Presskit)
@@ -57,26 +64,27 @@ class PresskitAdmin(admin.ModelAdmin):
     inlines = [VersionInline]
     actions = ["take_down", "restore"]
 
-    @admin.display(description="public page")
+    @admin.display(description=gettext_lazy("public page"))
     def public_link(self, presskit: Presskit) -> str:
         if not presskit.published_version_id:
             return "—"
         url = reverse("public_page", args=[presskit.slug])
         return format_html('<a href="{}" target="_blank" rel="noopener">{}</a>', url, url)
 
-    @admin.display(description="public version")
+    @admin.display(description=gettext_lazy("public version"))
     def public_version(self, presskit: Presskit) -> str:
         return f"v{presskit.published_version.number}" if presskit.published_version_id else "—"
 
     def get_queryset(self, request: HttpRequest) -> QuerySet:
         return super().get_queryset(request).select_related("published_version")
 
-    @admin.action(description="Take down the public page (abuse), with a reason", permissions=["change"])
+    @admin.action(description=gettext_lazy("Take down the public page (abuse), with a reason"),
+                  permissions=["change"])
     def take_down(self, request: HttpRequest, queryset: QuerySet):
         form = TakedownForm(request.POST if "apply" in request.POST else None)
         if not form.is_valid():
             return TemplateResponse(request, "admin/presskit/takedown.html", {
-                **self.admin_site.each_context(request), "title": "Take down public pages", "form": form,
+                **self.admin_site.each_context(request), "title": gettext("Take down public pages"), "form": form,
                 "presskits": queryset, "action_checkbox_name": admin.helpers.ACTION_CHECKBOX_NAME, "opts": self.opts,
             })
         reason = form.cleaned_data["reason"]
@@ -84,27 +92,30 @@ class PresskitAdmin(admin.ModelAdmin):
             presskit_take_down(presskit_id=str(presskit.pk), reason=reason)
             self.log_change(request, presskit, f"Taken down: {reason}")
             presskit_changed_send(presskit_id=str(presskit.pk))  # the artist's open pages say so
-        self.message_user(request, f"{queryset.count()} page(s) taken down.", messages.SUCCESS)
+        count = queryset.count()
+        self.message_user(request, ngettext("%(count)d page taken down.", "%(count)d pages taken down.", count)
+                          % {"count": count}, messages.SUCCESS)
         return None
 
-    @admin.action(description="Restore after a takedown (the artist may publish again)", permissions=["change"])
+    @admin.action(description=gettext_lazy("Restore after a takedown (the artist may publish again)"),
+                  permissions=["change"])
     def restore(self, request: HttpRequest, queryset: QuerySet) -> None:
         for presskit in queryset.filter(taken_down_at__isnull=False):
             presskit_restore(presskit_id=str(presskit.pk))
             self.log_change(request, presskit, "Takedown lifted")
             presskit_changed_send(presskit_id=str(presskit.pk))
-        self.message_user(request, "Takedown lifted: the artists may publish again.", messages.SUCCESS)
+        self.message_user(request, gettext("Takedown lifted: the artists may publish again."), messages.SUCCESS)
 
 
 class IntegrationForm(forms.ModelForm):
     """The secret is write-only: typed (or generated) here, sealed, never shown back."""
 
     new_secret = forms.CharField(
-        label="New secret", required=False, strip=True, max_length=200,
+        label=gettext_lazy("New secret"), required=False, strip=True, max_length=200,
         widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "new-password"}),
-        help_text="Signs each delivery (README, “Receiving webhooks”). Leave empty to keep the current one; "
-                  "the “Rotate secret” action generates one and shows it once.")
-    remove_secret = forms.BooleanField(label="Remove the secret (send unsigned)", required=False)
+        help_text=gettext_lazy("Signs each delivery (README, “Receiving webhooks”). Leave empty to keep the "
+                               "current one; the “Rotate secret” action generates one and shows it once."))
+    remove_secret = forms.BooleanField(label=gettext_lazy("Remove the secret (send unsigned)"), required=False)
     url = forms.URLField(assume_scheme="https", max_length=200, help_text=Integration._meta.get_field("url").help_text)
 
     class Meta:
@@ -131,11 +142,11 @@ class IntegrationAdmin(admin.ModelAdmin):
     readonly_fields = ("signed", "created_at", "updated_at")
     actions = ("rotate_secret",)
 
-    @admin.display(boolean=True, description="signed")
+    @admin.display(boolean=True, description=gettext_lazy("signed"))
     def signed(self, integration: Integration) -> bool:
         return bool(integration.secret_sealed)
 
-    @admin.action(description="Rotate secret (the new one is shown once)")
+    @admin.action(description=gettext_lazy("Rotate secret (the new one is shown once)"))
     def rotate_secret(self, request: HttpRequest, queryset: QuerySet) -> None:
         for integration in queryset:
             secret = secret_generate()
@@ -143,6 +154,7 @@ class IntegrationAdmin(admin.ModelAdmin):
             integration.save(update_fields=["secret_sealed", "updated_at"])
             self.log_change(request, integration, "Secret rotated")
             # Shown this once: give it to the receiver now; it is not readable again.
-            self.message_user(request, format_html("{}: new secret <code>{}</code> — copy it to the receiver now, "
-                                                   "it will not be shown again.", integration.name, secret),
+            self.message_user(request, format_html(gettext("{}: new secret <code>{}</code> — copy it to the "
+                                                           "receiver now, it will not be shown again."),
+                                                   integration.name, secret),
                               messages.WARNING)

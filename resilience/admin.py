@@ -1,7 +1,8 @@
 """The status dashboard, the first page staff open during an incident: the degradation level
 and its recent changes, every breaker, the AI figures of the last 24 hours and the chaos drills,
 with the hand controls (force or release a level, start or stop a drill), and the queued jobs
-counted by status.
+counted by status. Its read-only parts (the level and when it can be back to OPTIMAL, its
+changes, the breakers and their next probes) refresh themselves from live/ every few seconds.
 
 The breakers page for staff: every breaker's state and counts, and the hand controls
 (reset, force open, force closed). Actions need the change permission and are logged.
@@ -10,11 +11,16 @@ Then the AI request log: requests and recovery attempts read-only (the last 24 h
 above the requests list), error patterns with an editable resolution status and notes.
 
 Last the queue for later: the jobs read-only, and the staff actions (retry now, requeue dead
-jobs, discard), each logged per job."""
+jobs, discard), each logged per job.
+
+What staff read speaks their language (Spanish by default, locale/); what is stored (levels'
+and breakers' reasons, admin log messages) stays in English, as the logs do."""
 from __future__ import annotations
 
 import json
 import logging
+import math
+import time
 from collections.abc import Callable
 from datetime import datetime, timezone
 from urllib.parse import urlencode
@@ -31,9 +37,11 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html
 from django.utils.module_loading import import_string
+from django.utils.translation import gettext, gettext_lazy
 
 from resilience import ai_log, breakers, chaos, degradation, queue
 from resilience.degradation import DegradationStoreUnavailable, Level
+from resilience.health import configured_ai_providers
 from resilience.machine import Snapshot, State
 from resilience.models import (
     AIErrorPattern, AIRecoveryAttempt, AIRequestLog, CircuitBreakerEntry, QueuedJob, ServiceStatus,
@@ -47,12 +55,25 @@ def _at(ms: int) -> datetime | None:
     return datetime.fromtimestamp(ms / 1000, tz=timezone.utc) if ms else None
 
 
+def _now_ms() -> int:
+    return int(time.time() * 1000)
+
+
+def _due(at_ms: int | None, now_ms: int) -> dict | None:
+    """A moment to come as the pages show it: the time, and the seconds left (0: due already)."""
+    if at_ms is None:
+        return None
+    return {"at": _at(at_ms), "seconds": max(0, math.ceil((at_ms - now_ms) / 1000))}
+
+
 def _breaker_rows(snapshots: list[Snapshot]) -> list[dict]:
+    now_ms = _now_ms()
     return [
         {
             "snapshot": snapshot,
             "changed_at": _at(snapshot.changed_at_ms),
             "forced": snapshot.state in (State.FORCED_OPEN, State.FORCED_CLOSED),
+            "next_probe": _due(breakers.next_probe_at_ms(snapshot), now_ms),
         }
         for snapshot in snapshots
     ]
@@ -66,6 +87,7 @@ def _shared(rows: list[dict]) -> bool:
 # --- The status dashboard -------------------------------------------------------------------------
 
 DASHBOARD_HOURS = 24  # the window of the AI figures
+LIVE_SECONDS = 5  # how often the dashboard's read-only parts (level, level changes, breakers) refresh
 TIMELINE_LENGTH = 20  # level changes shown
 DEGRADATION = "degradation"  # the ServiceStatus name the level's actions are logged on
 REASON_MAX_CHARS = 200
@@ -85,23 +107,28 @@ def status_names() -> list[str]:
 
 class ForceLevelForm(forms.Form):
     level = forms.TypedChoiceField(
-        choices=[("", "— choose —"), *((int(level), level.label.upper()) for level in Level)],
+        label=gettext_lazy("Force level"),
+        choices=[("", gettext_lazy("— choose —")), *((int(level), level.label.upper()) for level in Level)],
         coerce=lambda value: Level(int(value)),
     )
-    reason = forms.CharField(max_length=REASON_MAX_CHARS, help_text="Why: shown on this page and logged.")
+    reason = forms.CharField(label=gettext_lazy("Reason"), max_length=REASON_MAX_CHARS,
+                             help_text=gettext_lazy("Why: shown on this page and logged."))
 
 
 class ReleaseLevelForm(forms.Form):
-    reason = forms.CharField(max_length=REASON_MAX_CHARS, required=False)
+    reason = forms.CharField(label=gettext_lazy("Reason"), max_length=REASON_MAX_CHARS, required=False)
 
 
 class ChaosStartForm(forms.Form):
-    provider = forms.ChoiceField(choices=[(provider, provider) for provider in chaos.PROVIDERS])
-    seconds = forms.IntegerField(min_value=chaos.MIN_SECONDS, max_value=chaos.MAX_SECONDS, initial=120)
+    provider = forms.ChoiceField(label=gettext_lazy("Provider"),
+                                 choices=[(provider, provider) for provider in chaos.PROVIDERS])
+    seconds = forms.IntegerField(label=gettext_lazy("Seconds"), min_value=chaos.MIN_SECONDS,
+                                 max_value=chaos.MAX_SECONDS, initial=120)
 
 
 class ChaosStopForm(forms.Form):
-    provider = forms.ChoiceField(choices=[(provider, provider) for provider in chaos.PROVIDERS])
+    provider = forms.ChoiceField(label=gettext_lazy("Provider"),
+                                 choices=[(provider, provider) for provider in chaos.PROVIDERS])
 
 
 def _history_url(name: str) -> str:
@@ -109,7 +136,15 @@ def _history_url(name: str) -> str:
 
 
 def _form_errors(form: forms.Form) -> str:
-    return "; ".join(f"{name}: {' '.join(errors)}" for name, errors in form.errors.items())
+    return "; ".join(f"{form.fields[name].label}: {' '.join(errors)}" for name, errors in form.errors.items())
+
+
+def _moved(change: degradation.LevelChange) -> str:
+    return f"{change.from_level.label} → {change.to_level.label}"
+
+
+REDIS_AWAY = gettext_lazy("Redis is unreachable: nothing was changed (an action must reach every process). "
+                          "Try again when Redis is back.")
 
 
 def _staff_reason(request: HttpRequest, text: str, default: str) -> str:
@@ -143,7 +178,8 @@ class StaffPageAdmin(admin.ModelAdmin):
             self.log_change(request, obj, message)
         except DatabaseError:
             logger.warning("staff action not recorded in the admin log: database unreachable")
-            messages.warning(request, "Done, but not recorded in the admin log: the database is unreachable.")
+            messages.warning(request, gettext("Done, but not recorded in the admin log: the database is "
+                                              "unreachable."))
 
 
 @admin.register(ServiceStatus)
@@ -154,6 +190,7 @@ class ServiceStatusAdmin(StaffPageAdmin):
         return [
             path("act/<str:action>/", self.admin_site.admin_view(self.action_view),
                  name="resilience_servicestatus_action"),
+            path("live/", self.admin_site.admin_view(self.live_view), name="resilience_servicestatus_live"),
         ] + super().get_urls()
 
     def known_names(self) -> list[str]:
@@ -165,13 +202,13 @@ class ServiceStatusAdmin(StaffPageAdmin):
             raise PermissionDenied
         context = {
             **self.admin_site.each_context(request),
-            "title": "Service status",
+            "title": gettext("Service status"),
             "opts": self.model._meta,
             "can_change": self.has_change_permission(request),
             "hours": DASHBOARD_HOURS,
+            "live_seconds": LIVE_SECONDS,
             "level_history_url": _history_url(DEGRADATION),
-            **self._degradation_panel(),
-            **self._breakers_panel(),
+            **self._live_panels(),
             **self._ai_panel(),
             **self._drills_panel(),
             **self._queue_panel(request),
@@ -182,14 +219,26 @@ class ServiceStatusAdmin(StaffPageAdmin):
         }
         return TemplateResponse(request, "admin/resilience/dashboard.html", context)
 
+    def live_view(self, request: HttpRequest) -> HttpResponse:
+        """The read-only parts again, each swapped into the open dashboard by its id (htmx): the
+        forms around them are never replaced while staff type."""
+        if not self.has_view_or_change_permission(request):
+            raise PermissionDenied
+        return TemplateResponse(request, "admin/resilience/dashboard_live.html", self._live_panels())
+
     # Each panel is read on its own: one source down must not hide the others.
+    def _live_panels(self) -> dict:
+        return {**self._degradation_panel(), **self._breakers_panel()}
+
     def _degradation_panel(self) -> dict:
         # Never raises: without Redis, this process's copy (at least DEGRADED, and says why).
         state = degradation.degradation_current()
         history = degradation.degradation_history(limit=TIMELINE_LENGTH)
+        recovery = _due(degradation.degradation_recovery_at_ms(), _now_ms())
         return {
             "level": {"name": state.level.label, "value": int(state.level), "forced": state.forced,
-                      "reason": state.reason, "since": _at(state.since_ms)},
+                      "reason": state.reason, "since": _at(state.since_ms), "recovery": recovery,
+                      "ai_configured": bool(configured_ai_providers())},
             "timeline": [
                 {"at": _at(change.at_ms), "from": change.from_level.label, "to": change.to_level.label,
                  "reason": change.reason, "forced": change.forced}
@@ -225,7 +274,8 @@ class ServiceStatusAdmin(StaffPageAdmin):
         except DatabaseError as error:
             logger.warning("status dashboard: queued job counts unavailable (%s)", type(error).__name__)
             counts = {}
-        rows = [{"status": status, "count": counts.get(status), "url": job_changelist_url(status__exact=status)}
+        rows = [{"status": status, "label": status.label, "count": counts.get(status),
+                 "url": job_changelist_url(status__exact=status)}
                 for status in DASHBOARD_JOB_STATUSES]
         return {"queue_counts": rows, "queue_available": bool(counts), "queue_url": job_changelist_url(),
                 "can_see_jobs": jobs.has_view_or_change_permission(request)}
@@ -254,13 +304,12 @@ class ServiceStatusAdmin(StaffPageAdmin):
         }
         handler = handlers.get(action)
         if handler is None:
-            messages.error(request, f"Unknown action: {action}")
+            messages.error(request, gettext("Unknown action: %(action)s") % {"action": action})
         else:
             try:
                 handler(request)
             except (*REDIS_TROUBLE, DegradationStoreUnavailable):
-                messages.error(request, "Redis is unreachable: nothing was changed (an action must reach every "
-                                        "process). Try again when Redis is back.")
+                messages.error(request, REDIS_AWAY)
         return HttpResponseRedirect(reverse("admin:resilience_servicestatus_changelist"))
 
     def _evaluate(self, request: HttpRequest) -> None:
@@ -268,69 +317,78 @@ class ServiceStatusAdmin(StaffPageAdmin):
         change = degradation.degradation_evaluate()
         current = degradation.degradation_current()
         if change is None:
-            messages.info(request, f"Evaluated now: the level stays {current.level.label} ({current.reason}).")
+            messages.info(request, gettext("Evaluated now: the level stays %(level)s (%(reason)s).")
+                          % {"level": current.level.label, "reason": current.reason})
         else:
-            self.log_safely(request, ServiceStatus(name=DEGRADATION),
-                            f"evaluated on demand: {change.from_level.label} → {change.to_level.label}")
-            messages.success(request, f"Evaluated now: {change.from_level.label} → {change.to_level.label}.")
+            self.log_safely(request, ServiceStatus(name=DEGRADATION), f"evaluated on demand: {_moved(change)}")
+            messages.success(request, gettext("Evaluated now: %(change)s.") % {"change": _moved(change)})
 
     def _force(self, request: HttpRequest) -> None:
         form = ForceLevelForm(request.POST)
         if not form.is_valid():
-            messages.error(request, f"No level was forced: {_form_errors(form)}")
+            messages.error(request, gettext("No level was forced: %(errors)s") % {"errors": _form_errors(form)})
             return
         level: Level = form.cleaned_data["level"]
         reason = _staff_reason(request, form.cleaned_data["reason"], "")
         change = degradation.degradation_force(level=level, reason=reason)
-        what = f"{change.from_level.label} → {change.to_level.label}" if change else f"{level.label} (level unchanged)"
-        self.log_safely(request, ServiceStatus(name=DEGRADATION), f"level forced, {what}: {reason}")
-        messages.success(request, f"Level forced: {what}. It stays until released.")
+        # The admin log keeps English, as the level's reasons do; the message speaks the staff's language.
+        logged = _moved(change) if change else f"{level.label} (level unchanged)"
+        self.log_safely(request, ServiceStatus(name=DEGRADATION), f"level forced, {logged}: {reason}")
+        what = _moved(change) if change else gettext("%(level)s (level unchanged)") % {"level": level.label}
+        messages.success(request, gettext("Level forced: %(what)s. It stays until released.") % {"what": what})
 
     def _release(self, request: HttpRequest) -> None:
         form = ReleaseLevelForm(request.POST)
         if not form.is_valid():
-            messages.error(request, f"The level was not released: {_form_errors(form)}")
+            messages.error(request, gettext("The level was not released: %(errors)s")
+                           % {"errors": _form_errors(form)})
             return
         if not degradation.degradation_current().forced:
-            messages.warning(request, "No level is forced: nothing to release.")
+            messages.warning(request, gettext("No level is forced: nothing to release."))
             return
         reason = _staff_reason(request, form.cleaned_data["reason"], "released")
         change = degradation.degradation_release(reason=reason)
-        what = (f"{change.from_level.label} → {change.to_level.label}" if change else "level unchanged")
-        self.log_safely(request, ServiceStatus(name=DEGRADATION), f"forced level released, {what}: {reason}")
-        messages.success(request, f"Forced level released ({what}): the level follows the service's health again.")
+        logged = _moved(change) if change else "level unchanged"
+        self.log_safely(request, ServiceStatus(name=DEGRADATION), f"forced level released, {logged}: {reason}")
+        what = _moved(change) if change else gettext("level unchanged")
+        messages.success(request, gettext("Forced level released (%(what)s): the level follows the service's "
+                                          "health again.") % {"what": what})
 
     def _chaos_start(self, request: HttpRequest) -> None:
         form = ChaosStartForm(request.POST)
         if not form.is_valid():
-            messages.error(request, f"No drill was started: {_form_errors(form)}")
+            messages.error(request, gettext("No drill was started: %(errors)s") % {"errors": _form_errors(form)})
             return
         provider, seconds = form.cleaned_data["provider"], form.cleaned_data["seconds"]
         chaos.chaos_start(provider=provider, seconds=seconds, started_by=request.user.get_username())
         self.log_safely(request, ServiceStatus(name=drill_status_name(provider)),
                         f"chaos drill started: {provider} fails for {seconds} s")
-        messages.warning(request, f"Chaos drill started: {provider} fails in every process for {seconds} s.")
+        messages.warning(request, gettext("Chaos drill started: %(provider)s fails in every process for "
+                                          "%(seconds)s s.") % {"provider": provider, "seconds": seconds})
 
     def _chaos_stop(self, request: HttpRequest) -> None:
         form = ChaosStopForm(request.POST)
         if not form.is_valid():
-            messages.error(request, f"No drill was stopped: {_form_errors(form)}")
+            messages.error(request, gettext("No drill was stopped: %(errors)s") % {"errors": _form_errors(form)})
             return
         provider = form.cleaned_data["provider"]
         if not any(drill["provider"] == provider for drill in chaos.chaos_drills()):
-            messages.warning(request, f"No chaos drill is running on {provider}: nothing to stop.")
+            messages.warning(request, gettext("No chaos drill is running on %(provider)s: nothing to stop.")
+                             % {"provider": provider})
             return
         chaos.chaos_stop(provider=provider)
         self.log_safely(request, ServiceStatus(name=drill_status_name(provider)), f"chaos drill stopped: {provider}")
-        messages.success(request, f"Chaos drill stopped: {provider} is called normally again.")
+        messages.success(request, gettext("Chaos drill stopped: %(provider)s is called normally again.")
+                         % {"provider": provider})
 
 
 # --- The breakers page ----------------------------------------------------------------------------
 
+# key (a CircuitBreaker method too) -> the button
 ACTIONS = {
-    "reset": ("reset", "Reset (closed, window cleared)"),
-    "force_open": ("force_open", "Force open"),
-    "force_closed": ("force_closed", "Force closed"),
+    "reset": gettext_lazy("Reset (closed, window cleared)"),
+    "force_open": gettext_lazy("Force open"),
+    "force_closed": gettext_lazy("Force closed"),
 }
 
 
@@ -352,7 +410,7 @@ class CircuitBreakerAdmin(StaffPageAdmin):
         shared = _shared(rows)
         context = {
             **self.admin_site.each_context(request),
-            "title": "Circuit breakers",
+            "title": gettext("Circuit breakers"),
             "opts": self.model._meta,
             "rows": rows,
             "shared": shared,
@@ -368,14 +426,16 @@ class CircuitBreakerAdmin(StaffPageAdmin):
         if not self.has_change_permission(request):
             raise PermissionDenied
         if name not in breakers.breaker_names() or action not in ACTIONS:
-            messages.error(request, f"Unknown breaker or action: {name} / {action}")
+            messages.error(request, gettext("Unknown breaker or action: %(name)s / %(action)s")
+                           % {"name": name, "action": action})
         else:
-            reason = f"{ACTIONS[action][1].split(' (')[0].lower()} by {request.user.get_username()}"
+            reason = f"{action.replace('_', ' ')} by {request.user.get_username()}"  # English, as every reason
             try:
-                transition = getattr(breakers.get_breaker(name), ACTIONS[action][0])(reason)
+                transition = getattr(breakers.get_breaker(name), action)(reason)
             except REDIS_TROUBLE:
-                messages.error(request, f"Redis is unreachable: {name} was not changed (an action must reach "
-                                        "every process). Try again when Redis is back.")
+                messages.error(request, gettext("Redis is unreachable: %(name)s was not changed (an action must "
+                                                "reach every process). Try again when Redis is back.")
+                               % {"name": name})
             else:
                 self.log_safely(request, CircuitBreakerEntry(name=name),
                                 f"{transition.from_state} → {transition.to_state}: {reason}")
@@ -448,12 +508,12 @@ class AIRecoveryAttemptAdmin(ReadOnlyAdmin):
 JobStatus = QueuedJob.Status
 FINAL_STATUSES = (JobStatus.DONE, JobStatus.DEAD, JobStatus.DISCARDED)  # no next attempt to speak of
 STATUS_HINTS = {
-    JobStatus.PENDING: "waits for its time and its dependency",
-    JobStatus.RUNNING: "a worker holds it",
-    JobStatus.DONE: "its effect is recorded",
-    JobStatus.FAILED: "the last attempt failed: tried again at its next attempt",
-    JobStatus.DEAD: "out of attempts: requeue or discard it",
-    JobStatus.DISCARDED: "set aside by staff, kept for the record",
+    JobStatus.PENDING: gettext_lazy("waits for its time and its dependency"),
+    JobStatus.RUNNING: gettext_lazy("a worker holds it"),
+    JobStatus.DONE: gettext_lazy("its effect is recorded"),
+    JobStatus.FAILED: gettext_lazy("the last attempt failed: tried again at its next attempt"),
+    JobStatus.DEAD: gettext_lazy("out of attempts: requeue or discard it"),
+    JobStatus.DISCARDED: gettext_lazy("set aside by staff, kept for the record"),
 }
 
 
@@ -485,9 +545,9 @@ class QueuedJobAdmin(admin.ModelAdmin):
     actions = ("retry_now", "requeue_dead", "discard")
     fieldsets = (
         (None, {"fields": ("id", "job_type", "status_shown", "priority", "dependency", "owner", "idempotency_key")}),
-        ("Attempts", {"fields": ("attempts_shown", "next_attempt", "lease_expires_at", "last_error")}),
-        ("Data", {"fields": ("payload_shown", "result_shown")}),
-        ("Times", {"fields": ("created_at", "updated_at", "finished_at")}),
+        (gettext_lazy("Attempts"), {"fields": ("attempts_shown", "next_attempt", "lease_expires_at", "last_error")}),
+        (gettext_lazy("Data"), {"fields": ("payload_shown", "result_shown")}),
+        (gettext_lazy("Times"), {"fields": ("created_at", "updated_at", "finished_at")}),
     )
     readonly_fields = ("id", "job_type", "status_shown", "priority", "dependency", "owner", "idempotency_key",
                        "attempts_shown", "next_attempt", "lease_expires_at", "last_error", "payload_shown",
@@ -505,37 +565,37 @@ class QueuedJobAdmin(admin.ModelAdmin):
         return obj is None and super().has_change_permission(request)
 
     # Columns and fields ---------------------------------------------------------------------
-    @admin.display(description="status", ordering="status")
+    @admin.display(description=gettext_lazy("status"), ordering="status")
     def status_shown(self, job: QueuedJob) -> str:
         return format_html('<span class="job-status job-status--{}" title="{}">{}</span>', job.status,
                            STATUS_HINTS.get(job.status, ""), job.get_status_display())
 
-    @admin.display(description="attempts", ordering="attempts")
+    @admin.display(description=gettext_lazy("attempts"), ordering="attempts")
     def attempts_shown(self, job: QueuedJob) -> str:
         return f"{job.attempts} / {job.max_attempts}"
 
-    @admin.display(description="next attempt", ordering="next_attempt_at")
+    @admin.display(description=gettext_lazy("next attempt"), ordering="next_attempt_at")
     def next_attempt(self, job: QueuedJob) -> datetime | None:
         return None if job.status in FINAL_STATUSES else job.next_attempt_at
 
-    @admin.display(description="payload")
+    @admin.display(description=gettext_lazy("payload"))
     def payload_shown(self, job: QueuedJob) -> str:
         return _pretty_json(job.payload)
 
-    @admin.display(description="result")
+    @admin.display(description=gettext_lazy("result"))
     def result_shown(self, job: QueuedJob) -> str:
         return _pretty_json(job.result)
 
     # Actions ----------------------------------------------------------------------------------
-    @admin.action(description="Retry now", permissions=["change"])
+    @admin.action(description=gettext_lazy("Retry now"), permissions=["change"])
     def retry_now(self, request: HttpRequest, queryset: QuerySet[QueuedJob]) -> None:
         self._steer(request, queryset, queue.JOB_ACTIONS["retry_now"])
 
-    @admin.action(description="Requeue dead jobs", permissions=["change"])
+    @admin.action(description=gettext_lazy("Requeue dead jobs"), permissions=["change"])
     def requeue_dead(self, request: HttpRequest, queryset: QuerySet[QueuedJob]) -> None:
         self._steer(request, queryset, queue.JOB_ACTIONS["requeue_dead"])
 
-    @admin.action(description="Discard", permissions=["change"])
+    @admin.action(description=gettext_lazy("Discard"), permissions=["change"])
     def discard(self, request: HttpRequest, queryset: QuerySet[QueuedJob]) -> None:
         self._steer(request, queryset, queue.JOB_ACTIONS["discard"])
 

@@ -1,10 +1,11 @@
 from django.apps import AppConfig
 from django.core.signals import setting_changed
+from django.utils.translation import gettext_lazy as _
 
 
 class ResilienceConfig(AppConfig):
     name = "resilience"
-    verbose_name = "Resilience"
+    verbose_name = _("Resilience")
 
     def ready(self) -> None:
         from django.db import DatabaseError

@@ -370,6 +370,16 @@ def snapshots() -> list[Snapshot]:
     return _registry().store.snapshots(breaker_names())
 
 
+def next_probe_at_ms(snapshot: Snapshot) -> int | None:
+    """When an OPEN breaker lets its next call through as the probe (ms since the epoch): its
+    recovery timeout after it opened. The probe is the first call from then on, so the time may
+    have passed. None in any other state (FORCED_OPEN waits for staff)."""
+    if snapshot.state is not State.OPEN:
+        return None
+    # Opening sets `changed_at` too: while OPEN it is the moment it opened.
+    return snapshot.changed_at_ms + get_breaker(snapshot.name).limits.recovery_ms
+
+
 def reset_registry() -> None:
     """Forget the configured breakers and store (when settings change, e.g. in tests)."""
     flush_kept_counts()

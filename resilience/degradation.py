@@ -5,6 +5,7 @@
     request_evaluation()                   # after a breaker transition (sync or async code)
     degradation_force(level=Level.MINIMAL, reason="maintenance")   # staff
     degradation_release(reason="maintenance over")
+    degradation_recovery_at_ms()           # the staff dashboard: the earliest OPTIMAL can be back
 
 How a level is computed
     The health checks (`resilience.health`) and the breakers' states become `Facts`: the set of
@@ -58,8 +59,10 @@ import redis
 from django.conf import settings
 
 from resilience import breakers
-from resilience.health import AI_COMPONENT_PREFIX, UNAVAILABLE_STATES, ComponentHealth, health_check
-from resilience.machine import Transition
+from resilience.health import (
+    AI_COMPONENT_PREFIX, UNAVAILABLE_STATES, ComponentHealth, configured_ai_providers, health_check,
+)
+from resilience.machine import Snapshot, Transition
 from resilience.store import REDIS_BREAKER, REDIS_TROUBLE
 
 logger = logging.getLogger(__name__)
@@ -292,6 +295,32 @@ def _released(record: _Record, reason: str, now: int) -> tuple[_Record, LevelCha
                   now, reason)
 
 
+def _blocking_probes(probes: Mapping[str, int | None], ai_providers: Collection[str],
+                     rules: Sequence[LevelRule]) -> list[int | None]:
+    """The next probes of the unavailable breakers the rules name (an AI provider's breaker is its
+    `ai:` component); one no rule watches (storage, an integration) holds no level down."""
+    components = {name: f"{AI_COMPONENT_PREFIX}{name}" if name in ai_providers else name for name in probes}
+    facts = Facts(frozenset(components.values()), tuple(f"{AI_COMPONENT_PREFIX}{name}" for name in ai_providers))
+    named = {culprit for rule in rules for culprit in rule.condition.culprits(facts)}
+    return [probe for name, probe in probes.items() if components[name] in named]
+
+
+def _recovery_at(record: _Record, now: int, hold_ms: int, interval_ms: int,
+                 blocking: Sequence[int | None]) -> int | None:
+    if record.forced or record.level is Level.OPTIMAL:
+        return None
+    if record.candidate is Level.OPTIMAL:  # healthy at the last evaluation: the hold runs
+        healthy = record.improving.get(Level.OPTIMAL, record.evaluated_ms)
+    elif None in blocking:  # a breaker staff forced open: it ends when they close it
+        return None
+    elif blocking:  # their probes; a breaker's transition is evaluated at once
+        healthy = max(now, *blocking)
+    else:  # failed health checks, asked again at the next scheduled evaluation
+        healthy = max(now, record.evaluated_ms + interval_ms)
+    # Only an evaluation applies a better level: the next scheduled one at the earliest.
+    return max(healthy + hold_ms, record.evaluated_ms + interval_ms)
+
+
 # Stores ---------------------------------------------------------------------------------------
 Decide = Callable[[_Record, bool], tuple[_Record, "LevelChange | None"]]  # (record, shared) -> ...
 STORE_TROUBLE = (*REDIS_TROUBLE, breakers.CircuitOpenError)
@@ -440,12 +469,16 @@ def _module_clock() -> float:
     return clock()
 
 
-def _open_breakers() -> set[str]:
+def _unavailable_breakers() -> list[Snapshot]:
     try:
-        return {snapshot.name for snapshot in breakers.snapshots() if snapshot.state in UNAVAILABLE_STATES}
+        return [snapshot for snapshot in breakers.snapshots() if snapshot.state in UNAVAILABLE_STATES]
     except Exception as error:  # noqa: BLE001 - snapshots fall back to this process already
         logger.warning("degradation: breaker states unavailable (%s)", type(error).__name__)
-        return set()
+        return []
+
+
+def _open_breakers() -> set[str]:
+    return {snapshot.name for snapshot in _unavailable_breakers()}
 
 
 def _broadcast(change: LevelChange) -> None:
@@ -528,6 +561,15 @@ class DegradationManager:
     def history(self, *, limit: int = 50) -> list[LevelChange]:
         return self.store.history(max(1, min(limit, HISTORY_CAP)))
 
+    def recovery_at_ms(self, *, probes: Mapping[str, int | None], ai_providers: Collection[str],
+                       interval: float) -> int | None:
+        """See `degradation_recovery_at_ms`; `probes`: every unavailable breaker's next probe."""
+        record, shared = self.store.read()
+        if not shared:  # this process's copy only: what the shared level will do is unknown
+            return None
+        return _recovery_at(record, self.now_ms(), self.hold_ms, int(interval * 1000),
+                            _blocking_probes(probes, ai_providers, self.rules))
+
     def _announce(self, change: LevelChange | None) -> None:
         if change is None:
             return
@@ -596,6 +638,18 @@ def degradation_release(*, reason: str) -> LevelChange | None:
 def degradation_history(*, limit: int = 50) -> list[LevelChange]:
     """The latest changes, newest first (at most HISTORY_CAP are kept)."""
     return _exclusive(lambda: _manager().history(limit=limit))
+
+
+def degradation_recovery_at_ms() -> int | None:
+    """The earliest the level can be back to OPTIMAL by itself (ms since the epoch), computed from
+    what is known now: the next probes of the open breakers that hold it down (or the next
+    evaluation, which asks failed health checks again), then the recovery hold, applied by an
+    evaluation. An estimate, not a promise: a probe may fail, something else may fail meanwhile.
+    None when the level is OPTIMAL, forced (it stays until released), held down by a breaker
+    staff forced open, or known from this process's copy only."""
+    probes = {snapshot.name: breakers.next_probe_at_ms(snapshot) for snapshot in _unavailable_breakers()}
+    return _exclusive(lambda: _manager().recovery_at_ms(
+        probes=probes, ai_providers=configured_ai_providers(), interval=settings.DEGRADATION_EVAL_INTERVAL))
 
 
 class _Requests:

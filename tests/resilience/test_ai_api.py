@@ -237,7 +237,7 @@ def test_the_request_log_list_shows_the_last_day_figures(admin_client, dataset):
 
 def test_the_request_log_list_renders_empty(admin_client):
     page = admin_client.get(f"{ADMIN}airequestlog/").content.decode()
-    assert "No AI requests in this window." in page
+    assert "No hay peticiones de IA en este periodo." in page
 
 
 def test_the_request_log_list_filters_and_searches(admin_client, dataset):

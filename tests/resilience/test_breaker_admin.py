@@ -55,7 +55,7 @@ def test_actions_need_post(admin_client):
 
 def test_an_unknown_breaker_or_action_changes_nothing(admin_client):
     response = admin_client.post(action_url("nope", "force_open"), follow=True)
-    assert "Unknown breaker or action" in response.content.decode()
+    assert "Disyuntor o acción desconocidos" in response.content.decode()
     admin_client.post(action_url("openai", "explode"))
     assert get_breaker("openai").state is State.CLOSED
     assert not LogEntry.objects.exists()
@@ -66,7 +66,7 @@ def test_staff_with_view_permission_only_see_no_actions(client):
     user.user_permissions.add(Permission.objects.get(codename="view_circuitbreakerentry"))
     client.force_login(user)
     page = client.get(PAGE).content.decode()
-    assert row_state(page, "openai") == "closed" and "Force open" not in page
+    assert row_state(page, "openai") == "closed" and "Forzar abierto" not in page
     assert client.post(action_url("openai", "force_open")).status_code == 403
     assert get_breaker("openai").state is State.CLOSED
 
@@ -98,7 +98,7 @@ def test_a_breakers_history_shows_its_logged_actions(admin_client):
 def test_with_redis_unreachable_actions_fail_loudly_and_the_page_says_so(admin_client, settings):
     settings.RESILIENCE_REDIS_URL = "redis://127.0.0.1:1/0"  # nothing listens there
     page = admin_client.get(PAGE).content.decode()
-    assert "Redis is unreachable" in page
+    assert "Redis no responde" in page
     response = admin_client.post(action_url("openai", "force_open"), follow=True)
-    assert "openai was not changed" in response.content.decode()
+    assert "openai no se ha cambiado" in response.content.decode()
     assert not LogEntry.objects.exists()

@@ -122,8 +122,8 @@ def test_the_dashboard_shows_the_level_breakers_ai_figures_and_drills(admin_clie
 def test_a_quiet_service_shows_no_drill_and_no_ai_request(admin_client):
     page = page_of(admin_client)
     assert shown_level(page)[1] == "false"
-    assert "No chaos drill is running." in page
-    assert "No AI requests in this window." in page
+    assert "No hay ningún simulacro de caos en marcha." in page
+    assert "No hay peticiones de IA en este periodo." in page
     assert 'data-total="0"' in page
 
 
@@ -142,7 +142,7 @@ def test_the_dashboard_is_the_first_entry_of_the_resilience_app(admin_client):
     links = re.findall(r'href="/admin/resilience/([a-z]+)/"', app)
     assert links[0] == "servicestatus"
     assert {"circuitbreakerentry", "airequestlog"} <= set(links)
-    assert re.search(r'<a href="/admin/resilience/servicestatus/">\s*Service status</a>', app)
+    assert re.search(r'<a href="/admin/resilience/servicestatus/">\s*Estado del servicio</a>', app)
 
 
 # --- The actions --------------------------------------------------------------------------------
@@ -150,15 +150,15 @@ def test_the_dashboard_is_the_first_entry_of_the_resilience_app(admin_client):
 def test_staff_force_and_release_a_level_and_both_are_logged(admin_client, admin_user):
     response = admin_client.post(act("force"), {"level": int(Level.MINIMAL), "reason": "database migration"},
                                  follow=True)
-    assert "Level forced" in messages_of(response)
+    assert "Nivel forzado" in messages_of(response)
     state = degradation_current()
     assert state.level is Level.MINIMAL and state.forced
     assert "database migration (by admin)" in state.reason
     page = response.content.decode()
-    assert shown_level(page) == ("minimal", "true") and "Release the forced level" in page
+    assert shown_level(page) == ("minimal", "true") and "Liberar el nivel forzado" in page
 
     response = admin_client.post(act("release"), follow=True)
-    assert "Forced level released" in messages_of(response)
+    assert "Nivel forzado liberado" in messages_of(response)
     assert not degradation_current().forced
     assert shown_level(response.content.decode())[1] == "false"
 
@@ -173,16 +173,16 @@ def test_staff_force_and_release_a_level_and_both_are_logged(admin_client, admin
 
 def test_staff_start_and_stop_a_drill_and_both_are_logged(admin_client, admin_user):
     response = admin_client.post(act("chaos_start"), {"provider": "openai", "seconds": "90"}, follow=True)
-    assert "Chaos drill started: openai" in messages_of(response)
+    assert "Simulacro de caos iniciado: openai" in messages_of(response)
     assert chaos_active("openai")
     [drill] = chaos_drills()
     assert drill["started_by"] == "admin" and drill["remaining_seconds"] >= 89
     assert 'class="chaos-drill" data-provider="openai"' in response.content.decode()
 
     response = admin_client.post(act("chaos_stop"), {"provider": "openai"}, follow=True)
-    assert "Chaos drill stopped: openai" in messages_of(response)
+    assert "Simulacro de caos detenido: a openai" in messages_of(response)
     assert not chaos_active("openai") and chaos_drills() == []
-    assert "No chaos drill is running." in response.content.decode()
+    assert "No hay ningún simulacro de caos en marcha." in response.content.decode()
 
     started, stopped = LogEntry.objects.filter(object_id="chaos:openai").order_by("action_time", "id")
     assert started.user == admin_user and "chaos drill started: openai fails for 90 s" in started.get_change_message()
@@ -192,30 +192,30 @@ def test_staff_start_and_stop_a_drill_and_both_are_logged(admin_client, admin_us
 
 def test_releasing_when_nothing_is_forced_changes_nothing(admin_client):
     response = admin_client.post(act("release"), follow=True)
-    assert "nothing to release" in messages_of(response)
+    assert "nada que liberar" in messages_of(response)
     assert not LogEntry.objects.exists()
 
 
 def test_stopping_a_drill_that_is_not_running_changes_nothing(admin_client):
     response = admin_client.post(act("chaos_stop"), {"provider": "anthropic"}, follow=True)
-    assert "nothing to stop" in messages_of(response)
+    assert "nada que detener" in messages_of(response)
     assert not LogEntry.objects.exists()
 
 
 @pytest.mark.parametrize(("action", "data", "message"), [
-    ("explode", {}, "Unknown action: explode"),
-    ("force", {"level": "3"}, "No level was forced"),
-    ("force", {"level": "3", "reason": "   "}, "No level was forced"),
-    ("force", {"level": "9", "reason": "why"}, "No level was forced"),
-    ("force", {"level": "minimal", "reason": "why"}, "No level was forced"),
-    ("force", {"reason": "why"}, "No level was forced"),
-    ("force", {"level": "3", "reason": "x" * 201}, "No level was forced"),
-    ("chaos_start", {"provider": "template", "seconds": "60"}, "No drill was started"),
-    ("chaos_start", {"provider": "openai", "seconds": "0"}, "No drill was started"),
-    ("chaos_start", {"provider": "openai", "seconds": "3601"}, "No drill was started"),
-    ("chaos_start", {"provider": "openai", "seconds": "ten"}, "No drill was started"),
-    ("chaos_start", {"provider": "openai"}, "No drill was started"),
-    ("chaos_stop", {"provider": "nobody"}, "No drill was stopped"),
+    ("explode", {}, "Acción desconocida: explode"),
+    ("force", {"level": "3"}, "No se ha forzado ningún nivel"),
+    ("force", {"level": "3", "reason": "   "}, "No se ha forzado ningún nivel"),
+    ("force", {"level": "9", "reason": "why"}, "No se ha forzado ningún nivel"),
+    ("force", {"level": "minimal", "reason": "why"}, "No se ha forzado ningún nivel"),
+    ("force", {"reason": "why"}, "No se ha forzado ningún nivel"),
+    ("force", {"level": "3", "reason": "x" * 201}, "No se ha forzado ningún nivel"),
+    ("chaos_start", {"provider": "template", "seconds": "60"}, "No se ha iniciado ningún simulacro"),
+    ("chaos_start", {"provider": "openai", "seconds": "0"}, "No se ha iniciado ningún simulacro"),
+    ("chaos_start", {"provider": "openai", "seconds": "3601"}, "No se ha iniciado ningún simulacro"),
+    ("chaos_start", {"provider": "openai", "seconds": "ten"}, "No se ha iniciado ningún simulacro"),
+    ("chaos_start", {"provider": "openai"}, "No se ha iniciado ningún simulacro"),
+    ("chaos_stop", {"provider": "nobody"}, "No se ha detenido ningún simulacro"),
 ])
 def test_bad_input_shows_an_error_and_changes_nothing(admin_client, action, data, message):
     before = degradation_current()
@@ -243,7 +243,7 @@ def test_view_only_staff_see_the_dashboard_without_controls(viewer_client):
     assert shown_level(page) == ("degraded", "true")
     assert 'data-breaker="openai"' in page and 'class="chaos-drill" data-provider="openai"' in page
     assert "/act/" not in page
-    for button in ("Force level", "Release the forced level", "Start a chaos drill", "Stop the drill"):
+    for button in ("Forzar nivel", "Liberar el nivel forzado", "Iniciar un simulacro de caos", "Detener el simulacro"):
         assert button not in page
     assert 'href="/admin/resilience/circuitbreakerentry/"' not in page  # no permission for that page
 
@@ -285,7 +285,7 @@ def test_non_staff_are_sent_to_the_login_page(client):
 def test_the_change_permission_alone_gives_the_controls(client):
     client.force_login(staff_user("operator", "change_servicestatus"))
     page = page_of(client)
-    assert "Force level" in page and "Start a chaos drill" in page
+    assert "Forzar nivel" in page and "Iniciar un simulacro de caos" in page
     client.post(act("chaos_start"), {"provider": "local", "seconds": "30"})
     assert chaos_active("local")
 
@@ -297,16 +297,16 @@ def test_with_redis_unreachable_the_page_still_answers_and_drills_cannot_start(a
     degradation.reset_manager()
     page = page_of(admin_client)
     assert shown_level(page) == ("degraded", "false") and "state store unreachable" in page
-    assert "The drills cannot be read: Redis is unreachable" in page
+    assert "No se pueden leer los simulacros: Redis no responde" in page
     assert 'data-breaker="openai"' in page  # this process's own view
     response = admin_client.post(act("chaos_start"), {"provider": "openai", "seconds": "60"}, follow=True)
-    assert "Redis is unreachable: nothing was changed" in messages_of(response)
+    assert "Redis no responde: no se ha cambiado nada" in messages_of(response)
     response = admin_client.post(act("force"), {"level": "3", "reason": "why"}, follow=True)
-    assert "Redis is unreachable: nothing was changed" in messages_of(response)
+    assert "Redis no responde: no se ha cambiado nada" in messages_of(response)
     assert not LogEntry.objects.exists()
 
 
 def test_staff_can_evaluate_the_level_on_demand(admin_client):
     response = admin_client.post("/admin/resilience/servicestatus/act/evaluate/", follow=True)
     assert response.status_code == 200
-    assert "Evaluated now" in response.content.decode()
+    assert "Evaluado ahora" in response.content.decode()

@@ -92,10 +92,10 @@ def test_the_list_shows_every_column_newest_change_first(admin_client, registere
     assert listed_ids(page) == [dead.pk, job.pk]
     row = page[page.index(f'/queuedjob/{dead.pk}/'):]
     row = row[:row.index("</tr>")]
-    assert 'class="job-status job-status--dead"' in row and "out of attempts" in row
-    assert "high" in row and "3 / 3" in row and "test-dep" in row and "presskit:def" in row
+    assert 'class="job-status job-status--dead"' in row and "sin intentos" in row
+    assert "alta" in row and "3 / 3" in row and "test-dep" in row and "presskit:def" in row
     assert re.search(r'<td class="field-next_attempt[^"]*">-</td>', row)  # a dead job has no next attempt
-    assert "Add queued job" not in page
+    assert f"{JOBS}add/" not in page
 
 
 @pytest.mark.parametrize(("query", "expected"), [
@@ -195,7 +195,7 @@ def test_view_only_staff_see_the_jobs_but_no_action(viewer_client):
     job = make_job(Status.DEAD, payload={"n": 5})
     page = viewer_client.get(JOBS).content.decode()
     assert listed_ids(page) == [job.pk]
-    assert 'name="action"' not in page and "Requeue dead jobs" not in page
+    assert 'name="action"' not in page and "Volver a encolar los trabajos muertos" not in page
     assert viewer_client.get(f"{JOBS}{job.pk}/change/").status_code == 200
     for action in ("retry_now", "requeue_dead", "discard", "delete_selected"):
         act(viewer_client, action, job)
@@ -206,8 +206,8 @@ def test_the_change_permission_gives_the_actions(client):
     client.force_login(staff_user("operator", "change_queuedjob"))
     job = make_job(Status.DEAD)
     page = client.get(JOBS).content.decode()
-    assert "Retry now" in page and "Requeue dead jobs" in page and "Discard" in page
-    assert "Delete selected" not in page
+    assert "Reintentar ahora" in page and "Volver a encolar los trabajos muertos" in page and "Descartar" in page
+    assert 'value="delete_selected"' not in page
     act(client, "requeue_dead", job)
     assert status_of(job) == Status.PENDING and LogEntry.objects.count() == 1
 
@@ -262,7 +262,7 @@ def test_without_the_jobs_table_the_dashboard_says_unknown(admin_client, caplog)
     page = response.content.decode()
     assert response.status_code == 200
     assert set(dashboard_counts(page).values()) == {"unknown"}
-    assert "The queued jobs cannot be counted: the database is not answering." in page
+    assert "No se pueden contar los trabajos en cola: la base de datos no responde." in page
     assert 'id="status-level"' in page and 'data-breaker="openai"' in page  # the rest still shows
 
 
