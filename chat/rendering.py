@@ -56,6 +56,12 @@ def chat_context(session: ChatSession, *, with_messages: bool, level: Level) -> 
             if session.is_complete
             else catalogue.ui["progress"].format(step=shown_step, total=TOTAL_STEPS)
         ),
+        # The draft panel's summary, what a phone shows of it folded.
+        "draft_summary": (
+            catalogue.ui["draft_summary_complete"]
+            if session.is_complete
+            else catalogue.ui["draft_summary"].format(count=session.current_step - 1, total=TOTAL_STEPS)
+        ),
         "draft": [
             {
                 "number": step.number,
@@ -87,16 +93,10 @@ def chat_context(session: ChatSession, *, with_messages: bool, level: Level) -> 
                 number=publication.version_number, date=date)
     if with_messages:
         context["messages"] = chat_messages(session)
+        context["kept_answers"] = _kept_answers(session)
     return context
 
 
-def _render(template: str, context: dict[str, Any]) -> str:
-    return render_to_string(f"chat/fragments/{template}", context)
-
-        context["kept_answers"] = _kept_answers(session)
-
-def render_state(session: ChatSession, level: Level) -> str:
-    """The whole chat state, sent on every (re)connect so a stale page catches up."""
 def _kept_answers(session: ChatSession) -> list[KeptAnswer]:
     """Answers kept during an outage and not applied yet, shown as pending; none when even
     Redis is away (the page must still open)."""
@@ -107,6 +107,12 @@ def _kept_answers(session: ChatSession) -> list[KeptAnswer]:
         return []
 
 
+def _render(template: str, context: dict[str, Any]) -> str:
+    return render_to_string(f"chat/fragments/{template}", context)
+
+
+def render_state(session: ChatSession, level: Level) -> str:
+    """The whole chat state, sent on every (re)connect so a stale page catches up."""
     return _render("state.html", chat_context(session, with_messages=True, level=level))
 
 
@@ -115,17 +121,17 @@ def render_user_turn(message: ChatMessage, language: str) -> str:
     return _render("user_turn.html", {"t": catalogue_for(language).ui, "message": message})
 
 
+def render_kept_answer(kept: KeptAnswer, language: str) -> str:
+    """An answer kept for later, shown in the transcript as pending until it is applied."""
+    return _render("kept_answer.html", {"t": catalogue_for(language).ui, "kept": kept})
+
+
 def render_reply_then_typing(message: ChatMessage, language: str) -> str:
     """A finished reply with more to come in the same turn (the bio): the typing bubble again."""
     return _render("reply_then_typing.html", {"t": catalogue_for(language).ui, "message": message})
 
 
 def render_turn_done(session_id: str, message: ChatMessage | None, level: Level) -> str:
-def render_kept_answer(kept: KeptAnswer, language: str) -> str:
-    """An answer kept for later, shown in the transcript as pending until it is applied."""
-    return _render("kept_answer.html", {"t": catalogue_for(language).ui, "kept": kept})
-
-
     """The finished reply with the state the session is in *now* (another tab may have moved it
     while the reply streamed): progress, draft, hint, suggestions, and the service mode."""
     session = ChatSession.objects.select_related("presskit").get(pk=session_id)

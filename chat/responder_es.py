@@ -159,7 +159,6 @@ CATALOGUE = Catalogue(
             "Editar, empezar de nuevo y publicar esperan a que vuelva el servicio. Tus respuestas nuevas sí se "
             "guardan."
         ),
-        "read_only": "Ahora mismo no se pueden cambiar respuestas. Inténtalo de nuevo en unos minutos.",
         "internal": "Algo ha fallado al responderte. Lo que ya enviaste está guardado; inténtalo de nuevo en un momento.",
         "session_unknown": "Esta conversación no existe. Recarga la página para empezar una nueva.",
         "session_not_yours": "Esta conversación pertenece a otra persona. Recarga la página para abrir la tuya.",
@@ -236,6 +235,17 @@ CATALOGUE = Catalogue(
         "bio_pending": "La IA escribirá una versión mejorada en cuanto vuelva el servicio.",
         "draft_title": "Tu presskit",
         "draft_empty": "Aquí irán apareciendo tus respuestas.",
+        # The draft panel folded on a phone, the photo picker, and the start screen's example.
+        "draft_summary": "Tu presskit · {count} de {total}",
+        "draft_summary_complete": "Tu presskit · completo",
+        "photo_chosen": "Foto elegida.",
+        "example_badge": "Ejemplo",
+        "example_caption": "Así se verá tu presskit cuando lo publiques.",
+        "example_name": "Noa Vértice",
+        "example_genres": "Techno · Electro · Breaks",
+        "example_bio": "DJ y productora de Valencia. Diez años en cabina, del club de barrio a los grandes festivales.",
+        "example_published": "Publicado",
+        "example_link": "/p/noa-vertice",
         "edit": "Editar",
         "edit_field": "Editar {label}",
         "editing": "Editando",

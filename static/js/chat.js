@@ -1,6 +1,6 @@
 // The chat page's behaviour around the htmx ws extension: connection status, reconnects the
 // extension does not do by itself, clearing the input after a send, suggestion chips, Enter to
-// send, and keeping the newest message in view.
+// send, keeping the newest message in view, the draft panel's open state and the photo's name.
 (function () {
   "use strict";
 
@@ -128,11 +128,28 @@
     });
   }
 
+  // The draft panel: always open beside the chat on a wide screen; on a phone folded into its
+  // summary until the artist opens it, a choice kept across its live re-renders (which replace it).
+  const WIDE = window.matchMedia("(min-width: 880px)");
+  let draftOpen = Boolean(document.querySelector("#draft-panel[open]")); // as the page came
+  function applyDraftOpen() {
+    const panel = document.getElementById("draft-panel");
+    if (panel) panel.open = WIDE.matches || draftOpen;
+  }
+  document.addEventListener("click", function (event) {
+    // On the click (a key on the summary clicks it too), not on the later toggle event: a
+    // re-render arriving in between would replace the panel before the choice is known.
+    if (event.target.closest("#draft-panel > summary")) draftOpen = !document.getElementById("draft-panel").open;
+  });
+  WIDE.addEventListener("change", applyDraftOpen);
+  applyDraftOpen();
+
   document.addEventListener("htmx:wsAfterMessage", function () {
     retries = 0;
     fillComposer();
     dropDuplicateMessages();
     applyServiceMode();
+    applyDraftOpen();
     scrollToNewest();
   });
 
@@ -170,6 +187,13 @@
   document.addEventListener("htmx:configRequest", function (event) {
     const token = document.querySelector("#composer input[name=csrfmiddlewaretoken]");
     if (token) event.detail.headers["X-CSRFToken"] = token.value;
+  });
+
+  // The photo picker's input is hidden under its label: the chosen file is named beside it.
+  document.addEventListener("change", function (event) {
+    if (event.target.id !== "photo-file") return;
+    const file = event.target.files[0];
+    document.getElementById("photo-file-name").textContent = file ? file.name : "";
   });
 
   // A refused photo (400, 403, 503) comes back as the panel with the reason: show it.

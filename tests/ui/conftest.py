@@ -3,12 +3,16 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
 from playwright.sync_api import Page, sync_playwright
 
 CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
+PHONE = {"width": 390, "height": 844}
+LAPTOP = {"width": 1280, "height": 800}
+VIEWPORTS = {"phone": PHONE, "laptop": LAPTOP}
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
                  "--disable-component-update", "--disable-sync", "--no-first-run"]
 
@@ -25,3 +29,30 @@ def browser_page() -> Iterator[Page]:
         context = browser.new_context(locale="es-ES", viewport={"width": 1100, "height": 900})
         yield context.new_page()
         browser.close()
+
+
+@pytest.fixture(params=list(VIEWPORTS))
+def sized_page(request, browser_page: Page) -> tuple[Page, str]:
+    """The tab on a phone, then on a laptop: the page and the viewport's name (for screenshots)."""
+    browser_page.set_viewport_size(VIEWPORTS[request.param])
+    return browser_page, request.param
+
+
+@pytest.fixture
+def daphne(transactional_db) -> Iterator[str]:
+    """A Daphne on this test's database, template replies a little slowed (they stream): its URL."""
+    from tests.servers import database_url_of_test_db, server_environment, start_daphne
+
+    server, base_url = start_daphne(server_environment(DATABASE_URL=database_url_of_test_db(),
+                                                      CHAT_TEMPLATE_TOKEN_DELAY="0.002"))
+    try:
+        yield base_url
+    finally:
+        server.stop()
+
+
+def off_the_browser_thread(action, **kwargs):
+    """Playwright's sync API runs an event loop in the test's thread: code that runs one of its
+    own (a level's broadcast through async_to_sync) runs in another, as staff's would in theirs."""
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(action, **kwargs).result()

@@ -64,6 +64,8 @@ def test_an_artist_chats_edits_and_stays_safe_in_a_real_browser(server_env, page
         assert page.evaluate("window.__xss") is None
         shoot(page, "chat-step-5")
 
+        # On a phone the draft panel is folded into its summary: one tap opens it.
+        page.locator("#draft-panel > summary").filter(has_text="Tu presskit · 4 de 7").click()
         page.get_by_role("button", name="Editar Nombre artístico").click()
         expect(page.locator("#composer-help")).to_contain_text("Editando: Nombre artístico")
         expect(page.locator("#message")).to_have_value("Luna Roja")  # to change, not to retype

@@ -15,7 +15,7 @@ from playwright.sync_api import Page, expect
 
 from chat.fake_llm.server import FakeLLMServer
 from presskit.embedded_redis import free_local_port
-from tests.servers import REPO, ServerProcess, server_environment, wait_until_serving
+from tests.servers import ServerProcess, server_environment, wait_until_serving
 from tests.ui.test_chat_browser import send, shoot
 
 pytestmark = pytest.mark.subprocess

@@ -4,30 +4,17 @@ closing the box and turning the page into the status page by itself. Screenshots
 test-artifacts/."""
 from __future__ import annotations
 
-from concurrent.futures import ThreadPoolExecutor
-
 import pytest
 from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import Page, expect
 
 from resilience.degradation import Level, degradation_force, degradation_release
-from tests.servers import database_url_of_test_db, server_environment, start_daphne
+from tests.ui.conftest import PHONE, off_the_browser_thread
 from tests.ui.test_chat_browser import send, shoot
 
 pytestmark = [pytest.mark.subprocess, pytest.mark.django_db(transaction=True)]
 
-PHONE = {"width": 390, "height": 844}
 TOUCH = 44  # px: the smallest target a finger hits reliably (WCAG 2.5.5)
-
-
-@pytest.fixture
-def server():
-    server, base_url = start_daphne(server_environment(DATABASE_URL=database_url_of_test_db(),
-                                                      CHAT_TEMPLATE_TOKEN_DELAY="0.002"))
-    try:
-        yield base_url
-    finally:
-        server.stop()
 
 
 @pytest.fixture
@@ -36,20 +23,13 @@ def phone(browser_page: Page) -> Page:
     return browser_page
 
 
-def off_the_browser_thread(action, **kwargs):
-    """Playwright's sync API runs an event loop in this thread: the level's broadcast (async_to_sync)
-    must run in another, as staff's would in theirs."""
-    with ThreadPoolExecutor(max_workers=1) as pool:
-        return pool.submit(action, **kwargs).result()
-
-
 def serious_violations(page: Page) -> list[str]:
     violations = Axe().run(page).response["violations"]
     return [f"{v['id']}: {v['help']}" for v in violations if v["impact"] in ("serious", "critical")]
 
 
-def test_on_a_phone_targets_are_big_enough_the_transcript_is_reachable_and_axe_is_clean(server, phone):
-    phone.goto(server + "/")
+def test_on_a_phone_targets_are_big_enough_the_transcript_is_reachable_and_axe_is_clean(daphne, phone):
+    phone.goto(daphne + "/")
     expect(phone.locator("#connection")).to_have_text("Conexión estable")
     for text in ("Luna Roja", "house, techno", "desde 2014", "Madrid; salas y festivales de España"):
         send(phone, text)
@@ -63,8 +43,8 @@ def test_on_a_phone_targets_are_big_enough_the_transcript_is_reachable_and_axe_i
     assert serious_violations(phone) == []
 
 
-def test_emergency_closes_the_box_and_shows_the_status_page_by_itself(server, phone):
-    phone.goto(server + "/")
+def test_emergency_closes_the_box_and_shows_the_status_page_by_itself(daphne, phone):
+    phone.goto(daphne + "/")
     expect(phone.locator("#connection")).to_have_text("Conexión estable")
     send(phone, "Luna Roja")
     try:

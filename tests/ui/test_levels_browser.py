@@ -13,12 +13,12 @@ from chat.pending import pending_answers_replay
 from resilience.degradation import Level, degradation_force, degradation_release
 from tests.servers import database_url_of_test_db, server_environment, start_daphne
 from tests.ui.test_chat_browser import send, shoot
-from tests.ui.test_experience_browser import off_the_browser_thread, serious_violations
+from tests.ui.conftest import off_the_browser_thread
+from tests.ui.test_experience_browser import serious_violations
 
 pytestmark = [pytest.mark.subprocess, pytest.mark.django_db(transaction=True)]
 
 HEADLINE = "Usando modo de respaldo para garantizar el servicio. La funcionalidad completa se restaurará automáticamente."
-VIEWPORTS = {"phone": {"width": 390, "height": 844}, "laptop": {"width": 1280, "height": 800}}
 DETAILS = {
     Level.DEGRADED: "Todo funciona: el asistente responde desde un servicio de respaldo.",
     Level.LIMITED: "el asistente responde con textos preparados",
@@ -46,10 +46,8 @@ def level_is(page: Page, level: Level) -> None:
     expect(page.locator("#service-mode")).to_have_attribute("data-level", level.label, timeout=10_000)
 
 
-@pytest.mark.parametrize("viewport", VIEWPORTS)
-def test_every_level_says_what_works_and_a_kept_answer_turns_from_pending_to_saved(server, browser_page, viewport):
-    page = browser_page
-    page.set_viewport_size(VIEWPORTS[viewport])
+def test_every_level_says_what_works_and_a_kept_answer_turns_from_pending_to_saved(server, sized_page):
+    page, viewport = sized_page
     page.goto(server + "/")
     expect(page.locator("#connection")).to_have_text("Conexión estable")
     send(page, "Luna Roja")
