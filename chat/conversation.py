@@ -100,12 +100,14 @@ _PRESSKIT_ACTIONS = {
     CommandKind.PUBLISH: services.presskit_publish_from_chat,
     CommandKind.UNPUBLISH: services.presskit_unpublish_from_chat,
     CommandKind.EDIT_LINK: services.edit_link_new_from_chat,
+    CommandKind.LIST: services.presskit_list_from_chat,
+    CommandKind.UNLIST: services.presskit_unlist_from_chat,
 }
 
 
 async def _presskit_action(session_id: str, command: Command, sink: TurnSink, origin: str | None,
                            level: Level) -> str:
-    """Publish, unpublish, a new edit link: done by our code, no provider asked. A new edit
+    """Publish, unpublish, list, unlist, a new edit link: done by our code, no provider asked. A new edit
     link's token goes to the asking tab only, never to the group nor to the transcript."""
     done = await database_sync_to_async(_PRESSKIT_ACTIONS[command.kind])(session_id=session_id)
     html = await database_sync_to_async(rendering.render_turn_done)(session_id, done.message, level)

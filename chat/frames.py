@@ -24,10 +24,13 @@ class CommandKind(StrEnum):
     PUBLISH = "publish"
     UNPUBLISH = "unpublish"
     EDIT_LINK = "edit_link"  # a new private edit link (the older one stops working)
+    LIST = "list"  # invite search engines to the public page
+    UNLIST = "unlist"  # reachable by its link only
 
 
 # Actions on the presskit itself rather than on an answer: no reply is asked of any provider.
-PRESSKIT_ACTIONS = frozenset({CommandKind.PUBLISH, CommandKind.UNPUBLISH, CommandKind.EDIT_LINK})
+PRESSKIT_ACTIONS = frozenset({CommandKind.PUBLISH, CommandKind.UNPUBLISH, CommandKind.EDIT_LINK,
+                              CommandKind.LIST, CommandKind.UNLIST})
 
 
 @dataclass(frozen=True)

@@ -23,7 +23,9 @@ from chat.steps import STEPS, TOTAL_STEPS, InvalidAnswer, answers_of, display_va
 from chat.texts import catalogue_for
 from presskit.integrations import integrations_enqueue
 from presskit.models import BIO_FIELDS, Presskit
-from presskit.services import PublishRefused, edit_link_create, presskit_publish, presskit_unpublish
+from presskit.services import (
+    PublishRefused, edit_link_create, presskit_listed_set, presskit_publish, presskit_unpublish,
+)
 from resilience.queue import job_enqueue
 
 
@@ -232,8 +234,8 @@ def reply_record(*, session_id: str, request: ReplyRequest, reply: Reply) -> Cha
 
 @dataclass(frozen=True)
 class PresskitActionDone:
-    """What publish, unpublish or a new edit link did: the assistant's word on it, and a new
-    private edit link's token when one was made (shown once, to the asking tab only)."""
+    """What publish, unpublish, (un)listing or a new edit link did: the assistant's word on it,
+    and a new private edit link's token when one was made (shown once, to the asking tab only)."""
 
     session: ChatSession
     message: ChatMessage
@@ -278,3 +280,26 @@ def edit_link_new_from_chat(*, session_id: str) -> PresskitActionDone:
             raise InvalidAction("not_published")
         token = edit_link_create(presskit_id=str(session.presskit_id))
         return PresskitActionDone(session, _say(session, "edit_link"), token)
+
+
+def _listed_set_from_chat(session_id: str, listed: bool) -> PresskitActionDone:
+    with transaction.atomic():
+        session = _locked(session_id)
+        if not session.is_complete:
+            raise InvalidAction("not_complete")
+        try:
+            presskit = presskit_listed_set(presskit_id=str(session.presskit_id), listed=listed)
+        except PublishRefused as refused:
+            raise InvalidAction(refused.code) from None
+        key = "listed" if listed else "unlisted"
+        if presskit.published_version_id is None:  # not public now: the choice waits for the page
+            key = f"{key}_unpublished"
+        return PresskitActionDone(session, _say(session, key))
+
+
+def presskit_list_from_chat(*, session_id: str) -> PresskitActionDone:
+    return _listed_set_from_chat(session_id, listed=True)
+
+
+def presskit_unlist_from_chat(*, session_id: str) -> PresskitActionDone:
+    return _listed_set_from_chat(session_id, listed=False)

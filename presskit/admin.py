@@ -7,7 +7,7 @@ from django.urls import reverse
 from django.utils.html import format_html
 from django.utils.translation import gettext, gettext_lazy, ngettext
 
-from presskit.models import Integration, Presskit, PresskitVersion
+from presskit.models import DailyCount, Integration, Presskit, PresskitVersion
 from presskit.services import presskit_restore, presskit_take_down
 from presskit.signals import presskit_changed_send
 from presskit.webhooks import secret_generate, secret_seal
@@ -131,6 +131,23 @@ class IntegrationForm(forms.ModelForm):
         if commit:
             integration.save()
         return integration
+
+
+@admin.register(DailyCount)
+class DailyCountAdmin(admin.ModelAdmin):
+    """The public pages' numbers per version and day (presskit.stats): read-only, as counted."""
+
+    list_display = ("day", "version", "event", "count")
+    list_filter = ("event", "day")
+    search_fields = ("version__presskit__artist_name", "version__presskit__slug")
+    list_select_related = ("version__presskit",)
+    date_hierarchy = "day"
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: DailyCount | None = None) -> bool:
+        return False
 
 
 @admin.register(Integration)

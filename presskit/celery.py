@@ -25,7 +25,7 @@ def flush_breaker_counts(**kwargs: object) -> None:
 # LOG_ROUTINE_TASKS=true shows them); what they do that matters (a job handed out, a level
 # changed, an answer replayed) is logged by them.
 ROUTINE_TASKS = ("resilience.tasks.queue_drain", "resilience.tasks.degradation_evaluate",
-                 "chat.tasks.pending_answers_replay")
+                 "chat.tasks.pending_answers_replay", "presskit.tasks.stats_flush")
 
 
 class RoutineTasksQuiet(logging.Filter):

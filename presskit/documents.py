@@ -16,8 +16,9 @@ from urllib.parse import urlsplit
 from django.utils import timezone
 
 from presskit.models import Presskit
+from presskit.players import player_of
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2: the player
 SCHEMA_PATH = Path(__file__).resolve().parent / "schemas" / "presskit.schema.json"
 
 
@@ -74,6 +75,7 @@ def version_document(presskit: Presskit, *, number: int, language: str, photo: d
         },
         "bio": {"short": presskit.short_bio, "long": presskit.long_bio, "source": presskit.bio_source},
         "links": links,
+        "player": (player.as_dict() if (player := player_of(links)) else None),
         "booking_email": presskit.booking_email,
         "photo": photo,
     }

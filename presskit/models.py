@@ -46,6 +46,9 @@ class Presskit(models.Model):
                                              on_delete=models.SET_NULL, related_name="+")
     taken_down_at = models.DateTimeField(null=True, blank=True, editable=False)
     takedown_reason = models.CharField(max_length=500, blank=True, editable=False)
+    # Whether search engines are invited to the page (sitemap.xml, no `noindex`). Off until the
+    # artist says so: a link sent to a promoter must not make them findable by name on the web.
+    listed = models.BooleanField(default=False)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -122,3 +125,33 @@ class Integration(models.Model):
     @property
     def dependency(self) -> str:
         return f"integration:{self.name}"
+
+
+class DailyCount(models.Model):
+    """How often a published version was viewed, played, downloaded or had a link followed on one
+    day (presskit.stats): a number, nothing about who."""
+
+    class Event(models.TextChoices):
+        VIEW = "view", "visitas"
+        PLAY = "play", "escuchas"
+        PDF = "pdf", "descargas del PDF"
+        LINK = "link", "clics en enlaces"
+
+    version = models.ForeignKey(PresskitVersion, on_delete=models.CASCADE, related_name="daily_counts")
+    day = models.DateField()
+    event = models.CharField(max_length=8, choices=Event.choices)
+    count = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["-day", "version", "event"]
+        constraints = [models.UniqueConstraint(fields=["version", "day", "event"], name="daily_count_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.version} · {self.day} · {self.event}: {self.count}"
+
+
+class CountsBatch(models.Model):
+    """A batch of counts moved from Redis (presskit.stats.stats_flush): written once only."""
+
+    id = models.CharField(primary_key=True, max_length=32)
+    flushed_at = models.DateTimeField(auto_now_add=True)

@@ -27,6 +27,9 @@ class PublicPresskit:
     document: dict
     photo_name: str  # the published photo in the photo storage ("" none)
     from_snapshot: bool  # served while the database could not answer
+    # Search engines invited. The snapshot does not know: then not, so an outage never exposes
+    # an unlisted page (a listed one misses at most the crawls made meanwhile).
+    listed: bool = False
 
 
 def public_presskit_get(*, slug: str) -> PublicPresskit:
@@ -40,7 +43,7 @@ def public_presskit_get(*, slug: str) -> PublicPresskit:
         if presskit is None:
             return None
         version = presskit.published_version
-        return PublicPresskit(version.document, version.photo_name, from_snapshot=False)
+        return PublicPresskit(version.document, version.photo_name, from_snapshot=False, listed=presskit.listed)
 
     def from_snapshot(error: BaseException) -> PublicPresskit | None:
         if not isinstance(error, (DatabaseError, CircuitOpenError)):

@@ -1,4 +1,5 @@
-"""Writes of the presskit's own: publishing a version, taking the page down, the private edit link.
+"""Writes of the presskit's own: publishing a version, taking the page down, whether search
+engines are invited to it, the private edit link.
 
 Publishing freezes the draft as the next numbered version (its document, presskit.documents),
 makes it the public one, and queues its exports in the same transaction: the snapshot outside
@@ -75,6 +76,18 @@ def presskit_unpublish(*, presskit_id: str) -> bool:
         presskit.save(update_fields=["published_version", "updated_at"])
         snapshot_remove_later(presskit.slug)
     return True
+
+
+def presskit_listed_set(*, presskit_id: str, listed: bool) -> Presskit:
+    """Invite search engines to the page or not (the sitemap, `noindex`). Works before the first
+    publish too: the choice then applies when the page goes public. Raises PublishRefused."""
+    with transaction.atomic():
+        presskit = Presskit.objects.select_for_update().get(pk=presskit_id)
+        if presskit.taken_down_at is not None:
+            raise PublishRefused("taken_down")
+        presskit.listed = listed
+        presskit.save(update_fields=["listed", "updated_at"])
+    return presskit
 
 
 def presskit_take_down(*, presskit_id: str, reason: str) -> None:

@@ -79,6 +79,7 @@ DJANGO_APPS = [
     "django.contrib.sessions",
     "django.contrib.messages",
     "django.contrib.staticfiles",
+    "django.contrib.sitemaps",  # sitemap.xml; hosts come from the request (no django.contrib.sites)
 ]
 THIRD_PARTY_APPS = [
     "channels",
@@ -368,7 +369,15 @@ CELERY_DB_REUSE_MAX = env.int("CELERY_DB_REUSE_MAX", default=500)
 # on every page load; chats are now stored on their first answer).
 UNANSWERED_CHATS_MAX_AGE = env.float("UNANSWERED_CHATS_MAX_AGE", default=24.0)
 
+# Seconds between moves of the public pages' counts from Redis to the database (presskit.stats).
+STATS_FLUSH_INTERVAL = env.float("STATS_FLUSH_INTERVAL", default=60.0)
+
 CELERY_BEAT_SCHEDULE = {
+    "stats-flush": {
+        "task": "presskit.tasks.stats_flush",
+        "schedule": STATS_FLUSH_INTERVAL,
+        "options": {"expires": STATS_FLUSH_INTERVAL},
+    },
     "pending-answers-replay": {
         "task": "chat.tasks.pending_answers_replay",
         "schedule": env.float("PENDING_ANSWERS_REPLAY_INTERVAL", default=15.0),

@@ -1,7 +1,9 @@
 from django.contrib import admin
+from django.contrib.sitemaps.views import sitemap
 from django.urls import include, path
 
 from presskit import views
+from presskit.sitemaps import PublicPageSitemap
 
 urlpatterns = [
     path("", include("chat.urls")),
@@ -15,6 +17,10 @@ urlpatterns = [
     path("p/<slug:slug>/", views.public_page, name="public_page"),
     path("p/<slug:slug>.pdf", views.public_pdf, name="public_pdf"),
     path("p/<slug:slug>.json", views.public_json, name="public_json"),
+    path("p/<slug:slug>/count", views.public_count, name="public_count"),
+    # For crawlers: the listed pages (Presskit.listed), and what not to visit.
+    path("sitemap.xml", sitemap, {"sitemaps": {"presskits": PublicPageSitemap}}, name="sitemap"),
+    path("robots.txt", views.robots_txt, name="robots_txt"),
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),
     path("api/v1/ai/logs/", include("resilience.api_urls")),

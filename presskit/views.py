@@ -15,13 +15,17 @@ from django.shortcuts import render
 from django.templatetags.static import static
 from django.urls import reverse
 from django.utils.translation import get_language_from_request
-from django.views.decorators.http import require_GET, require_safe
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_GET, require_POST, require_safe
 from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, generate_latest
 
 from presskit.csp import origin_of
+from presskit.documents import LINK_KINDS
 from presskit.exports import exports_storage, pdf_name, pdf_render
 from presskit.operator_access import may_read_readiness_details, may_scrape_metrics
 from presskit.photos import CONTENT_TYPES, photo_storage, stored_name_valid
+from presskit.players import Player
+from presskit.stats import count as stats_count
 from presskit.selectors import NotPublished, PublicPresskit, public_presskit_get
 from presskit.texts import public_texts, version_caption
 from resilience.degradation import readiness_check, readiness_in_rotation
@@ -97,7 +101,9 @@ def photo_file(request: HttpRequest, name: str) -> HttpResponse:
 # --- The published presskit ------------------------------------------------------------------------
 # No script runs on the public page; styles and images come from here (or the photo storage).
 PUBLIC_CSP = ("default-src 'none'; style-src 'self'; img-src 'self' data:{photo_origin}; base-uri 'none'; "
-              "form-action 'none'; frame-ancestors 'none'")
+              "form-action 'none'; frame-ancestors 'none'; script-src 'self'; connect-src 'self'")
+LINK_LABELS = {kind.kind: kind.label for kind in LINK_KINDS}
+PLAYER_CSP = "; frame-src {origin}"  # with a player: frames from its service only
 PUBLIC_CACHE = "public, max-age=60"  # a republish shows within a minute
 
 
@@ -156,22 +162,53 @@ def public_context(request: HttpRequest, public: PublicPresskit) -> dict:
         "structured": structured,
         "version_text": version_caption(doc),
         "from_snapshot": public.from_snapshot,
+        "noindex": not public.listed,
+        "player": _player_context(doc, texts),
     }
+
+
+def _player_context(doc: dict, texts: dict[str, str]) -> dict | None:
+    """The player's words and its address (versions published before schema 2 have none)."""
+    if not doc.get("player"):
+        return None
+    player = Player(**doc["player"])
+    label = LINK_LABELS[player.kind]
+    return {"player": player, "play": texts["play"].format(label=label),
+            "note": texts["play_note"].format(label=label),
+            "title": texts["player_title"].format(name=doc["artist"]["name"], label=label)}
 
 
 @require_safe
 def public_page(request: HttpRequest, slug: str) -> HttpResponse:
-    """The page a booker opens: no JavaScript, no cookie set, a strict CSP."""
+    """The page a booker opens: no cookie set, a strict CSP, script only for the player and the
+    counts; a view is counted (presskit.stats)."""
     try:
         public = _public(slug)
     except Http404:
         return _not_found(request)
-    response = render(request, "presskit/public.html", public_context(request, public))
-    response["Content-Security-Policy"] = PUBLIC_CSP.format(photo_origin=_photo_origin(public.document))
+    if request.method == "GET":
+        _counted(request, public.document, "view")
+    context = public_context(request, public)
+    response = render(request, "presskit/public.html", context)
+    response["Content-Security-Policy"] = PUBLIC_CSP.format(photo_origin=_photo_origin(public.document)) + (
+        PLAYER_CSP.format(origin=context["player"]["player"].origin) if context["player"] else "")
     response["Cache-Control"] = PUBLIC_CACHE
     response["X-Content-Type-Options"] = "nosniff"
     response["Referrer-Policy"] = "strict-origin-when-cross-origin"
+    if not public.listed:  # reachable by its link, not advertised (Presskit.listed)
+        response["X-Robots-Tag"] = "noindex"
     return response
+
+
+ROBOTS_DISALLOWED = ("/admin/", "/e/", "/ws/")  # staff, the private edit links, the chat's sockets
+
+
+@require_safe
+def robots_txt(request: HttpRequest) -> HttpResponse:
+    """For crawlers: everything but the private doors, and the sitemap of the listed pages."""
+    lines = ["User-agent: *", "Allow: /", *(f"Disallow: {path}" for path in ROBOTS_DISALLOWED),
+             f"Sitemap: {request.build_absolute_uri(reverse('sitemap'))}"]
+    return HttpResponse("\n".join(lines) + "\n", content_type="text/plain; charset=utf-8")
 
 
 @require_safe
@@ -190,6 +227,28 @@ def public_json(request: HttpRequest, slug: str) -> HttpResponse:
     return response
 
 
+def _counted(request: HttpRequest, document: dict, event: str) -> None:
+    stats_count(slug=document["slug"], version=document["version"], event=event,
+                user_agent=request.headers.get("User-Agent", ""))
+
+
+@csrf_exempt  # a beacon from the page (no cookie, no session): a forged one can only add a count
+@require_POST
+def public_count(request: HttpRequest, slug: str) -> HttpResponse:
+    """A play or a link followed on the page of version `version` (public.js). Counted only for
+    the version that is public, and never stored about the visitor."""
+    event, version = request.POST.get("event", ""), request.POST.get("version", "")
+    if event not in ("play", "link") or not version.isdigit():
+        return HttpResponse(status=400)
+    try:
+        public = _public(slug)
+    except Http404:
+        return HttpResponse(status=404)
+    if public.document["version"] == int(version):
+        _counted(request, public.document, event)
+    return HttpResponse(status=204)
+
+
 def _stored_pdf(name: str) -> bytes | None:
     try:
         with exports_storage().open(name) as stored:
@@ -206,6 +265,8 @@ async def public_pdf(request: HttpRequest, slug: str) -> HttpResponse:
         public = await sync_to_async(_public)(slug)
     except Http404:
         return await sync_to_async(_not_found)(request)
+    if request.method == "GET":
+        await sync_to_async(_counted, thread_sensitive=False)(request, public.document, "pdf")
     name = pdf_name(public.document)
     content = await sync_to_async(_stored_pdf, thread_sensitive=False)(name)
     if content is None:

@@ -23,11 +23,12 @@ pytestmark = [pytest.mark.subprocess, pytest.mark.django_db(transaction=True)]
 DEAD_DATABASE = "postgres://nobody@127.0.0.1:1/gone"  # nothing listens on port 1
 
 
-def published(name: str) -> Presskit:
+def published(name: str, links: tuple[str, ...] = ("@lunaroja",)) -> Presskit:
+    """A finished presskit, published, its export jobs done (as a worker does them)."""
     session = chat_services.chat_session_create(language="es")
     Presskit.objects.filter(pk=session.presskit_id).update(
         artist_name=name, genres=["house"], experience="desde 2014", location="Madrid",
-        story="Empecé pinchando en las fiestas de mi barrio.", links=["@lunaroja"],
+        story="Empecé pinchando en las fiestas de mi barrio.", links=list(links),
         booking_email="booking@lunaroja.com", short_bio=f"{name} es DJ de house en Madrid.", bio_source="template")
     version = presskit_publish(presskit_id=str(session.presskit_id), language="es")
     for job in QueuedJob.objects.filter(job_type="presskit.version_export"):

@@ -66,10 +66,15 @@ def test_an_artist_publishes_shares_and_edits_from_another_browser(transactional
         edit_path = page.locator("#private-link-url").get_attribute("href")
         page.get_by_role("button", name="Copiar enlace", exact=True).click()
         assert page.evaluate("navigator.clipboard.readText()") == base_url + public_path
+        listing = page.get_by_role("button", name="Mostrar en buscadores")  # public, unlisted so far
+        assert listing.bounding_box()["height"] >= 44  # a finger's target
+        listing.click()
+        expect(page.locator("#publish")).to_contain_text("Buscadores: sí.")
 
         public = page.context.new_page()
         public.goto(base_url + public_path)
         expect(public.locator("h1")).to_have_text("Luna Roja")
+        expect(public.locator("meta[name=robots]")).to_have_count(0)  # listed
         expect(public.get_by_role("link", name="booking@lunaroja.com").first).to_have_attribute(
             "href", "mailto:booking@lunaroja.com")
         expect(public.get_by_role("link", name="Instagram de Luna Roja (se abre el sitio de Instagram)")).to_be_visible()
