@@ -16,7 +16,7 @@ PUBLIC_TEXTS: dict[str, dict[str, str]] = {
         "bio_long": "Leer la biografía completa",
         "story_title": "En sus palabras",
         "links": "Escucha y sigue",
-        "listen": "Escucha",
+        "listen": "Su música",
         "play": "Reproducir en {label}",
         "play_note": "El reproductor de {label} se carga solo cuando lo pulsas.",
         "player_title": "Música de {name} en {label}",
@@ -34,6 +34,7 @@ PUBLIC_TEXTS: dict[str, dict[str, str]] = {
         "not_found_text": "El enlace puede estar mal escrito, o el artista ha retirado su página. "
                           "Pídele el enlace nuevo o escríbele directamente.",
         "not_found_home": "Crea tu propio presskit",
+        "language_switch": "Esta página en español",
     },
     "en": {
         "genres": "Genres",
@@ -43,7 +44,7 @@ PUBLIC_TEXTS: dict[str, dict[str, str]] = {
         "bio_long": "Read the full biography",
         "story_title": "In their own words",
         "links": "Listen and follow",
-        "listen": "Listen",
+        "listen": "The music",
         "play": "Play on {label}",
         "play_note": "{label}'s player loads only when you press play.",
         "player_title": "{name}'s music on {label}",
@@ -61,6 +62,7 @@ PUBLIC_TEXTS: dict[str, dict[str, str]] = {
         "not_found_text": "The link may be mistyped, or the artist has taken the page down. "
                           "Ask them for the new link or write to them directly.",
         "not_found_home": "Make your own presskit",
+        "language_switch": "This page in English",
     },
 }
 
@@ -69,9 +71,9 @@ def public_texts(language: str) -> dict[str, str]:
     return PUBLIC_TEXTS.get(language) or PUBLIC_TEXTS[settings.LANGUAGE_CODE]
 
 
-def version_caption(document: dict) -> str:
-    """"Versión 3 · publicada el 1 de diciembre de 2026", in the document's language."""
-    language = document["language"]
+def version_caption(document: dict, language: str | None = None) -> str:
+    """"Versión 3 · publicada el 1 de diciembre de 2026", in `language` (the document's by default)."""
+    language = language or document["language"]
     published = parse_datetime(document["published_at"])
     with translation.override(language):
         date = date_format(published, "DATE_FORMAT") if published else ""

@@ -7,6 +7,7 @@ from pathlib import PurePosixPath
 from urllib.parse import urlsplit
 
 from asgiref.sync import sync_to_async
+from django.conf import settings
 from django.core.exceptions import SuspiciousFileOperation
 from django.http import (
     Http404, HttpRequest, HttpResponse, HttpResponseForbidden, HttpResponsePermanentRedirect, JsonResponse,
@@ -14,6 +15,7 @@ from django.http import (
 from django.shortcuts import render
 from django.templatetags.static import static
 from django.urls import reverse
+from django.utils.cache import patch_vary_headers
 from django.utils.translation import get_language_from_request
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_POST, require_safe
@@ -131,12 +133,27 @@ def _photo_origin(document: dict) -> str:
     return f" {origin}" if origin else ""
 
 
+PAGE_LANGUAGES = tuple(code for code, _ in settings.LANGUAGES)
+
+
+def _reader_language(request: HttpRequest, document: dict) -> str:
+    """The language of the page's own words (the artist's stay as written): ?lang= (a link to one
+    language), else what the reader's browser asks for, else the artist's."""
+    if (asked := request.GET.get("lang", "")) in PAGE_LANGUAGES:
+        return asked
+    if request.headers.get("Accept-Language"):
+        return get_language_from_request(request)
+    return document["language"]
+
+
 def public_context(request: HttpRequest, public: PublicPresskit) -> dict:
     doc = public.document
-    texts = public_texts(doc["language"])
+    language = _reader_language(request, doc)
+    texts = public_texts(language)
     photo = doc.get("photo")
     widest = photo["variants"][-1]["url"] if photo and photo["variants"] else (photo or {}).get("url", "")
     page_url = request.build_absolute_uri(reverse("public_page", args=[doc["slug"]]))
+    in_language = {code: f"{page_url}?lang={code}" for code in PAGE_LANGUAGES}
     structured = {
         "@context": "https://schema.org",
         "@type": "MusicGroup",  # schema.org: "can also be a solo musician"
@@ -160,8 +177,14 @@ def public_context(request: HttpRequest, public: PublicPresskit) -> dict:
         "image_url": _absolute(request, widest) if widest else "",
         "photo_src": widest,
         "structured": structured,
-        "version_text": version_caption(doc),
+        "version_text": version_caption(doc, language),
         "from_snapshot": public.from_snapshot,
+        "language": language,
+        # Each language's own address (hreflang), the one shown when it was asked for by link.
+        "alternates": in_language,
+        "canonical_url": in_language[language] if "lang" in request.GET else page_url,
+        "other_languages": [{"code": code, "url": url, "text": public_texts(code)["language_switch"]}
+                            for code, url in in_language.items() if code != language],
         "noindex": not public.listed,
         "player": _player_context(doc, texts),
     }
@@ -193,6 +216,7 @@ def public_page(request: HttpRequest, slug: str) -> HttpResponse:
     response["Content-Security-Policy"] = PUBLIC_CSP.format(photo_origin=_photo_origin(public.document)) + (
         PLAYER_CSP.format(origin=context["player"]["player"].origin) if context["player"] else "")
     response["Cache-Control"] = PUBLIC_CACHE
+    patch_vary_headers(response, ["Accept-Language"])  # the page's words follow the reader's language
     response["X-Content-Type-Options"] = "nosniff"
     response["Referrer-Policy"] = "strict-origin-when-cross-origin"
     if not public.listed:  # reachable by its link, not advertised (Presskit.listed)

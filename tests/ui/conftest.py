@@ -7,6 +7,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
+from django.db import connections
 from playwright.sync_api import Page, sync_playwright
 
 CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
@@ -54,5 +55,11 @@ def daphne(transactional_db) -> Iterator[str]:
 def off_the_browser_thread(action, **kwargs):
     """Playwright's sync API runs an event loop in the test's thread: code that runs one of its
     own (a level's broadcast through async_to_sync) runs in another, as staff's would in theirs."""
+    def run():
+        try:
+            return action(**kwargs)
+        finally:
+            connections.close_all()  # this thread's own: left open, it would outlive the test database
+
     with ThreadPoolExecutor(max_workers=1) as pool:
-        return pool.submit(action, **kwargs).result()
+        return pool.submit(run).result()

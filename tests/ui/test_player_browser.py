@@ -41,3 +41,21 @@ def test_the_music_loads_only_when_the_booker_taps_play(daphne, sized_page):
     expect(frame).to_have_attribute("title", f"Música de {NAME} en YouTube")
     assert "www.youtube.com" not in asked  # the cookie-setting domain is never asked
     shoot(page, f"player-{viewport}-after")
+
+
+def test_an_english_reader_reads_the_page_in_english(daphne, sized_page):
+    spanish, viewport = sized_page
+    presskit = off_the_browser_thread(published, name="Luna Roja", links=("https://soundcloud.com/lunaroja",))
+    english = spanish.context.browser.new_context(locale="en-GB", viewport=spanish.viewport_size)
+    page = english.new_page()
+    page.goto(f"{daphne}/p/{presskit.slug}/")
+    expect(page.locator("html")).to_have_attribute("lang", "en")
+    expect(page.locator(".player__play")).to_have_text("Play on SoundCloud")
+    expect(page.locator("#listen-title")).to_have_text("The music")
+    expect(page.locator("#bio-title")).to_have_text("Biography")
+    assert serious_violations(page) == []
+    shoot(page, f"public-{viewport}-english")
+    page.locator(".epk__languages a").click()  # to the Spanish page, by its own address
+    expect(page.locator("html")).to_have_attribute("lang", "es")
+    expect(page.locator(".player__play")).to_have_text("Reproducir en SoundCloud")
+    english.close()
