@@ -1,5 +1,5 @@
-"""The artist's bio, short (~50 words) and long (~200 words), written after the seventh answer
-and again after any later edit (DESIGN.md).
+"""The artist's bio, in one line (~15 words, for festival programmes), short (~50 words) and long
+(~200 words), written after the seventh answer and again after any later edit (DESIGN.md).
 
 An AI provider writes it when one can: the chain's AI members in order, each through its own
 breaker and deadlines, its requests logged like a turn's. When none can, the artist gets a bio
@@ -26,10 +26,10 @@ from django.db import transaction
 from chat.chain import chain_from_settings, configured_ai_providers
 from chat.groups import group_publish_now
 from chat.models import ChatMessage, ChatSession
-from chat.prompts import BIO_LABELS
+from chat.prompts import BIO_LABELS, ONE_LINER_MAX_WORDS
 from chat.providers.ai import AIMember, ProviderFailed
 from chat.providers.base import ReplyKind, ReplyRequest
-from chat.providers.template import template_bios
+from chat.providers.template import template_bios, template_one_liner
 from chat.steps import TOTAL_STEPS, answers_of
 from chat.texts import catalogue_for
 from chat.turn_log import TurnLog, current_turn_log, turn_log_write
@@ -48,6 +48,8 @@ JOB_TYPE = "chat.bio"
 GATE = "ai"
 SHORT_WORDS = (15, 120)  # what a short bio may run to, in words
 LONG_WORDS = (60, 450)
+ONE_LINER_WORDS = (4, ONE_LINER_MAX_WORDS)
+_EMOJI = re.compile("[\U0001F000-\U0001FAFF\u2600-\u27BF\uFE0F\u200D]")
 
 
 class BioUnavailable(Exception):
@@ -55,7 +57,7 @@ class BioUnavailable(Exception):
 
 
 class BioMalformed(ValueError):
-    """A provider answered, but not with the two bios in the asked format."""
+    """A provider answered, but not with the short and long bio in the asked format."""
 
 
 @dataclass(frozen=True)
@@ -80,18 +82,33 @@ def answers_fingerprint(request: ReplyRequest) -> str:
     return hashlib.sha256(json.dumps(facts, sort_keys=True).encode()).hexdigest()
 
 
-def parse_bios(text: str, language: str) -> tuple[str, str]:
-    """The short and long bio out of a provider's reply; BioMalformed if it is not that."""
-    short_label, long_label = BIO_LABELS[catalogue_for(language).language]
-    cleaned = text.replace("*", "").replace("#", "")
-    match = re.search(rf"{re.escape(short_label)}\s*(.+?)\s*{re.escape(long_label)}\s*(.+)\s*$", cleaned,
-                      re.IGNORECASE | re.DOTALL)
-    if match is None:
+def _one_liner_fits(text: str, artist_name: str) -> bool:
+    """What the prompt asked of the model's one-liner, checked before anyone sees it."""
+    return (ONE_LINER_WORDS[0] <= len(text.split()) <= ONE_LINER_WORDS[1] and "#" not in text
+            and not _EMOJI.search(text) and artist_name.casefold() in text.casefold())
+
+
+def parse_bios(text: str, request: ReplyRequest) -> tuple[str, str, str]:
+    """The one-liner, short and long bio out of a provider's reply; BioMalformed if the short or
+    the long one is missing or of the wrong length. A one-liner missing or not as asked is
+    replaced by the template's: the short and long bio still stand."""
+    labels = BIO_LABELS[catalogue_for(request.language).language]
+    # [before, label, text, label, text, …]: each text up to the next label, in any order.
+    parts = re.split(f"({'|'.join(map(re.escape, labels))})", text.replace("*", ""), flags=re.IGNORECASE)
+    found: dict[str, str] = {}
+    for label, body in zip(parts[1::2], parts[2::2]):
+        found.setdefault(label.upper(), " ".join(body.split()).strip("# "))  # "#": markdown headings
+    one_label, short_label, long_label = labels
+    short, long = (" ".join(found.get(label, "").replace("#", "").split()) for label in (short_label, long_label))
+    if not (short and long):
         raise BioMalformed("the reply has no short and long bio")
-    short, long = (" ".join(part.split()) for part in match.groups())
     if not (SHORT_WORDS[0] <= len(short.split()) <= SHORT_WORDS[1] and LONG_WORDS[0] <= len(long.split()) <= LONG_WORDS[1]):
         raise BioMalformed("a bio of the wrong length")
-    return short, long
+    one_liner = found.get(one_label, "")
+    if not _one_liner_fits(one_liner, request.artist_name):
+        logger.info("one-liner not as asked (session %s): the template's stands in", request.session_id)
+        one_liner = template_one_liner(request)
+    return one_liner, short, long
 
 
 # --- Writing it with AI --------------------------------------------------------------------------
@@ -106,7 +123,8 @@ class _Silent:
 
 
 async def ai_bios_write(request: ReplyRequest) -> dict:
-    """The bios from the first AI provider that writes them well: {"short", "long", "provider"}.
+    """The bios from the first AI provider that writes them well: {"one_liner", "short", "long",
+    "provider"}.
     Raises CircuitOpenError when every provider's breaker refused (nothing was tried: a queued
     job keeps its attempt), BioUnavailable when they were tried and failed."""
     members = [member for member in chain_from_settings().members if isinstance(member, AIMember)]
@@ -117,14 +135,14 @@ async def ai_bios_write(request: ReplyRequest) -> dict:
         for member in members:
             try:
                 text = await member.write(request, _Silent())
-                short, long = parse_bios(text, request.language)
+                one_liner, short, long = parse_bios(text, request)
             except ProviderFailed as failed:
                 refused += failed.code == "refused"
                 continue
             except BioMalformed:
                 logger.warning("bio from %s not in the asked format (session %s)", member.name, request.session_id)
                 continue
-            return {"short": short, "long": long, "provider": member.name}
+            return {"one_liner": one_liner, "short": short, "long": long, "provider": member.name}
     finally:
         current_turn_log.reset(token)
         await sync_to_async(turn_log_write, thread_sensitive=False)(log, fallback_used=False)
@@ -147,9 +165,9 @@ def ai_gate() -> Gate:
 
 
 # --- Recording it --------------------------------------------------------------------------------
-def _save(session: ChatSession, fingerprint: str, short: str, long: str, source: str) -> None:
+def _save(session: ChatSession, fingerprint: str, one_liner: str, short: str, long: str, source: str) -> None:
     presskit = session.presskit
-    presskit.short_bio, presskit.long_bio = short, long
+    presskit.one_liner, presskit.short_bio, presskit.long_bio = one_liner, short, long
     presskit.bio_source, presskit.bio_answers_hash = source, fingerprint
     presskit.save(update_fields=[*BIO_FIELDS, "updated_at"])
 
@@ -163,7 +181,7 @@ def template_bios_save(*, session_id: str, fingerprint: str) -> None:
         if presskit.bio_source == BioSource.AI and presskit.bio_answers_hash == fingerprint:
             return  # a worker wrote the AI bio for these answers meanwhile: it stays
         if answers_fingerprint(request) == fingerprint:
-            _save(session, fingerprint, *template_bios(request), BioSource.TEMPLATE)
+            _save(session, fingerprint, template_one_liner(request), *template_bios(request), BioSource.TEMPLATE)
 
 
 def _push_arrived(session_id: str, message_id: int) -> None:
@@ -182,11 +200,14 @@ def ai_bios_apply(payload: dict, value: dict | None) -> dict:
     if value is None or session is None:
         return {"superseded": True}
     fingerprint = payload["fingerprint"]
-    if answers_fingerprint(bio_request(session)) != fingerprint:
+    request = bio_request(session)
+    if answers_fingerprint(request) != fingerprint:
         return {"superseded": True}
     presskit = session.presskit
     later = not value.get("shown")
-    _save(session, fingerprint, value["short"], value["long"], BioSource.AI)
+    # A bio cached before the one-liner existed has none: the template's stands in.
+    one_liner = value.get("one_liner") or template_one_liner(request)
+    _save(session, fingerprint, one_liner, value["short"], value["long"], BioSource.AI)
     if later:
         message = ChatMessage.objects.create(
             session=session, role=ChatMessage.Role.ASSISTANT, step=None, provider=value["provider"],

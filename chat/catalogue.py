@@ -29,6 +29,18 @@ class StepTexts:
 
 
 @dataclass(frozen=True)
+class SectionTexts:
+    """An optional section (chat.sections), offered once the seven steps are done."""
+
+    label: str  # its title in the review panel
+    chip: str  # the button that starts it
+    question: str
+    hint: str  # example of a good answer, under the input
+    saved: str  # {value}: after a valid answer (a section of several answers asks for another)
+    keywords: tuple[str, ...]  # words of a message that start it
+
+
+@dataclass(frozen=True)
 class Catalogue:
     language: str
     steps: Mapping[str, StepTexts]
@@ -51,3 +63,9 @@ class Catalogue:
     bios: Mapping[str, str] = field(default_factory=dict)
     # The assistant's word after publish, unpublish and a new edit link ({url} {number}).
     publishing: Mapping[str, str] = field(default_factory=dict)
+    # The optional sections: their texts, the offer of them, the word that ends one, and the
+    # answers that mean "I'm done" (compared lower-cased, without the final full stop).
+    sections: Mapping[str, SectionTexts] = field(default_factory=dict)
+    sections_offer: str = ""
+    section_done: str = ""
+    done_words: frozenset[str] = frozenset()

@@ -60,15 +60,16 @@ class ProviderChain:
         """`ai_allowed=False` (staff forced a level without AI, e.g. for maintenance): only the
         template responder answers."""
         log = log or TurnLog(request.session_id, request.step)
-        members = self.members if ai_allowed else [m for m in self.members if isinstance(m, TemplateResponder)]
+        templates_only = not ai_allowed or request.kind.ours
+        members = [m for m in self.members if isinstance(m, TemplateResponder)] if templates_only else self.members
         token = current_turn_log.set(log)
         try:
-            return await self._reply(members, request, sink, log)
+            return await self._reply(members, request, sink, log, set_aside=not ai_allowed)
         finally:
             current_turn_log.reset(token)
 
     async def _reply(self, members: Sequence[ChainMember], request: ReplyRequest, sink: ReplySink,
-                     log: TurnLog) -> Reply:
+                     log: TurnLog, *, set_aside: bool) -> Reply:
         handover = None
         for position, member in enumerate(members):
             if position > 0:
@@ -87,7 +88,8 @@ class ProviderChain:
                 if member.cacheable and self.replies is not None:
                     self.replies.put_later(request, text)  # not on the reply's path
                 # A reply while AI is set aside by staff is a backup reply too.
-                return Reply(text, member.name, fallback_used=position > 0 or len(members) < len(self.members))
+                return Reply(text, member.name,
+                             fallback_used=position > 0 or (set_aside and len(members) < len(self.members)))
             if tracking.sent:
                 await sink.discard()
         text = emergency_reply(request)

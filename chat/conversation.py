@@ -54,6 +54,8 @@ def _apply(session_id: str, command: Command, language: str) -> services.Turn:
             return services.answer_edit_cancel(session_id=session_id)
         case CommandKind.RESTART:
             return services.chat_session_restart(session_id=session_id)
+        case CommandKind.SECTION:
+            return services.section_start(session_id=session_id, name=command.section)
     raise ValueError(f"unknown command {command.kind!r}")
 
 
@@ -108,7 +110,13 @@ _PRESSKIT_ACTIONS = {
 async def _presskit_action(session_id: str, command: Command, sink: TurnSink, origin: str | None,
                            level: Level) -> str:
     """Publish, unpublish, list, unlist, a new edit link: done by our code, no provider asked. A new edit
-    link's token goes to the asking tab only, never to the group nor to the transcript."""
+    link's token goes to the asking tab only, never to the group nor to the transcript. Taking a
+    date or a quote out changes the panel only."""
+    if command.kind is CommandKind.REMOVE:
+        session = await database_sync_to_async(services.section_item_remove_from_chat)(
+            session_id=session_id, name=command.section, item=command.item)
+        await _publish(session_id, await database_sync_to_async(rendering.render_draft)(session, level), sink, origin)
+        return ""
     done = await database_sync_to_async(_PRESSKIT_ACTIONS[command.kind])(session_id=session_id)
     html = await database_sync_to_async(rendering.render_turn_done)(session_id, done.message, level)
     await _publish(session_id, html, sink, origin)

@@ -26,11 +26,14 @@ class CommandKind(StrEnum):
     EDIT_LINK = "edit_link"  # a new private edit link (the older one stops working)
     LIST = "list"  # invite search engines to the public page
     UNLIST = "unlist"  # reachable by its link only
+    SECTION = "section"  # start adding an optional section: `section`
+    REMOVE = "remove"  # take a date or a quote out (`section`, `item`), or empty a section of one answer
 
 
 # Actions on the presskit itself rather than on an answer: no reply is asked of any provider.
 PRESSKIT_ACTIONS = frozenset({CommandKind.PUBLISH, CommandKind.UNPUBLISH, CommandKind.EDIT_LINK,
-                              CommandKind.LIST, CommandKind.UNLIST})
+                              CommandKind.LIST, CommandKind.UNLIST, CommandKind.REMOVE})
+SECTION_NAMES = frozenset({"dates", "quotes", "sounds_like", "rider"})  # chat.sections.SECTIONS
 
 
 @dataclass(frozen=True)
@@ -38,6 +41,8 @@ class Command:
     kind: CommandKind
     text: str = ""
     step: int | None = None
+    section: str = ""
+    item: int | None = None
 
 
 _CONTROL_CHARACTERS = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
@@ -81,10 +86,25 @@ def command_from_values(values: Mapping[str, object]) -> Command:
             if action == CommandKind.EDIT:
                 return Command(CommandKind.EDIT, step=step)
             return Command(CommandKind.SET, text=_message_of(values), step=step)
+        if action in (CommandKind.SECTION, CommandKind.REMOVE):
+            return _section_command(CommandKind(action), values)
         if action in (CommandKind.RESUME, CommandKind.RESTART, *PRESSKIT_ACTIONS):
             return Command(CommandKind(action))
         raise FrameError("unknown_action")
     return Command(CommandKind.MESSAGE, text=_message_of(values))
+
+
+def _section_command(kind: CommandKind, values: Mapping[str, object]) -> Command:
+    section = values.get("section")
+    if section not in SECTION_NAMES:
+        raise FrameError("unknown_action")
+    item = values.get("item")
+    if kind is CommandKind.REMOVE and item not in (None, ""):
+        try:
+            item = int(str(item))
+        except ValueError:
+            raise FrameError("unknown_action") from None
+    return Command(kind, section=str(section), item=item if isinstance(item, int) else None)
 
 
 def _message_of(values: Mapping[str, object]) -> str:

@@ -21,6 +21,9 @@ class ChatSession(models.Model):
     current_step = models.PositiveSmallIntegerField(default=1)
     # An earlier step the artist chose to change; the next answer goes there.
     editing_step = models.PositiveSmallIntegerField(null=True, blank=True)
+    # An optional section being added once the seven steps are done (chat.sections): the next
+    # answer goes to it.
+    section = models.CharField(max_length=16, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

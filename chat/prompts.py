@@ -64,27 +64,32 @@ LABELS = {
     },
 }
 
-# The bios (ReplyKind.BIO): two texts in one reply, each after its label, so one request writes
-# both and a reply without both labels is recognisably not a bio (chat.bios parses it).
-BIO_LABELS = {"es": ("BREVE:", "LARGA:"), "en": ("SHORT:", "LONG:")}
+# The bios (ReplyKind.BIO): three texts in one reply, each after its label (the one-liner, the
+# short and the long bio), so one request writes them all and a reply without the short and long
+# labels is recognisably not a bio (chat.bios parses it).
+BIO_LABELS = {"es": ("FRASE:", "BREVE:", "LARGA:"), "en": ("ONE LINE:", "SHORT:", "LONG:")}
+ONE_LINER_MAX_WORDS = 20  # festival programmes print a line, not a paragraph
 BIO_SYSTEM = {
     "es": (
         "Eres el redactor de ÍTERA PressKit. Escribe la biografía de un artista (músico o DJ) para su "
         "presskit, en tercera persona, en español, con tono profesional y cercano. Reglas:\n"
         "- Usa solo los datos que te doy: no inventes premios, fechas, sellos ni colaboraciones.\n"
-        "- Dos versiones: una breve (unas 50 palabras) y una larga (unas 200 palabras).\n"
-        "- Sin listas, sin markdown, sin emojis.\n"
+        f"- Tres versiones: una frase para el programa de un festival (como mucho {ONE_LINER_MAX_WORDS} "
+        "palabras, con el nombre del artista, sus géneros y su ciudad), una breve (unas 50 palabras) y "
+        "una larga (unas 200 palabras).\n"
+        "- Sin listas, sin markdown, sin emojis, sin hashtags.\n"
         "- Responde exactamente con este formato, y nada más:\n"
-        "BREVE: <la biografía breve>\nLARGA: <la biografía larga>"
+        "FRASE: <la frase>\nBREVE: <la biografía breve>\nLARGA: <la biografía larga>"
     ),
     "en": (
         "You are ÍTERA PressKit's copywriter. Write an artist's (musician or DJ) bio for their presskit, "
         "in the third person, in English, professional and warm. Rules:\n"
         "- Use only the facts given: never invent awards, dates, labels or collaborations.\n"
-        "- Two versions: a short one (about 50 words) and a long one (about 200 words).\n"
-        "- No lists, no markdown, no emojis.\n"
+        f"- Three versions: one line for a festival programme (at most {ONE_LINER_MAX_WORDS} words, naming "
+        "the artist, their genres and their city), a short one (about 50 words) and a long one (about 200 words).\n"
+        "- No lists, no markdown, no emojis, no hashtags.\n"
         "- Answer in exactly this format, and nothing else:\n"
-        "SHORT: <the short bio>\nLONG: <the long bio>"
+        "ONE LINE: <the one line>\nSHORT: <the short bio>\nLONG: <the long bio>"
     ),
 }
 
@@ -131,8 +136,8 @@ def question_asked(reply: str, question_text: str) -> bool:
 def _bio_prompt(request: ReplyRequest) -> Prompt:
     catalogue = catalogue_for(request.language)
     facts = "\n".join(f"{catalogue.steps[name].label}: {value}" for name, value in request.answers.items())
-    short_label, long_label = BIO_LABELS[catalogue.language]
-    return Prompt(system=BIO_SYSTEM[catalogue.language], user=f"{facts}\n\n{short_label} …\n{long_label} …",
+    labels = "\n".join(f"{label} …" for label in BIO_LABELS[catalogue.language])
+    return Prompt(system=BIO_SYSTEM[catalogue.language], user=f"{facts}\n\n{labels}",
                   max_tokens=settings.AI_BIO_MAX_TOKENS)
 
 

@@ -16,9 +16,11 @@ from django.utils.formats import date_format
 from redis.exceptions import RedisError
 
 from chat.bios import JOB_TYPE as BIO_JOB_TYPE
+from chat.catalogue import Catalogue
 from chat.chain import configured_ai_providers
 from chat.kept import KeptAnswer, pending_answers_of
 from chat.models import ChatMessage, ChatSession
+from chat.sections import SECTIONS, quote_text, show_text
 from chat.selectors import chat_messages
 from chat.service_mode import service_mode
 from chat.steps import STEPS, TOTAL_STEPS, display_value
@@ -86,6 +88,8 @@ def chat_context(session: ChatSession, *, with_messages: bool, level: Level) -> 
         if session.editing_step
         else "",
     }
+    if session.is_complete and not session._state.adding:
+        context.update(_sections_context(session, catalogue))
     if session.is_complete:
         publication = context["publication"] = publication_of(presskit, language=session.language)
         if publication.published_at:
@@ -98,6 +102,28 @@ def chat_context(session: ChatSession, *, with_messages: bool, level: Level) -> 
     if with_messages:
         context["messages"] = chat_messages(session)
         context["kept_answers"] = _kept_answers(session)
+    return context
+
+
+def _sections_context(session: ChatSession, catalogue: Catalogue) -> dict[str, Any]:
+    """Once the seven steps are done: the optional sections in the panel (what each holds, to
+    remove or change), the buttons that start one, and the box while one is being added."""
+    presskit = session.presskit
+    items = {
+        "dates": [{"id": show.pk, "text": show_text(show)} for show in presskit.shows.all()],
+        "quotes": [{"id": quote.pk, "text": quote_text(quote)} for quote in presskit.quotes.all()],
+    }
+    context: dict[str, Any] = {"sections": [
+        {"name": name, "label": catalogue.sections[name].label, "several": section.several,
+         "items": items.get(name, []), "value": section.current(presskit)}
+        for name, section in SECTIONS.items()
+    ]}
+    if session.section:  # being added: its hint, and the box says which, with a way out
+        texts = catalogue.sections[session.section]
+        context.update(hint=texts.hint, editing_label=texts.label, section_active=True,
+                       editing_value=SECTIONS[session.section].current(presskit))
+    elif session.editing_step is None:
+        context["section_buttons"] = [{"name": name, "chip": texts.chip} for name, texts in catalogue.sections.items()]
     return context
 
 

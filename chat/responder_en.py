@@ -1,7 +1,7 @@
 """The English texts of the chat: what the assistant asks, answers and explains."""
 import re
 
-from chat.catalogue import Catalogue, Pattern, StepTexts
+from chat.catalogue import Catalogue, Pattern, SectionTexts, StepTexts
 
 
 def _p(regex: str, reply: str) -> Pattern:
@@ -133,6 +133,12 @@ CATALOGUE = Catalogue(
         "Received. On to the next one.",
     ),
     invalid={
+        "show_date": "I can't read the date: write it with day, month and year, e.g. 14/02/2027.",
+        "show_past": "That date has passed: this is for upcoming ones.",
+        "show_parts": "I need the date, the venue and the city, separated by commas.",
+        "quote_parts": "I need the quote and who wrote it, separated by a dash: “quote” — outlet.",
+        "too_long": "That's a bit long: {max} characters at most.",
+        "section_full": "You already have {max}; remove one from the panel to add another.",
         "name_length": "Your artist name must be between 2 and 50 characters.",
         "genres_empty": "I need at least one genre.",
         "genres_too_many": "You've listed {count} genres; pick up to 5, the ones that define you best.",
@@ -150,6 +156,42 @@ CATALOGUE = Catalogue(
         "email_invalid": "That doesn't look like a valid email.",
         "email_too_long": "That email is too long (at most {max} characters). Do you have a shorter one for bookings?",
     },
+    sections={
+        "dates": SectionTexts(
+            label="Upcoming dates", chip="Dates",
+            question=("Which dates do you have? One per message: date, venue and city, separated by commas, and the "
+                      "ticket link if there is one."),
+            hint="E.g.: 14/02/2027, Sala Apolo, Barcelona, https://tickets.example/apolo",
+            saved="Noted: {value}. Another date? Type it, or say “done” to finish.",
+            keywords=("date", "dates", "gigs", "shows", "tour"),
+        ),
+        "quotes": SectionTexts(
+            label="Press", chip="Press quotes",
+            question="Paste a press quote and, after a dash, who wrote it.",
+            hint="E.g.: “A hypnotic set from start to finish” — Mixmag",
+            saved="Noted: {value}. Another quote? Paste it, or say “done” to finish.",
+            keywords=("quote", "quotes", "press", "review", "reviews"),
+        ),
+        "sounds_like": SectionTexts(
+            label="Sounds like", chip="Sounds like",
+            question="Who do you sound like? Name two or three artists a promoter would know.",
+            hint="E.g.: Bicep, Four Tet, Peggy Gou",
+            saved="Noted: you sound like {value}.",
+            keywords=("sounds", "sound", "references"),
+        ),
+        "rider": SectionTexts(
+            label="Tech rider", chip="Tech rider",
+            question="Type your tech rider: the gear you need in the booth or on stage.",
+            hint="E.g.: 2 CDJ-3000, DJM-900NXS2 mixer, 2 booth monitors",
+            saved="Noted your tech rider.",
+            keywords=("rider", "gear", "technical"),
+        ),
+    },
+    sections_offer=("Want to add anything else? Dates, press quotes, who you sound like or your tech rider: "
+                    "pick below. None of it is needed to publish."),
+    section_done="Done.",
+    done_words=frozenset({"done", "no", "none", "nothing", "that's all", "thats all", "finish", "finished", "stop",
+                          "enough", "ok done"}),
     errors={
         "binary": "I can only read text messages.",
         "too_large": "Your message is too long. Please shorten it and send it again.",
@@ -164,6 +206,7 @@ CATALOGUE = Catalogue(
         "bad_step": "You can only edit steps you've already answered.",
         "not_editing": "You are not editing any answer.",
         "not_started": "You have not answered anything yet: start with the first question, in the answer box.",
+        "nothing_to_remove": "That was not in your presskit any more.",
         "read_only": "Editing, starting over and publishing wait until the service is back. New answers are still kept.",
         "internal": "Something went wrong while replying. What you already sent is saved; please try again in a moment.",
         "session_unknown": "This conversation doesn't exist. Reload the page to start a new one.",
@@ -210,6 +253,13 @@ CATALOGUE = Catalogue(
         "closing_solo": "Their music and profiles are linked in this presskit.",
         "closing_duo": "Their music and profiles are linked in this presskit.",
         "closing_group": "Their music and profiles are linked in this presskit.",
+        # The one-liner, for festival programmes: "{name}: …", the career only when it is a date
+        # or a span ({year} {duration}).
+        "one_liner_solo": "{name}: {genres} artist based in {base}",
+        "one_liner_duo": "{name}: {genres} duo based in {base}",
+        "one_liner_group": "{name}: {genres} band based in {base}",
+        "one_liner_since": ", active since {year}",
+        "one_liner_for": ", active for {duration}",
         "written_ai": "I've written your bio, short and long: it's in the “Your presskit” panel.",
         "written_template": "I've put your bio together from your answers: it's in the “Your presskit” panel.",
         "queued": (
@@ -231,6 +281,7 @@ CATALOGUE = Catalogue(
         "send": "Send",
         "suggestions": "Suggestions",
         "bio_title": "Bio",
+        "bio_one_liner": "In one line",
         "bio_short": "Short",
         "bio_long": "Long",
         "bio_by_ai": "Written by the AI",
@@ -332,6 +383,14 @@ CATALOGUE = Catalogue(
         "publish_lead": "This is how your presskit looks to whoever opens your link. Review and edit anything; publish it when you like it.",
         "publish": "Publish",
         "publish_changes": "Publish changes",
+        # The optional sections in the panel and under the box.
+        "sections_title": "Optional sections",
+        "sections_offer_label": "Add to your presskit",
+        "section_add": "Add",
+        "section_change": "Change",
+        "section_remove": "Remove",
+        "section_none": "Nothing yet.",
+        "section_finish": "Done",
         "published_state": "Published: version {number}, since {date}.",
         # What the public page got in the last seven days (presskit.stats): no cookie, no IP, no bots.
         "stats_week": "This week: {view}, {play}, {pdf} and {link}.",

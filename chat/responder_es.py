@@ -1,7 +1,7 @@
 """The Spanish texts of the chat: what the assistant asks, answers and explains."""
 import re
 
-from chat.catalogue import Catalogue, Pattern, StepTexts
+from chat.catalogue import Catalogue, Pattern, SectionTexts, StepTexts
 
 
 def _p(regex: str, reply: str) -> Pattern:
@@ -124,6 +124,12 @@ CATALOGUE = Catalogue(
         "Recibido. Vamos con el siguiente punto.",
     ),
     invalid={
+        "show_date": "No entiendo la fecha: escríbela con día, mes y año, p. ej. 14/02/2027.",
+        "show_past": "Esa fecha ya ha pasado: aquí van las próximas.",
+        "show_parts": "Necesito la fecha, la sala y la ciudad, separadas por comas.",
+        "quote_parts": "Necesito la cita y quién la escribió, separadas por un guion: «cita» — medio.",
+        "too_long": "Es un poco largo: como máximo {max} caracteres.",
+        "section_full": "Ya tienes {max}; quita alguna desde el panel para añadir otra.",
         "name_length": "El nombre artístico debe tener entre 2 y 50 caracteres.",
         "genres_empty": "Necesito al menos un género.",
         "genres_too_many": "Has puesto {count} géneros; elige como máximo 5, los que mejor te definan.",
@@ -141,6 +147,42 @@ CATALOGUE = Catalogue(
         "email_invalid": "Eso no parece un email válido.",
         "email_too_long": "Ese email es demasiado largo (máximo {max} caracteres). ¿Tienes uno más corto para booking?",
     },
+    sections={
+        "dates": SectionTexts(
+            label="Próximas fechas", chip="Fechas",
+            question=("¿Qué fechas tienes? Escribe una por mensaje: fecha, sala y ciudad, separadas por comas, y el "
+                      "enlace a las entradas si lo hay."),
+            hint="Ej.: 14/02/2027, Sala Apolo, Barcelona, https://entradas.example/apolo",
+            saved="Anotada: {value}. ¿Otra fecha? Escríbela, o di «listo» para terminar.",
+            keywords=("fecha", "fechas", "bolos", "conciertos", "gira", "agenda"),
+        ),
+        "quotes": SectionTexts(
+            label="Prensa", chip="Citas de prensa",
+            question="Pega una cita de prensa y, detrás de un guion, quién la escribió.",
+            hint="Ej.: «Una sesión hipnótica de principio a fin» — Mixmag",
+            saved="Anotada: {value}. ¿Otra cita? Pégala, o di «listo» para terminar.",
+            keywords=("cita", "citas", "prensa", "reseña", "reseñas"),
+        ),
+        "sounds_like": SectionTexts(
+            label="Suena a", chip="Suena a",
+            question="¿A quién suenas? Nombra dos o tres artistas que le sirvan de referencia a un programador.",
+            hint="Ej.: Bicep, Four Tet, Peggy Gou",
+            saved="Anotado: suenas a {value}.",
+            keywords=("suena", "suenas", "sonido", "referencias"),
+        ),
+        "rider": SectionTexts(
+            label="Rider técnico", chip="Rider técnico",
+            question="Escribe tu rider técnico: el equipo que necesitas en cabina o en el escenario.",
+            hint="Ej.: 2 CDJ-3000, mesa DJM-900NXS2, 2 monitores de cabina",
+            saved="Anotado tu rider técnico.",
+            keywords=("rider", "técnico", "equipo"),
+        ),
+    },
+    sections_offer=("¿Quieres añadir algo más? Fechas, citas de prensa, a quién suenas o tu rider técnico: "
+                    "elige abajo. Nada de esto hace falta para publicar."),
+    section_done="Hecho.",
+    done_words=frozenset({"listo", "lista", "ya", "ya está", "ya esta", "no", "nada", "nada más", "nada mas",
+                          "terminar", "terminado", "fin", "eso es todo", "ninguna", "ninguno", "basta"}),
     errors={
         "binary": "Solo puedo leer mensajes de texto.",
         "too_large": "Tu mensaje es demasiado largo. Resúmelo un poco y vuelve a enviarlo.",
@@ -155,6 +197,7 @@ CATALOGUE = Catalogue(
         "bad_step": "Solo puedes editar pasos que ya has respondido.",
         "not_editing": "No estás editando ninguna respuesta.",
         "not_started": "Todavía no has respondido nada: empieza por la primera pregunta, en el cuadro de respuesta.",
+        "nothing_to_remove": "Eso ya no estaba en tu presskit.",
         "read_only": (
             "Editar, empezar de nuevo y publicar esperan a que vuelva el servicio. Tus respuestas nuevas sí se "
             "guardan."
@@ -209,6 +252,13 @@ CATALOGUE = Catalogue(
         "closing_solo": "Su música y sus redes están enlazadas en este presskit.",
         "closing_duo": "Su música y sus redes están enlazadas en este presskit.",
         "closing_group": "Su música y sus redes están enlazadas en este presskit.",
+        # The one-liner, for festival programmes: "{name}: …", the career only when it is a date
+        # or a span ({year} {duration}).
+        "one_liner_solo": "{name}: artista de {genres} con base en {base}",
+        "one_liner_duo": "{name}: dúo de {genres} con base en {base}",
+        "one_liner_group": "{name}: formación de {genres} con base en {base}",
+        "one_liner_since": ", en activo desde {year}",
+        "one_liner_for": ", {duration} en activo",
         "written_ai": "He escrito tu biografía, en versión breve y larga: la tienes en el panel «Tu presskit».",
         "written_template": (
             "He preparado tu biografía con tus respuestas: la tienes en el panel «Tu presskit»."
@@ -232,6 +282,7 @@ CATALOGUE = Catalogue(
         "send": "Enviar",
         "suggestions": "Sugerencias",
         "bio_title": "Biografía",
+        "bio_one_liner": "En una línea",
         "bio_short": "Breve",
         "bio_long": "Larga",
         "bio_by_ai": "Escrita por la IA",
@@ -336,6 +387,14 @@ CATALOGUE = Catalogue(
         "publish_lead": "Así verá tu presskit quien abra tu enlace. Revisa y edita lo que quieras; cuando te guste, publícalo.",
         "publish": "Publicar",
         "publish_changes": "Publicar cambios",
+        # The optional sections in the panel and under the box.
+        "sections_title": "Secciones opcionales",
+        "sections_offer_label": "Añadir a tu presskit",
+        "section_add": "Añadir",
+        "section_change": "Cambiar",
+        "section_remove": "Quitar",
+        "section_none": "Nada todavía.",
+        "section_finish": "Listo",
         "published_state": "Publicado: versión {number}, desde el {date}.",
         # What the public page got in the last seven days (presskit.stats): no cookie, no IP, no bots.
         "stats_week": "Esta semana: {view}, {play}, {pdf} y {link}.",

@@ -6,6 +6,7 @@ failure while replying can lose an answer.
 """
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -17,6 +18,7 @@ from django.utils import timezone
 from chat.bios import bio_job_request
 from chat.chain import Reply, configured_ai_providers
 from chat.models import ChatMessage, ChatSession
+from chat.sections import SECTION_FIELDS, SECTIONS, section_item_remove
 from chat.selectors import chat_greeting
 from chat.providers.base import ReplyKind, ReplyRequest
 from chat.steps import STEPS, TOTAL_STEPS, InvalidAnswer, answers_of, display_value, step_by_number
@@ -129,7 +131,7 @@ def answer_submit(*, session_id: str, text: str, kept_id: str | None = None,
             session=session, role=ChatMessage.Role.USER, step=step_number, text=text, kept_id=kept_id
         )
         if step_number is None:
-            return _turn(session, ReplyKind.ALREADY_COMPLETE, TOTAL_STEPS, None, message)
+            return _section_answer(session, message, text)
 
         step = step_by_number(step_number)
         try:
@@ -158,6 +160,70 @@ def answer_submit(*, session_id: str, text: str, kept_id: str | None = None,
         return _turn(session, ReplyKind.ADVANCE, step_number, session.current_step, message, answer=answer)
 
 
+def _section_asked(text: str, language: str) -> str | None:
+    """The optional section a message names (its button's words, or one of its keywords)."""
+    words = set(re.findall(r"\w+", text.casefold()))
+    for name, texts in catalogue_for(language).sections.items():
+        if text.strip().casefold() == texts.chip.casefold() or words & set(texts.keywords):
+            return name
+    return None
+
+
+def _section_answer(session: ChatSession, message: ChatMessage, text: str) -> Turn:
+    """A message once the seven steps are done: an answer to the section being added, the word
+    that ends it, or the name of a section to start; else the offer of them."""
+    if not session.section:
+        name = _section_asked(text, session.language)
+        if name is None:
+            return _turn(session, ReplyKind.ALREADY_COMPLETE, TOTAL_STEPS, None, message)
+        return _section_begin(session, name, message)
+    name = session.section
+    if text.strip().casefold().rstrip(".!") in catalogue_for(session.language).done_words:
+        return _section_end(session, message)
+    section = SECTIONS[name]
+    try:
+        shown = section.save(session.presskit, section.validate(text))
+    except InvalidAnswer as invalid:
+        return _turn(session, ReplyKind.SECTION_REASK, TOTAL_STEPS, None, message, section=name,
+                     reason_code=invalid.code, reason_params=invalid.params)
+    if not section.several:
+        session.section = ""
+        session.save(update_fields=["section", "updated_at"])
+    return _turn(session, ReplyKind.SECTION_SAVED, TOTAL_STEPS, None, message, section=name, answer=shown)
+
+
+def _section_begin(session: ChatSession, name: str, message: ChatMessage | None = None) -> Turn:
+    session.section = name
+    session.save(update_fields=["section", "updated_at"])
+    return _turn(session, ReplyKind.SECTION_ASK, TOTAL_STEPS, None, message, section=name)
+
+
+def _section_end(session: ChatSession, message: ChatMessage | None = None) -> Turn:
+    name, session.section = session.section, ""
+    session.save(update_fields=["section", "updated_at"])
+    return _turn(session, ReplyKind.SECTION_DONE, TOTAL_STEPS, None, message, section=name)
+
+
+def section_start(*, session_id: str, name: str) -> Turn:
+    """Start adding an optional section (its button in the panel or under the box)."""
+    with transaction.atomic():
+        session = _locked(session_id)
+        if not session.is_complete or session.editing_step is not None:
+            raise InvalidAction("not_complete")
+        if name not in SECTIONS:
+            raise InvalidAction("unknown_action")
+        return _section_begin(session, name)
+
+
+def section_item_remove_from_chat(*, session_id: str, name: str, item: int | None) -> ChatSession:
+    """A date or a quote taken out in the panel, or a section of one answer emptied."""
+    with transaction.atomic():
+        session = _locked(session_id)
+        if name not in SECTIONS or not section_item_remove(session.presskit, name, item):
+            raise InvalidAction("nothing_to_remove")
+        return session
+
+
 def finish_version(message: ChatMessage) -> str:
     """The presskit version an answer that finishes it makes (what its bio and sends are for)."""
     return f"answer:{message.pk}"
@@ -180,7 +246,8 @@ def answer_edit_start(*, session_id: str, step: int) -> Turn:
         if not 1 <= step < session.current_step:
             raise InvalidAction("bad_step")
         session.editing_step = step
-        session.save(update_fields=["editing_step", "updated_at"])
+        session.section = ""  # the edit takes over from a section being added
+        session.save(update_fields=["editing_step", "section", "updated_at"])
         current = display_value(getattr(session.presskit, step_by_number(step).field))
         return _turn(session, ReplyKind.EDIT_ASK, step, step, answer=current)
 
@@ -194,9 +261,12 @@ def answer_set(*, session_id: str, step: int, text: str) -> Turn:
 
 
 def answer_edit_cancel(*, session_id: str) -> Turn:
-    """Leave an edit unchanged and go back to where the conversation was."""
+    """Leave an edit unchanged (or the section being added) and go back to where the
+    conversation was."""
     with transaction.atomic():
         session = _locked(session_id)
+        if session.section:
+            return _section_end(session)
         if session.editing_step is None:
             raise InvalidAction("not_editing")
         step = session.editing_step
@@ -212,15 +282,18 @@ def chat_session_restart(*, session_id: str) -> Turn:
     with transaction.atomic():
         session = _locked(session_id)
         presskit = session.presskit
-        # The answers and the bio written from them go; the photo stays (it is not an answer,
-        # and a worker may be storing it right now).
-        cleared = [step.field for step in STEPS] + list(BIO_FIELDS)
+        # The answers, the bio written from them and the optional sections go; the photo stays
+        # (it is not an answer, and a worker may be storing it right now).
+        cleared = [step.field for step in STEPS] + list(BIO_FIELDS) + list(SECTION_FIELDS)
         for name in cleared:
             setattr(presskit, name, presskit._meta.get_field(name).get_default())
         presskit.save(update_fields=[*cleared, "updated_at"])
+        presskit.shows.all().delete()
+        presskit.quotes.all().delete()
         session.current_step = 1
         session.editing_step = None
-        session.save(update_fields=["current_step", "editing_step", "updated_at"])
+        session.section = ""
+        session.save(update_fields=["current_step", "editing_step", "section", "updated_at"])
         return _turn(session, ReplyKind.RESTART, 1, 1)
 
 

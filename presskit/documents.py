@@ -15,10 +15,11 @@ from urllib.parse import urlsplit
 
 from django.utils import timezone
 
+from presskit import clock
 from presskit.models import Presskit
 from presskit.players import player_of
 
-SCHEMA_VERSION = 2  # 2: the player
+SCHEMA_VERSION = 2  # 2: the player, the bio's one-liner, shows, quotes, sounds like, rider
 SCHEMA_PATH = Path(__file__).resolve().parent / "schemas" / "presskit.schema.json"
 
 
@@ -73,12 +74,33 @@ def version_document(presskit: Presskit, *, number: int, language: str, photo: d
             "location": presskit.location,
             "story": presskit.story,
         },
-        "bio": {"short": presskit.short_bio, "long": presskit.long_bio, "source": presskit.bio_source},
+        "bio": {"one_liner": presskit.one_liner, "short": presskit.short_bio, "long": presskit.long_bio,
+                "source": presskit.bio_source},
         "links": links,
         "player": (player.as_dict() if (player := player_of(links)) else None),
         "booking_email": presskit.booking_email,
         "photo": photo,
+        # All the draft's dates (by date, Show.Meta), past ones too: `served` leaves those out.
+        "shows": [{"date": show.date.isoformat(), "venue": show.venue, "city": show.city,
+                   "url": show.url if _is_http(show.url) else ""} for show in presskit.shows.all()],
+        "quotes": [{"text": quote.text, "source": quote.source} for quote in presskit.quotes.all()],
+        "sounds_like": presskit.sounds_like,
+        "rider": {"text": presskit.rider_text},
     }
+
+
+def _is_http(url: str) -> bool:
+    parts = urlsplit(url)
+    return parts.scheme in ("http", "https") and bool(parts.hostname)
+
+
+def served(document: dict[str, Any]) -> dict[str, Any]:
+    """The document as the page, the PDF and the JSON serve it today (presskit.clock): without the
+    shows already past. The version keeps them all; documents from before shows had none."""
+    if "shows" not in document:
+        return document
+    today = clock.today().isoformat()  # ISO dates compare as strings
+    return {**document, "shows": [show for show in document["shows"] if show["date"] >= today]}
 
 
 def document_content(document: dict[str, Any]) -> dict[str, Any]:

@@ -25,9 +25,10 @@ from django.db import transaction
 from django.template.loader import render_to_string
 from django.urls import reverse
 
+from presskit.documents import served
 from presskit.models import PresskitVersion
 from presskit.photos import CONTENT_TYPES, photo_storage, photo_variants, stored_name_valid
-from presskit.texts import public_texts, version_caption
+from presskit.texts import public_texts, shows_dated, version_caption
 from resilience.queue import JobRequest, JobType, Priority, describe_error
 
 logger = logging.getLogger(__name__)
@@ -130,7 +131,9 @@ def pdf_photo(photo_name: str) -> str:
 
 
 def pdf_render(document: dict, *, photo_name: str = "") -> bytes:
-    """The one-sheet of a version's document; `photo_name`: its photo in the photo storage."""
+    """The one-sheet of a version's document as served today (its past dates left out);
+    `photo_name`: its photo in the photo storage."""
+    document = served(document)
     texts = public_texts(document["language"])
     html = render_to_string("presskit/pdf.html", {
         "doc": document, "t": {**texts, "photo_alt": texts["photo_alt"].format(name=document["artist"]["name"])},
@@ -138,6 +141,7 @@ def pdf_render(document: dict, *, photo_name: str = "") -> bytes:
         "stylesheet": f"{STATIC_PREFIX}css/presskit_pdf.css",
         "page_url": settings.PUBLIC_BASE_URL.rstrip("/") + reverse("public_page", args=[document["slug"]]),
         "version_text": version_caption(document),
+        "shows": shows_dated(document.get("shows", []), document["language"]),
     })
     return _write_pdf(html)
 

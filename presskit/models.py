@@ -14,7 +14,7 @@ class BioSource(models.TextChoices):
     AI = "ai", "IA"
 
 
-BIO_FIELDS = ("short_bio", "long_bio", "bio_source", "bio_answers_hash")
+BIO_FIELDS = ("one_liner", "short_bio", "long_bio", "bio_source", "bio_answers_hash")
 
 
 class Presskit(models.Model):
@@ -30,6 +30,7 @@ class Presskit(models.Model):
     booking_email = models.EmailField(blank=True)
     # Written after the seventh answer: by an AI provider, or from templates when none was
     # available (an AI bio is then queued and replaces it when ready).
+    one_liner = models.TextField(blank=True)  # ~15 words, for festival programmes
     short_bio = models.TextField(blank=True)
     long_bio = models.TextField(blank=True)
     bio_source = models.CharField(max_length=16, choices=BioSource.choices, blank=True)
@@ -38,6 +39,10 @@ class Presskit(models.Model):
     # waits in the local staging folder (`photo_staged`) and a queued job moves it.
     photo_name = models.CharField(max_length=255, blank=True)
     photo_staged = models.CharField(max_length=255, blank=True)
+    # Optional sections, offered once the seven steps are done (none blocks publishing): who the
+    # artist sounds like, and their tech rider as text. Dates and press quotes are rows of their own.
+    sounds_like = models.CharField(max_length=200, blank=True)
+    rider_text = models.TextField(max_length=5000, blank=True)
     # Publishing (presskit.services): the page is /p/<slug>/, the slug made at the first publish
     # and kept; `published_version` is the public one (None: not public). Staff may take a page
     # down for abuse: then it cannot be published again until they restore it.
@@ -155,3 +160,33 @@ class CountsBatch(models.Model):
 
     id = models.CharField(primary_key=True, max_length=32)
     flushed_at = models.DateTimeField(auto_now_add=True)
+
+
+class Show(models.Model):
+    """An upcoming date: it leaves the page by itself once past (presskit.documents)."""
+
+    presskit = models.ForeignKey(Presskit, on_delete=models.CASCADE, related_name="shows")
+    date = models.DateField()
+    venue = models.CharField(max_length=120)
+    city = models.CharField(max_length=80)
+    url = models.URLField(max_length=500, blank=True)  # tickets or the event's page
+
+    class Meta:
+        ordering = ["date", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.date} · {self.venue}, {self.city}"
+
+
+class PressQuote(models.Model):
+    """A line the press wrote about the artist, and who wrote it."""
+
+    presskit = models.ForeignKey(Presskit, on_delete=models.CASCADE, related_name="quotes")
+    text = models.CharField(max_length=400)
+    source = models.CharField(max_length=120)
+
+    class Meta:
+        ordering = ["id"]
+
+    def __str__(self) -> str:
+        return f"«{self.text[:40]}» — {self.source}"

@@ -437,6 +437,9 @@ STORAGES = {
 # The site's address as bookers reach it, printed on the PDF one-sheet (the page itself uses the
 # address it was asked on).
 PUBLIC_BASE_URL = env("PUBLIC_BASE_URL", default="http://localhost:8000")
+# The day the published pages take as today ("YYYY-MM-DD"; empty: the real one), so tests and
+# operators can see which dates a page shows on another day (presskit.clock).
+PRESSKIT_TODAY = env("PRESSKIT_TODAY", default="")
 # What a published version exports (presskit.exports): its snapshot, served when the database
 # cannot answer, and its PDF. A folder of the data directory by default; every Daphne and worker
 # must see the same one (compose shares the data volume), or name a shared Django storage.
@@ -506,7 +509,7 @@ AI_FIRST_TOKEN_TIMEOUT = env.float("AI_FIRST_TOKEN_TIMEOUT", default=2.5)
 # stall the artist would watch frozen).
 AI_STREAM_IDLE_TIMEOUT = env.float("AI_STREAM_IDLE_TIMEOUT", default=2.0)
 AI_MAX_TOKENS = env.int("AI_MAX_TOKENS", default=300)
-# The short (~50 words) and long (~200 words) bio are one reply: room for both, in any language.
+# The one-liner, the short (~50 words) and the long (~200 words) bio are one reply: room for all three.
 AI_BIO_MAX_TOKENS = env.int("AI_BIO_MAX_TOKENS", default=900)
 AI_REPLY_CACHE_TTL = env.int("AI_REPLY_CACHE_TTL", default=7 * 24 * 60 * 60)
 # The AI request log (resilience app): days a logged request is kept before the daily purge.

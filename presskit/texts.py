@@ -2,6 +2,8 @@
 reads them, not the artist in the chat)."""
 from __future__ import annotations
 
+import datetime
+
 from django.conf import settings
 from django.utils import translation
 from django.utils.dateparse import parse_datetime
@@ -35,6 +37,13 @@ PUBLIC_TEXTS: dict[str, dict[str, str]] = {
                           "Pídele el enlace nuevo o escríbele directamente.",
         "not_found_home": "Crea tu propio presskit",
         "language_switch": "Esta página en español",
+        "sounds_like": "Suena a",
+        "shows": "Próximas fechas",
+        "show_date_format": "D j b Y",  # sáb 13 feb 2027 (Django date format; `b`: lower-case month)
+        "tickets": "Entradas",
+        "press": "Prensa",
+        "rider": "Rider técnico",
+        "rider_open": "Ver el rider técnico",
     },
     "en": {
         "genres": "Genres",
@@ -63,6 +72,13 @@ PUBLIC_TEXTS: dict[str, dict[str, str]] = {
                           "Ask them for the new link or write to them directly.",
         "not_found_home": "Make your own presskit",
         "language_switch": "This page in English",
+        "sounds_like": "Sounds like",
+        "shows": "Upcoming dates",
+        "show_date_format": "D j M Y",  # Sat 13 Feb 2027
+        "tickets": "Tickets",
+        "press": "Press",
+        "rider": "Tech rider",
+        "rider_open": "Show the tech rider",
     },
 }
 
@@ -78,3 +94,10 @@ def version_caption(document: dict, language: str | None = None) -> str:
     with translation.override(language):
         date = date_format(published, "DATE_FORMAT") if published else ""
     return public_texts(language)["version"].format(number=document["version"], date=date)
+
+
+def shows_dated(shows: list[dict], language: str) -> list[dict]:
+    """Each show with its date as read in `language` ("sáb 13 feb 2027") under `when`."""
+    day_format = public_texts(language)["show_date_format"]
+    with translation.override(language):
+        return [{**show, "when": date_format(datetime.date.fromisoformat(show["date"]), day_format)} for show in shows]

@@ -22,14 +22,14 @@ from django.views.decorators.http import require_GET, require_POST, require_safe
 from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, generate_latest
 
 from presskit.csp import origin_of
-from presskit.documents import LINK_KINDS
+from presskit.documents import LINK_KINDS, served
 from presskit.exports import exports_storage, pdf_name, pdf_render
 from presskit.operator_access import may_read_readiness_details, may_scrape_metrics
 from presskit.photos import CONTENT_TYPES, photo_storage, stored_name_valid
 from presskit.players import Player
 from presskit.stats import count as stats_count
 from presskit.selectors import NotPublished, PublicPresskit, public_presskit_get
-from presskit.texts import public_texts, version_caption
+from presskit.texts import public_texts, shows_dated, version_caption
 from resilience.degradation import readiness_check, readiness_in_rotation
 from resilience.queue import describe_error
 
@@ -147,7 +147,7 @@ def _reader_language(request: HttpRequest, document: dict) -> str:
 
 
 def public_context(request: HttpRequest, public: PublicPresskit) -> dict:
-    doc = public.document
+    doc = served(public.document)
     language = _reader_language(request, doc)
     texts = public_texts(language)
     photo = doc.get("photo")
@@ -187,6 +187,7 @@ def public_context(request: HttpRequest, public: PublicPresskit) -> dict:
                             for code, url in in_language.items() if code != language],
         "noindex": not public.listed,
         "player": _player_context(doc, texts),
+        "shows": shows_dated(doc.get("shows", []), language),
     }
 
 
@@ -243,7 +244,7 @@ def public_json(request: HttpRequest, slug: str) -> HttpResponse:
     except Http404:
         response = JsonResponse({"error": "not_published"}, status=404)
     else:
-        response = HttpResponse(json.dumps(public.document, ensure_ascii=False, indent=2),
+        response = HttpResponse(json.dumps(served(public.document), ensure_ascii=False, indent=2),
                                 content_type="application/json; charset=utf-8")
         response["Cache-Control"] = PUBLIC_CACHE
     response["Access-Control-Allow-Origin"] = "*"
@@ -292,7 +293,9 @@ async def public_pdf(request: HttpRequest, slug: str) -> HttpResponse:
     if request.method == "GET":
         await sync_to_async(_counted, thread_sensitive=False)(request, public.document, "pdf")
     name = pdf_name(public.document)
-    content = await sync_to_async(_stored_pdf, thread_sensitive=False)(name)
+    # A stored PDF may list a date now past: a version with one is made anew (until the next publish).
+    stale = served(public.document) != public.document
+    content = None if stale else await sync_to_async(_stored_pdf, thread_sensitive=False)(name)
     if content is None:
         content = await sync_to_async(pdf_render, thread_sensitive=False)(public.document, photo_name=public.photo_name)
     response = HttpResponse(content, content_type="application/pdf")

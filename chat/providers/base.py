@@ -17,6 +17,17 @@ class ReplyKind(StrEnum):
     ALREADY_COMPLETE = "already_complete"  # a message after the presskit is complete
     RESTART = "restart"  # the artist started over
     BIO = "bio"  # not a turn: write the short and long bio from the seven answers (chat.bios)
+    # The optional sections (chat.sections), led by our code: no provider is asked.
+    SECTION_ASK = "section_ask"  # a section starts: its question
+    SECTION_SAVED = "section_saved"  # a valid answer to it
+    SECTION_REASK = "section_reask"  # an invalid one: why, and the question again
+    SECTION_DONE = "section_done"  # the artist is done with it: the other sections on offer
+
+    @property
+    def ours(self) -> bool:
+        """Replies our code writes from templates whatever the providers (not backup replies)."""
+        return self in (ReplyKind.SECTION_ASK, ReplyKind.SECTION_SAVED, ReplyKind.SECTION_REASK,
+                        ReplyKind.SECTION_DONE)
 
 
 @dataclass(frozen=True)
@@ -33,6 +44,7 @@ class ReplyRequest:
     reason_params: Mapping[str, object] = field(default_factory=dict)
     artist_name: str = ""
     answers: Mapping[str, str] = field(default_factory=dict)  # field -> display value
+    section: str = ""  # the optional section a SECTION_* reply is about
 
 
 class ReplySink(Protocol):

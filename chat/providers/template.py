@@ -13,8 +13,9 @@ import zlib
 from collections.abc import Sequence
 
 from chat.catalogue import Catalogue
-from chat.prompts import BIO_LABELS
+from chat.prompts import BIO_LABELS, ONE_LINER_MAX_WORDS
 from chat.providers.base import ReplyKind, ReplyRequest, ReplySink
+from chat.sections import SECTIONS
 from chat.steps import step_by_number
 from chat.texts import catalogue_for, question
 
@@ -58,13 +59,23 @@ def compose_reply(request: ReplyRequest) -> str:
         case ReplyKind.COMPLETE:
             return f"{_acknowledgement(catalogue, request)} {catalogue.complete.format(name=name)}"
         case ReplyKind.ALREADY_COMPLETE:
-            return catalogue.already_complete.format(name=name)
+            return f"{catalogue.already_complete.format(name=name)} {catalogue.sections_offer}"
+        case ReplyKind.SECTION_ASK:
+            return catalogue.sections[request.section].question
+        case ReplyKind.SECTION_SAVED if SECTIONS[request.section].several:
+            return catalogue.sections[request.section].saved.format(value=request.answer)
+        case ReplyKind.SECTION_SAVED:
+            return f"{catalogue.sections[request.section].saved.format(value=request.answer)} {catalogue.sections_offer}"
+        case ReplyKind.SECTION_REASK:
+            reason = catalogue.invalid[request.reason_code].format(**request.reason_params)
+            return catalogue.reask.format(reason=reason, question=catalogue.sections[request.section].question)
+        case ReplyKind.SECTION_DONE:
+            return f"{catalogue.section_done} {catalogue.sections_offer}"
         case ReplyKind.RESTART:
             return catalogue.restart.format(question=next_question)
         case ReplyKind.BIO:  # in the format asked of the AI (chat.prompts.BIO_LABELS)
-            short_label, long_label = BIO_LABELS[catalogue.language]
-            short, long = template_bios(request)
-            return f"{short_label} {short}\n{long_label} {long}"
+            texts = (template_one_liner(request), *template_bios(request))
+            return "\n".join(f"{label} {text}" for label, text in zip(BIO_LABELS[catalogue.language], texts))
     raise ValueError(f"unknown reply kind {request.kind!r}")
 
 
@@ -147,12 +158,21 @@ def _quoted(story: str, max_words: int | None) -> str:
     return kept or " ".join(story.split()[:max_words]) + "…"
 
 
-def _career(experience: str, bios: dict, ensemble: str) -> str:
+def _career_span(experience: str) -> tuple[str, str] | None:
+    """("since", "2014") or ("for", "10 años") when the experience is only a year or a span."""
     experience = experience.strip().rstrip(".")
     if match := _YEAR_ONLY.match(experience):
-        return bios[f"since_{ensemble}"].format(year=match.group(1))
+        return "since", match.group(1)
     if match := _DURATION_ONLY.match(experience):
-        return bios[f"for_{ensemble}"].format(duration=match.group(1))
+        return "for", match.group(1)
+    return None
+
+
+def _career(experience: str, bios: dict, ensemble: str) -> str:
+    if span := _career_span(experience):
+        kind, value = span
+        return bios[f"{kind}_{ensemble}"].format(year=value, duration=value)
+    experience = experience.strip().rstrip(".")
     return bios["career"].format(experience=experience[:1].lower() + experience[1:])
 
 
@@ -187,3 +207,25 @@ def template_bios(request: ReplyRequest) -> tuple[str, str]:
         bios[f"closing_{ensemble}"],
     ) if part)
     return short, long
+
+
+def template_one_liner(request: ReplyRequest) -> str:
+    """"Luna Roja: artista de house y techno melódico con base en Madrid, en activo desde 2014."
+    At most ONE_LINER_MAX_WORDS: when it does not fit, the career is left out first, then what
+    follows a comma in the base, then the genres from the last."""
+    bios = catalogue_for(request.language).bios
+    answers = request.answers
+    name = request.artist_name
+    line = bios[f"one_liner_{ensemble_of(name, answers.get('story', ''))}"]
+    genres = [genre.strip() for genre in answers.get("genres", "").split(",")]
+    base, _ = _base_and_where(answers.get("location", ""), bios["where_preposition"])
+    span = _career_span(answers.get("experience", ""))
+    career = bios[f"one_liner_{span[0]}"].format(year=span[1], duration=span[1]) if span else ""
+    city = base.split(",")[0]
+    candidates = [(genres, base, career), (genres, base, ""),
+                  *((genres[:count], city, "") for count in range(len(genres), 0, -1))]
+    for kept_genres, kept_base, kept_career in candidates:
+        text = f"{line.format(name=name, genres=joined(kept_genres, bios['and']), base=kept_base)}{kept_career}."
+        if len(text.split()) <= ONE_LINER_MAX_WORDS:
+            return text
+    return " ".join(text.split()[:ONE_LINER_MAX_WORDS]).rstrip(".,;:") + "…"

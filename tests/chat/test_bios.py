@@ -12,6 +12,8 @@ from django.utils import timezone
 from chat import bios
 from chat.models import ChatMessage, ChatSession
 from chat.prompts import BIO_LABELS
+from chat.providers.base import ReplyKind, ReplyRequest
+from chat.providers.template import template_one_liner
 from presskit.models import Presskit
 from resilience import queue
 from resilience.breakers import get_breaker
@@ -31,6 +33,9 @@ SIX_ANSWERS = {
     "links": ["@lunaroja"],
 }
 AI_PROVIDERS = ("openai", "anthropic", "local")
+TEMPLATE_ONE_LINER = "Luna Roja: artista de house y techno melódico con base en Madrid, en activo desde 2014."
+SHORT = "Una biografía breve con las palabras justas para pasar la medida mínima de quince palabras sin problema alguno."
+LONG = " ".join(["Una biografía larga con bastante detalle sobre la artista."] * 8)
 
 
 @sync_to_async
@@ -72,6 +77,7 @@ async def test_no_ai_configured_means_the_template_bio_and_nothing_queued(artist
     assert texts(frames)[-1].startswith("He preparado tu biografía")
     presskit = await presskit_of(artist.chat_id)
     assert presskit.bio_source == "template" and presskit.short_bio.startswith("Luna Roja es artista de house")
+    assert presskit.one_liner == TEMPLATE_ONE_LINER
     assert "Empecé pinchando los vinilos de mi padre en Vallecas." in presskit.short_bio
     # The story is the artist's own words, quoted; the links are buttons on the page, not prose.
     assert "«Empecé pinchando los vinilos de mi padre en Vallecas. Hoy toco en festivales" in presskit.long_bio
@@ -88,6 +94,8 @@ async def test_an_ai_provider_writes_the_bio_through_the_real_sdk(fake_llm, arti
     assert texts(frames)[-1].startswith("He escrito tu biografía")
     presskit = await presskit_of(artist.chat_id)
     assert presskit.bio_source == "ai" and "escrita por la IA falsa" in presskit.short_bio
+    # The fake's bio has no one-liner: the template's stands in, and the bio stands.
+    assert presskit.one_liner == TEMPLATE_ONE_LINER
     assert 'data-source="ai"' in frames[-1] and "Escrita por la IA" in frames[-1]
     # Two requests through the OpenAI SDK: the turn's reply, then the bio.
     assert [request["api"] for request in fake_llm.requests("openai")] == ["openai", "openai"]
@@ -166,14 +174,60 @@ async def test_html_in_answers_is_escaped_in_the_bio(artist, open_chat):
     assert "<script>alert" not in frames[-1] and "&lt;script&gt;" in frames[-1]
 
 
-def test_parse_bios_takes_both_texts_and_refuses_garbage():
-    short = "Una biografía breve con las palabras justas para pasar la medida mínima de quince palabras sin problema alguno."
-    long = " ".join(["Una biografía larga con bastante detalle sobre la artista."] * 8)
-    assert bios.parse_bios(f"**BREVE:** {short}\n\n**LARGA:** {long}", "es") == (short, long)
-    for garbage in ("¡Gracias! Lo tengo anotado.", f"BREVE: {short}", f"BREVE: corta\nLARGA: {long}", ""):
+def bio_request_of(language: str = "es") -> ReplyRequest:
+    return ReplyRequest(session_id="parse", language=language, kind=ReplyKind.BIO, step=7, next_step=None,
+                        artist_name="Luna Roja", answers={**SIX_ANSWERS, "genres": "house, techno melódico",
+                                                          "links": "@lunaroja"})
+
+
+def test_parse_bios_takes_the_three_texts_and_refuses_garbage():
+    request = bio_request_of()
+    one_liner = "Luna Roja: DJ de house y techno melódico desde Madrid."
+    assert bios.parse_bios(f"**FRASE:** {one_liner}\n\n**BREVE:** {SHORT}\n\n**LARGA:** {LONG}", request) == (
+        one_liner, SHORT, LONG)
+    # In another order, under markdown headings: the same three texts.
+    assert bios.parse_bios(f"### BREVE:\n{SHORT}\n### LARGA:\n{LONG}\n### Frase:\n{one_liner}", request) == (
+        one_liner, SHORT, LONG)
+    for garbage in ("¡Gracias! Lo tengo anotado.", f"BREVE: {SHORT}", f"BREVE: corta\nLARGA: {LONG}", "",
+                    f"FRASE: {one_liner}\nLARGA: {LONG}"):
         with pytest.raises(bios.BioMalformed):
-            bios.parse_bios(garbage, "es")
-    assert BIO_LABELS["en"] == ("SHORT:", "LONG:")
+            bios.parse_bios(garbage, request)
+    assert BIO_LABELS["en"] == ("ONE LINE:", "SHORT:", "LONG:")
+
+
+@pytest.mark.parametrize("one_liner", [
+    None,  # left out
+    "",
+    "Luna Roja: " + "house, " * 20 + "techno.",  # too long
+    "Luna Roja: DJ de house desde Madrid 🎧",
+    "Luna Roja: DJ de #house desde Madrid.",
+    "DJ de house y techno melódico desde Madrid.",  # the artist not named
+    "Luna Roja.",
+])
+def test_a_one_liner_not_as_asked_gives_way_to_the_template_one(one_liner):
+    request = bio_request_of()
+    text = (f"FRASE: {one_liner}\n" if one_liner is not None else "") + f"BREVE: {SHORT}\nLARGA: {LONG}"
+    assert bios.parse_bios(text, request) == (TEMPLATE_ONE_LINER, SHORT, LONG)
+    assert template_one_liner(request) == TEMPLATE_ONE_LINER
+
+
+@pytest.mark.asyncio
+async def test_the_ai_one_liner_replaces_the_template_one_and_is_shown_first(fake_llm, artist, open_chat):
+    communicator, frames = await finish_with_ai_down(fake_llm, artist, open_chat)
+    assert (await presskit_of(artist.chat_id)).one_liner == TEMPLATE_ONE_LINER
+    assert "En una línea" in frames[-1] and TEMPLATE_ONE_LINER in frames[-1]
+    [job] = await bio_jobs(artist.chat_id)
+    fake_llm.clear()
+    # The model's own one-liner, through the real SDK; markup in it is text, escaped.
+    written = "Luna Roja: <b>house</b> y techno melódico desde Madrid, en activo desde 2014."
+    fake_llm.inject("openai", kind="none", reply=f"FRASE: {written}\nBREVE: {SHORT}\nLARGA: {LONG}", count=1)
+    await QueuedJob.objects.filter(pk=job.pk).aupdate(next_attempt_at=timezone.now())
+    assert await sync_to_async(queue.job_run)(job.pk) == "done"
+    pushed = await communicator.receive_from(5)
+    presskit = await presskit_of(artist.chat_id)
+    assert presskit.bio_source == "ai" and (presskit.one_liner, presskit.short_bio) == (written, SHORT)
+    assert "<b>house" not in pushed and "Luna Roja: &lt;b&gt;house&lt;/b&gt; y techno" in pushed
+    assert pushed.index("En una línea") < pushed.index("&lt;b&gt;house") < pushed.index("Breve") < pushed.index(SHORT)
 
 
 def test_the_ai_gate_follows_the_providers_breakers_and_staff(fake_llm):
@@ -212,7 +266,8 @@ async def test_starting_again_clears_the_bio_with_the_answers(artist, open_chat)
     assert (await presskit_of(artist.chat_id)).short_bio
     frames = await send_and_collect(communicator, {"action": "restart"})
     presskit = await presskit_of(artist.chat_id)
-    assert presskit.short_bio == presskit.long_bio == presskit.bio_source == "" and presskit.artist_name == ""
+    assert presskit.one_liner == presskit.short_bio == presskit.long_bio == presskit.bio_source == ""
+    assert presskit.artist_name == ""
     assert 'id="bios"' not in frames[-1]
 
 

@@ -31,3 +31,15 @@ def test_the_question_in_other_case_and_spacing_still_counts(step, language):
 
 def test_a_question_of_the_model_own_counts_as_asking():
     assert question_asked("Genial. ¿Me cuentas cómo empezaste?", question("es", 5))
+
+
+@pytest.mark.parametrize("language", ["es", "en"])
+def test_the_bio_prompt_asks_for_the_one_liner_with_the_short_and_long_bio(language):
+    from chat.prompts import BIO_LABELS, ONE_LINER_MAX_WORDS, build_prompt
+    from chat.providers.base import ReplyKind, ReplyRequest
+
+    prompt = build_prompt(ReplyRequest(session_id="p", language=language, kind=ReplyKind.BIO, step=TOTAL_STEPS,
+                                       next_step=None, artist_name="Luna Roja",
+                                       answers={"artist_name": "Luna Roja", "genres": "house", "location": "Madrid"}))
+    assert prompt.user.endswith("\n".join(f"{label} …" for label in BIO_LABELS[language]))
+    assert f" {ONE_LINER_MAX_WORDS} " in prompt.system and ("hashtags" in prompt.system)

@@ -25,6 +25,8 @@ PLAIN_ANSWERS = {
 
 def ask(kind: ReplyKind, step: int, next_step: int | None, *, language: str = "es",
         session_id: str = "session-1", **extra) -> ReplyRequest:
+    if kind.ours:  # the optional sections' replies are about one of them
+        extra.setdefault("section", "dates")
     return ReplyRequest(session_id=session_id, language=language, kind=kind, step=step,
                         next_step=next_step, artist_name=NAME, **extra)
 
@@ -123,9 +125,25 @@ def test_complete_acknowledges_the_last_answer_and_congratulates_by_name(languag
     assert answer in reply and NAME in reply
 
 
-def test_already_complete_greets_by_name(language, catalogue):
+def test_already_complete_greets_by_name_and_offers_the_optional_sections(language, catalogue):
     reply = compose_reply(ask(ReplyKind.ALREADY_COMPLETE, TOTAL_STEPS, None, language=language))
-    assert reply == catalogue.already_complete.format(name=NAME)
+    assert reply == f"{catalogue.already_complete.format(name=NAME)} {catalogue.sections_offer}"
+
+
+@pytest.mark.parametrize("section", ["dates", "quotes", "sounds_like", "rider"])
+def test_each_section_is_asked_acknowledged_and_closed_in_both_languages(language, catalogue, section):
+    texts = catalogue.sections[section]
+    assert compose_reply(ask(ReplyKind.SECTION_ASK, TOTAL_STEPS, None, language=language, section=section)) == texts.question
+    saved = compose_reply(ask(ReplyKind.SECTION_SAVED, TOTAL_STEPS, None, language=language, section=section,
+                              answer="Bicep"))
+    assert saved.startswith(texts.saved.format(value="Bicep"))
+    # A section of several answers asks for another; one of a single answer offers the others.
+    assert saved.endswith(catalogue.sections_offer) is (section in ("sounds_like", "rider"))
+    reask = compose_reply(ask(ReplyKind.SECTION_REASK, TOTAL_STEPS, None, language=language, section=section,
+                              reason_code="too_long", reason_params={"max": 200}))
+    assert reask.endswith(texts.question) and "200" in reask
+    done = compose_reply(ask(ReplyKind.SECTION_DONE, TOTAL_STEPS, None, language=language, section=section))
+    assert done == f"{catalogue.section_done} {catalogue.sections_offer}"
 
 
 def test_resume_repeats_the_current_question(language, catalogue):

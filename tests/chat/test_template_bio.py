@@ -8,7 +8,8 @@ import re
 import pytest
 
 from chat.providers.base import ReplyKind, ReplyRequest
-from chat.providers.template import ensemble_of, template_bios
+from chat.prompts import ONE_LINER_MAX_WORDS
+from chat.providers.template import ensemble_of, template_bios, template_one_liner
 
 STORY_ES = "Empecé pinchando los vinilos de mi padre en Vallecas. Hoy toco en festivales de toda España."
 LINKS = "@lunaroja, https://soundcloud.com/lunaroja"
@@ -17,11 +18,14 @@ FIRST_PERSON_EN = re.compile(r"\b(I|my|me|we|our|us)\b")
 LINK = re.compile(r"https?://|www\.|@\w|\.com\b")
 
 
+def request_of(language: str, name: str, **answers: str) -> ReplyRequest:
+    return ReplyRequest(session_id="bio-table", language=language, kind=ReplyKind.COMPLETE, step=7,
+                        next_step=None, artist_name=name,
+                        answers={"artist_name": name, "links": LINKS, "booking_email": "b@luna.es", **answers})
+
+
 def bios(language: str, name: str, **answers: str) -> tuple[str, str]:
-    request = ReplyRequest(session_id="bio-table", language=language, kind=ReplyKind.COMPLETE, step=7,
-                           next_step=None, artist_name=name,
-                           answers={"artist_name": name, "links": LINKS, "booking_email": "b@luna.es", **answers})
-    return template_bios(request)
+    return template_bios(request_of(language, name, **answers))
 
 
 def outside_the_quote(text: str) -> str:
@@ -78,3 +82,43 @@ def test_where_the_artist_plays_is_said_in_the_third_person():
     _, long = bios("es", "Trío Candela", genres="flamenco", experience="2010", location="Sevilla; por toda Andalucía",
                    story="Tocamos juntas desde el conservatorio.")
     assert "Actúan por toda Andalucía." in long
+
+
+ONE_LINERS = [
+    # language, name, genres, experience, location, story, the one-liner
+    ("es", "Luna Roja", "house, techno melódico", "desde 2014", "Madrid; salas y festivales", STORY_ES,
+     "Luna Roja: artista de house y techno melódico con base en Madrid, en activo desde 2014."),
+    ("es", "Trío Candela", "flamenco", "llevamos 12 años tocando", "Sevilla", "Nos conocimos en el conservatorio.",
+     "Trío Candela: formación de flamenco con base en Sevilla, 12 años en activo."),
+    ("es", "Dúo Norte", "indie, pop", "desde 2010 en la escena de Bilbao", "Bilbao", "Somos dos hermanos.",
+     "Dúo Norte: dúo de indie y pop con base en Bilbao."),  # a career in words is left to the bios
+    ("en", "Night Shift", "drum and bass, jungle", "since 2019", "Bristol; clubs across the UK", "I started DJing.",
+     "Night Shift: drum and bass and jungle artist based in Bristol, active since 2019."),
+    ("en", "The Lanterns", "folk, rock", "8 years", "Dublin", "We met at school.",
+     "The Lanterns: folk and rock band based in Dublin, active for 8 years."),
+    # Too long for a programme: the career goes, then the base's detail, then genres from the last.
+    ("es", "Luna Roja", "house, techno melódico, disco de los setenta, electro", "desde 2014",
+     "Madrid, la capital, aunque vivo a caballo con Valencia", STORY_ES,
+     "Luna Roja: artista de house, techno melódico, disco de los setenta y electro con base en Madrid."),
+    ("es", "Luna Roja", "house, techno melódico, disco de los setenta, electro minimal, ambient experimental",
+     "desde 2014", "Madrid", STORY_ES,
+     "Luna Roja: artista de house, techno melódico, disco de los setenta, electro minimal y ambient experimental "
+     "con base en Madrid."),
+]
+
+
+@pytest.mark.parametrize("language,name,genres,experience,location,story,expected", ONE_LINERS)
+def test_the_template_one_liner_says_who_what_and_where_in_a_line(language, name, genres, experience, location,
+                                                                 story, expected):
+    one_liner = template_one_liner(request_of(language, name, genres=genres, experience=experience,
+                                              location=location, story=story))
+    assert one_liner == expected
+    assert len(one_liner.split()) <= ONE_LINER_MAX_WORDS and not LINK.search(one_liner)
+
+
+def test_a_one_liner_that_cannot_fit_is_cut_at_the_limit():
+    one_liner = template_one_liner(request_of("en", "Luna Roja", genres="house", experience="2014", story=STORY_ES,
+                                              location="a very small village high in the mountains of the north "
+                                                       "near the river and the old forest"))
+    assert len(one_liner.split()) == ONE_LINER_MAX_WORDS and one_liner.endswith("…")
+    assert one_liner.startswith("Luna Roja: house artist based in a very small village")
