@@ -9,6 +9,11 @@ the template bio, is saved, and is pushed to the artist's open page with a messa
 
 A bio is for one set of answers (its fingerprint): a queued bio whose answers were edited since
 is set aside without calling any provider, and never overwrites a newer bio.
+
+With AI configured, every bio saved (the AI's or the template's) is then put in the page's other
+languages by an AI provider (job `presskit.bio_translate`, on the same gate). No template
+translates: while no provider answers, the job waits. A translation is for one set of bios (their
+hash): one made from bios changed since is set aside, and saving new bios drops the old ones.
 """
 from __future__ import annotations
 
@@ -21,12 +26,13 @@ from dataclasses import dataclass
 
 from asgiref.sync import async_to_sync, sync_to_async
 from channels.db import database_sync_to_async
+from django.conf import settings
 from django.db import transaction
 
 from chat.chain import chain_from_settings, configured_ai_providers
 from chat.groups import group_publish_now
 from chat.models import ChatMessage, ChatSession
-from chat.prompts import BIO_LABELS, ONE_LINER_MAX_WORDS
+from chat.prompts import BIO_LABELS, ONE_LINER_MAX_WORDS, BioTranslationRequest
 from chat.providers.ai import AIMember, ProviderFailed
 from chat.providers.base import ReplyKind, ReplyRequest
 from chat.providers.template import template_bios, template_one_liner
@@ -35,6 +41,7 @@ from chat.texts import catalogue_for
 from chat.turn_log import TurnLog, current_turn_log, turn_log_write
 from presskit.integrations import integrations_enqueue
 from presskit.models import BIO_FIELDS, BioSource
+from presskit.signals import presskit_changed_send
 from resilience.breakers import CircuitOpenError
 from resilience.degradation import Level, degradation_current
 from resilience.drain import Gate, breaker_gate
@@ -45,6 +52,7 @@ from resilience.queue import JobRequest, JobType, Priority, job_enqueue
 logger = logging.getLogger(__name__)
 
 JOB_TYPE = "chat.bio"
+TRANSLATION_JOB_TYPE = "presskit.bio_translate"
 GATE = "ai"
 SHORT_WORDS = (15, 120)  # what a short bio may run to, in words
 LONG_WORDS = (60, 450)
@@ -169,7 +177,11 @@ def _save(session: ChatSession, fingerprint: str, one_liner: str, short: str, lo
     presskit = session.presskit
     presskit.one_liner, presskit.short_bio, presskit.long_bio = one_liner, short, long
     presskit.bio_source, presskit.bio_answers_hash = source, fingerprint
+    written_from = bios_hash(presskit)
+    presskit.bio_translations = {language: translation for language, translation in presskit.bio_translations.items()
+                                 if translation["source_hash"] == written_from}
     presskit.save(update_fields=[*BIO_FIELDS, "updated_at"])
+    translations_enqueue(session)
 
 
 def template_bios_save(*, session_id: str, fingerprint: str) -> None:
@@ -230,6 +242,63 @@ def ai_bios_run(payload: dict) -> dict | None:
 
 
 BIO_JOB = JobType(name=JOB_TYPE, run=ai_bios_run, apply=ai_bios_apply, dependency=GATE, priority=Priority.MEDIUM)
+
+
+# --- In the page's other languages ---------------------------------------------------------------
+def bios_hash(presskit) -> str:
+    """What a translation is made from: the three bios as they are."""
+    bios = [presskit.one_liner, presskit.short_bio, presskit.long_bio]
+    return hashlib.sha256(json.dumps(bios).encode()).hexdigest()
+
+
+def translation_request(session: ChatSession, language: str) -> BioTranslationRequest:
+    presskit = session.presskit
+    # The answers too: a translated one-liner not as asked gives way to the template's (parse_bios).
+    return BioTranslationRequest(
+        session_id=str(session.pk), language=language, kind=ReplyKind.BIO, step=TOTAL_STEPS, next_step=None,
+        artist_name=presskit.artist_name, answers=answers_of(presskit), source_language=session.language,
+        source=(presskit.one_liner, presskit.short_bio, presskit.long_bio))
+
+
+def translations_enqueue(session: ChatSession) -> None:
+    """Queue the bios' translation into each of the page's other languages, with AI configured
+    (none is ever written without). The same bios are the same job."""
+    if not configured_ai_providers():
+        return
+    presskit = session.presskit
+    written_from = bios_hash(presskit)
+    artist_language = catalogue_for(session.language).language
+    for language in (code for code, _ in settings.LANGUAGES if code != artist_language):
+        job_enqueue(JobRequest(
+            TRANSLATION_JOB_TYPE, {"session": str(session.pk), "language": language, "source_hash": written_from},
+            idempotency_key=f"bio-translate:{presskit.pk}:{language}:{written_from}", owner=f"presskit:{presskit.pk}"))
+
+
+def bio_translate_run(payload: dict) -> dict | None:
+    """The queued job's work, in a worker: None (nothing to write) if the bios changed since."""
+    session = ChatSession.objects.select_related("presskit").filter(pk=payload["session"]).first()
+    if session is None or bios_hash(session.presskit) != payload["source_hash"]:
+        return None
+    return async_to_sync(ai_bios_write)(translation_request(session, payload["language"]))
+
+
+def bio_translate_apply(payload: dict, value: dict | None) -> dict:
+    """Save the translation if the bios are still the ones it was made from, and show it on the
+    artist's open page."""
+    session = ChatSession.objects.select_for_update().select_related("presskit").filter(pk=payload["session"]).first()
+    if value is None or session is None or bios_hash(session.presskit) != payload["source_hash"]:
+        return {"superseded": True}
+    presskit = session.presskit
+    translation = {"one_liner": value["one_liner"], "short": value["short"], "long": value["long"],
+                   "source_hash": payload["source_hash"]}
+    presskit.bio_translations = {**presskit.bio_translations, payload["language"]: translation}
+    presskit.save(update_fields=["bio_translations", "updated_at"])
+    transaction.on_commit(lambda: presskit_changed_send(presskit_id=str(presskit.pk)))
+    return {"provider": value["provider"], "language": payload["language"]}
+
+
+TRANSLATION_JOB = JobType(name=TRANSLATION_JOB_TYPE, run=bio_translate_run, apply=bio_translate_apply, dependency=GATE,
+                          priority=Priority.LOW)
 
 
 # --- After the seventh answer (and after later edits) --------------------------------------------

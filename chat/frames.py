@@ -33,7 +33,7 @@ class CommandKind(StrEnum):
 # Actions on the presskit itself rather than on an answer: no reply is asked of any provider.
 PRESSKIT_ACTIONS = frozenset({CommandKind.PUBLISH, CommandKind.UNPUBLISH, CommandKind.EDIT_LINK,
                               CommandKind.LIST, CommandKind.UNLIST, CommandKind.REMOVE})
-SECTION_NAMES = frozenset({"dates", "quotes", "sounds_like", "rider"})  # chat.sections.SECTIONS
+SECTION_NAMES = frozenset({"dates", "quotes", "sounds_like", "rider", "rider_pdf"})  # chat.sections.REMOVABLE
 
 
 @dataclass(frozen=True)

@@ -93,6 +93,41 @@ BIO_SYSTEM = {
     ),
 }
 
+# The bios put in another of the page's languages (chat.bios): asked in the language they are put
+# in, answered in the same labelled format as the bios (so the same parser reads them). The
+# originals are shown under headings that are not the labels, so a reply is never the original.
+LANGUAGE_NAMES = {"es": {"es": "español", "en": "inglés"}, "en": {"es": "Spanish", "en": "English"}}
+TRANSLATION_SYSTEM = {
+    "es": (
+        "Eres el traductor de ÍTERA PressKit. Traduce al español, del {source}, la biografía de un artista "
+        "(músico o DJ) para su presskit. Reglas:\n"
+        "- Traducción fiel: no añadas, quites ni inventes nada.\n"
+        "- Cada versión con la misma longitud que el original: la frase sigue siendo una frase (como mucho "
+        f"{ONE_LINER_MAX_WORDS} palabras), la breve breve y la larga larga.\n"
+        "- Los nombres (del artista, de ciudades, salas, sellos y festivales) y los géneros musicales se "
+        "quedan tal cual, sin traducir.\n"
+        "- Sin listas, sin markdown, sin emojis, sin hashtags.\n"
+        "- Responde exactamente con este formato, y nada más:\n"
+        "FRASE: <la frase>\nBREVE: <la biografía breve>\nLARGA: <la biografía larga>"
+    ),
+    "en": (
+        "You are ÍTERA PressKit's translator. Translate an artist's (musician or DJ) presskit bio from "
+        "{source} into English. Rules:\n"
+        "- A faithful translation: add, drop or invent nothing.\n"
+        f"- Each version as long as the original: the one line stays one line (at most {ONE_LINER_MAX_WORDS} "
+        "words), the short one short and the long one long.\n"
+        "- Names (the artist's, cities, venues, labels, festivals) and music genres stay as they are, "
+        "untranslated.\n"
+        "- No lists, no markdown, no emojis, no hashtags.\n"
+        "- Answer in exactly this format, and nothing else:\n"
+        "ONE LINE: <the one line>\nSHORT: <the short bio>\nLONG: <the long bio>"
+    ),
+}
+TRANSLATION_HEADINGS = {
+    "es": ("Frase original", "Biografía breve original", "Biografía larga original"),
+    "en": ("Original one-liner", "Original short bio", "Original long bio"),
+}
+
 DEFAULT_TEMPERATURE = 0.7
 SIMPLIFIED_TEMPERATURE = 0.3
 SIMPLIFY_ABOVE_CHARS = 5000
@@ -113,6 +148,15 @@ class Prompt:
     @property
     def text(self) -> str:
         return f"{self.system}\n\n{self.user}"
+
+
+@dataclass(frozen=True)
+class BioTranslationRequest(ReplyRequest):
+    """The bios (one-liner, short, long) written in `source_language`, to be put in `language`.
+    A BIO request: the reply is in the bio's labelled format, read by the bio's parser."""
+
+    source_language: str = ""
+    source: tuple[str, str, str] = ("", "", "")
 
 
 def next_question(request: ReplyRequest) -> str:
@@ -141,7 +185,19 @@ def _bio_prompt(request: ReplyRequest) -> Prompt:
                   max_tokens=settings.AI_BIO_MAX_TOKENS)
 
 
+def _translation_prompt(request: BioTranslationRequest) -> Prompt:
+    language = catalogue_for(request.language).language
+    originals = "\n\n".join(f"{heading}:\n{text}" for heading, text in
+                            zip(TRANSLATION_HEADINGS[language], request.source) if text)  # an old bio has no one-liner
+    labels = "\n".join(f"{label} …" for label in BIO_LABELS[language])
+    source = LANGUAGE_NAMES[language][catalogue_for(request.source_language).language]
+    return Prompt(system=TRANSLATION_SYSTEM[language].format(source=source), user=f"{originals}\n\n{labels}",
+                  max_tokens=settings.AI_BIO_MAX_TOKENS)
+
+
 def build_prompt(request: ReplyRequest) -> Prompt:
+    if isinstance(request, BioTranslationRequest):
+        return _translation_prompt(request)
     if request.kind is ReplyKind.BIO:
         return _bio_prompt(request)
     catalogue = catalogue_for(request.language)

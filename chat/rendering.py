@@ -26,6 +26,7 @@ from chat.service_mode import service_mode
 from chat.steps import STEPS, TOTAL_STEPS, display_value
 from chat.texts import catalogue_for
 from presskit.models import BioSource
+from presskit.riders import RIDER_MAX_PAGES
 from presskit.selectors import publication_of
 from presskit.stats import WeekCounts, week_counts
 from resilience.degradation import Level
@@ -117,7 +118,8 @@ def _sections_context(session: ChatSession, catalogue: Catalogue) -> dict[str, A
         {"name": name, "label": catalogue.sections[name].label, "several": section.several,
          "items": items.get(name, []), "value": section.current(presskit)}
         for name, section in SECTIONS.items()
-    ]}
+    ], "rider_pdf": {"stored": bool(presskit.rider_pdf_name), "hint": catalogue.ui["rider_pdf_hint"].format(
+        max_mb=settings.RIDER_MAX_MB, max_pages=RIDER_MAX_PAGES)}}
     if session.section:  # being added: its hint, and the box says which, with a way out
         texts = catalogue.sections[session.section]
         context.update(hint=texts.hint, editing_label=texts.label, section_active=True,

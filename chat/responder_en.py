@@ -287,6 +287,8 @@ CATALOGUE = Catalogue(
         "bio_by_ai": "Written by the AI",
         "bio_by_template": "Put together from your answers",
         "bio_pending": "The AI will write an improved version as soon as the service is back.",
+        "bio_in_en": "In English",  # the bio translated (chat.bios), by language
+        "bio_in_es": "In Spanish",
         "draft_title": "Your presskit",
         "draft_empty": "Your answers will show up here.",
         # The draft panel folded on a phone, the photo picker, and the start screen's example.
@@ -391,6 +393,32 @@ CATALOGUE = Catalogue(
         "section_remove": "Remove",
         "section_none": "Nothing yet.",
         "section_finish": "Done",
+        # The tech rider as a PDF, in the optional sections.
+        "rider_pdf_label": "Choose a PDF",
+        "rider_pdf_chosen": "PDF chosen.",
+        "rider_pdf_hint": "Your rider as a PDF, up to {max_mb} MB and {max_pages} pages.",
+        "rider_pdf_submit": "Upload rider PDF",
+        "rider_pdf_replace": "Change the PDF",
+        "rider_pdf_line": "Rider PDF uploaded.",
+        "rider_pdf_name": "Rider PDF",
+        "rider_pdf_stored": "Rider PDF saved.",
+        "rider_pdf_error_type": "That file is not a PDF. Nothing was saved: choose another one.",
+        "rider_pdf_error_too_big": "The PDF is larger than {max_mb} MB. Nothing was saved: try a lighter one.",
+        "rider_pdf_error_broken": (
+            "We could not open that PDF: the file is damaged or incomplete. Nothing was saved: choose another one."
+        ),
+        "rider_pdf_error_encrypted": (
+            "That PDF is password-protected or encrypted. Nothing was saved: upload it without protection."
+        ),
+        "rider_pdf_error_pages": "The PDF must have between 1 and {max_pages} pages. Nothing was saved.",
+        "rider_pdf_error_empty": "You did not choose a PDF, or the file is empty. Nothing was saved.",
+        "rider_pdf_error_not_complete": (
+            "You can upload your rider PDF once you have finished the seven steps. Nothing was saved."
+        ),
+        "rider_pdf_error_unavailable": (
+            "We cannot take files right now. Nothing was saved: please try again in a few minutes."
+        ),
+        "rider_pdf_error_not_yours": "This conversation is not yours: you cannot upload a PDF to it. Nothing was saved.",
         "published_state": "Published: version {number}, since {date}.",
         # What the public page got in the last seven days (presskit.stats): no cookie, no IP, no bots.
         "stats_week": "This week: {view}, {play}, {pdf} and {link}.",

@@ -288,6 +288,8 @@ CATALOGUE = Catalogue(
         "bio_by_ai": "Escrita por la IA",
         "bio_by_template": "Preparada con tus respuestas",
         "bio_pending": "La IA escribirá una versión mejorada en cuanto vuelva el servicio.",
+        "bio_in_en": "En inglés",  # the bio translated (chat.bios), by language
+        "bio_in_es": "En español",
         "draft_title": "Tu presskit",
         "draft_empty": "Aquí irán apareciendo tus respuestas.",
         # The draft panel folded on a phone, the photo picker, and the start screen's example.
@@ -395,6 +397,32 @@ CATALOGUE = Catalogue(
         "section_remove": "Quitar",
         "section_none": "Nada todavía.",
         "section_finish": "Listo",
+        # The tech rider as a PDF, in the optional sections.
+        "rider_pdf_label": "Elige un PDF",
+        "rider_pdf_chosen": "PDF elegido.",
+        "rider_pdf_hint": "Tu rider en PDF, hasta {max_mb} MB y {max_pages} páginas.",
+        "rider_pdf_submit": "Subir rider en PDF",
+        "rider_pdf_replace": "Cambiar el PDF",
+        "rider_pdf_line": "Rider en PDF subido.",
+        "rider_pdf_name": "Rider en PDF",
+        "rider_pdf_stored": "Rider en PDF guardado.",
+        "rider_pdf_error_type": "Ese archivo no es un PDF. No se ha guardado nada: elige otro.",
+        "rider_pdf_error_too_big": "El PDF pesa más de {max_mb} MB. No se ha guardado nada: prueba con uno más ligero.",
+        "rider_pdf_error_broken": (
+            "No hemos podido abrir ese PDF: el archivo está dañado o incompleto. No se ha guardado nada: elige otro."
+        ),
+        "rider_pdf_error_encrypted": (
+            "Ese PDF está protegido con contraseña o cifrado. No se ha guardado nada: súbelo sin protección."
+        ),
+        "rider_pdf_error_pages": "El PDF debe tener entre 1 y {max_pages} páginas. No se ha guardado nada.",
+        "rider_pdf_error_empty": "No has elegido ningún PDF, o el archivo está vacío. No se ha guardado nada.",
+        "rider_pdf_error_not_complete": (
+            "Podrás subir tu rider en PDF cuando hayas terminado los siete pasos. No se ha guardado nada."
+        ),
+        "rider_pdf_error_unavailable": (
+            "Ahora mismo no podemos recibir archivos. No se ha guardado nada: inténtalo de nuevo en unos minutos."
+        ),
+        "rider_pdf_error_not_yours": "Esta conversación no es tuya: no puedes subir un PDF a ella. No se ha guardado nada.",
         "published_state": "Publicado: versión {number}, desde el {date}.",
         # What the public page got in the last seven days (presskit.stats): no cookie, no IP, no bots.
         "stats_week": "Esta semana: {view}, {play}, {pdf} y {link}.",

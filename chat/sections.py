@@ -13,6 +13,7 @@ from datetime import date
 from chat.steps import InvalidAnswer
 from presskit.clock import today
 from presskit.models import Presskit, PressQuote, Show
+from presskit.riders import rider_pdf_remove
 
 SHOWS_MAX = 20
 QUOTES_MAX = 10
@@ -138,10 +139,15 @@ SECTIONS: dict[str, Section] = {
     "rider": Section("rider", validate_rider, _field_save("rider_text"), field="rider_text"),
 }
 SECTION_FIELDS = tuple(section.field for section in SECTIONS.values() if section.field)
+RIDER_PDF = "rider_pdf"  # the rider's uploaded PDF: taken out like a section, added by upload (chat.views)
+REMOVABLE = (*SECTIONS, RIDER_PDF)
 
 
 def section_item_remove(presskit: Presskit, name: str, item: int | None) -> bool:
-    """Take one date or quote out, or empty a section of one answer. False if nothing was there."""
+    """Take one date or quote out, empty a section of one answer, or take the rider PDF out.
+    False if nothing was there."""
+    if name == RIDER_PDF:
+        return rider_pdf_remove(presskit)
     if name == "dates":
         return Show.objects.filter(presskit=presskit, pk=item).delete()[0] > 0
     if name == "quotes":

@@ -18,7 +18,7 @@ from django.utils import timezone
 from chat.bios import bio_job_request
 from chat.chain import Reply, configured_ai_providers
 from chat.models import ChatMessage, ChatSession
-from chat.sections import SECTION_FIELDS, SECTIONS, section_item_remove
+from chat.sections import REMOVABLE, SECTION_FIELDS, SECTIONS, section_item_remove
 from chat.selectors import chat_greeting
 from chat.providers.base import ReplyKind, ReplyRequest
 from chat.steps import STEPS, TOTAL_STEPS, InvalidAnswer, answers_of, display_value, step_by_number
@@ -219,7 +219,7 @@ def section_item_remove_from_chat(*, session_id: str, name: str, item: int | Non
     """A date or a quote taken out in the panel, or a section of one answer emptied."""
     with transaction.atomic():
         session = _locked(session_id)
-        if name not in SECTIONS or not section_item_remove(session.presskit, name, item):
+        if name not in REMOVABLE or not section_item_remove(session.presskit, name, item):
             raise InvalidAction("nothing_to_remove")
         return session
 

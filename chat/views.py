@@ -29,6 +29,7 @@ from chat.texts import catalogue_for
 from presskit.photos import (
     PhotoBusy, PhotoInvalid, PhotoNotKept, PhotoSizeLimit, photo_max_mb, photo_max_megapixels, photo_upload,
 )
+from presskit.riders import RIDER_MAX_PAGES, RiderInvalid, RiderSizeLimit, rider_upload
 from presskit.services import edit_link_use
 from resilience.degradation import Level, degradation_current
 from resilience.fallbacks import Fallback
@@ -111,6 +112,7 @@ def _page(request: HttpRequest, level: Level, error: str = "", edit_token: str =
     context = rendering.chat_context(session, with_messages=True, level=level)
     context["error"] = catalogue_for(session.language).errors[error] if error else ""
     context["photo_notice"] = _photo_notice_pop(request, session.language)
+    context["rider_notice"] = _rider_notice_pop(request, session.language)
     context["edit_token"] = edit_token  # a new private edit link, shown once (never stored in clear)
     context["draft_text"] = draft
     response = render(request, "chat/chat.html", context, status=status or (400 if error else 200))
@@ -203,6 +205,16 @@ def _photo_notice_pop(request: HttpRequest, language: str) -> PhotoNotice | None
     return _photo_notice(code, language) if code in (*PHOTO_OUTCOMES, *PHOTO_ERRORS) else None
 
 
+def _form_chat(request: HttpRequest) -> ChatSession:
+    """The chat an upload form names (or the current one): the browser must own it (raises
+    SessionUnknown, SessionNotOwned)."""
+    return chat_session_get_owned(
+        session_id=request.POST.get("session") or request.session.get(CURRENT_SESSION_KEY, ""),
+        owned_ids=request.session.get(OWNED_SESSIONS_KEY, []),
+        new_id=new_chat_id(request), language=get_language_from_request(request),
+    )
+
+
 @csrf_exempt  # checked by _chat_photo, once the size limit is in place (the check reads the body)
 @require_POST
 def chat_photo(request: HttpRequest) -> HttpResponse:
@@ -219,12 +231,7 @@ def _chat_photo(request: HttpRequest, limit: PhotoSizeLimit) -> HttpResponse:
     if degradation_current().level >= Level.MINIMAL:  # no database writes now
         return _photo_refused(request, "unavailable", status=503)
     try:
-        # The form names its chat; the browser must own it.
-        session = chat_session_get_owned(
-            session_id=request.POST.get("session") or request.session.get(CURRENT_SESSION_KEY, ""),
-            owned_ids=request.session.get(OWNED_SESSIONS_KEY, []),
-            new_id=new_chat_id(request), language=get_language_from_request(request),
-        )
+        session = _form_chat(request)
         if session._state.adding:  # a photo before any answer: the chat is stored with it
             session = services.chat_session_ensure(session_id=str(session.pk), language=session.language)
     except (SessionUnknown, SessionNotOwned):
@@ -274,4 +281,85 @@ def _photo_refused(request: HttpRequest, code: str, *, status: int) -> HttpRespo
     context = {"t": catalogue.ui, "language": catalogue.language, "refused": True,
                "photo_notice": _photo_notice(code, catalogue.language)}
     return render(request, "chat/_photo.html" if request.htmx else "chat/photo_refused.html", context,
+                  status=status)
+
+
+# --- The tech rider as a PDF -----------------------------------------------------------------------
+RIDER_NOTICE_KEY = "rider_notice"  # as PHOTO_NOTICE_KEY
+RIDER_ERRORS = ("type", "too_big", "broken", "encrypted", "pages", "empty", "not_complete", "unavailable",
+                "not_yours")
+
+
+def _rider_notice(code: str, language: str) -> PhotoNotice:
+    ui = catalogue_for(language).ui
+    if code == "stored":
+        return PhotoNotice("stored", ui["rider_pdf_stored"])
+    return PhotoNotice("error", ui[f"rider_pdf_error_{code}"].format(max_mb=settings.RIDER_MAX_MB,
+                                                                      max_pages=RIDER_MAX_PAGES))
+
+
+def _rider_notice_pop(request: HttpRequest, language: str) -> PhotoNotice | None:
+    code = request.session.pop(RIDER_NOTICE_KEY, None)
+    return _rider_notice(code, language) if code in ("stored", *RIDER_ERRORS) else None
+
+
+@csrf_exempt  # checked by _chat_rider, once the size limit is in place (the check reads the body)
+@require_POST
+def chat_rider(request: HttpRequest) -> HttpResponse:
+    """The tech rider as a PDF, posted from the optional sections (multipart), once the seven
+    steps are done; answered as the photo is (chat_photo), with the rider's part of the panel."""
+    limit = RiderSizeLimit(request)
+    request.upload_handlers.insert(0, limit)
+    return _chat_rider(request, limit)
+
+
+@csrf_protect
+def _chat_rider(request: HttpRequest, limit: RiderSizeLimit) -> HttpResponse:
+    if degradation_current().level >= Level.MINIMAL:  # no database writes now
+        return _rider_refused(request, "unavailable", status=503)
+    try:
+        session = _form_chat(request)
+    except (SessionUnknown, SessionNotOwned):
+        return _rider_refused(request, "not_yours", status=403)
+    except DatabaseError:
+        logger.exception("rider upload without its database")
+        return _rider_refused(request, "unavailable", status=503)
+    if session._state.adding or not session.is_complete:  # the panel has no rider group yet
+        return _rider_refused(request, "not_complete", status=400)
+    try:
+        upload = request.FILES.get("rider")
+        if limit.too_big:
+            raise RiderInvalid("too_big")
+        if upload is None:
+            raise RiderInvalid("empty")
+        rider_upload(presskit_id=str(session.presskit_id), upload=upload)
+    except RiderInvalid as error:
+        return _rider_answer(request, session, error.code, status=400)
+    except DatabaseError:
+        logger.exception("rider upload without its database (chat %s)", session.pk)
+        return _rider_refused(request, "unavailable", status=503)
+    except OSError:
+        logger.exception("rider upload not stored (chat %s)", session.pk)
+        return _rider_answer(request, session, "unavailable", status=503)
+    return _rider_answer(request, session, "stored", status=200)
+
+
+def _rider_answer(request: HttpRequest, session: ChatSession, code: str, *, status: int) -> HttpResponse:
+    """The outcome: the rider's part of the panel (htmx), back to the page (no JavaScript,
+    accepted) or the page with the message (no JavaScript, refused)."""
+    if not request.htmx and status < 400:
+        request.session[RIDER_NOTICE_KEY] = code
+        return HttpResponseRedirect(reverse("chat:home") + "#rider-pdf")
+    session.presskit.refresh_from_db()
+    context = rendering.chat_context(session, with_messages=not request.htmx, level=degradation_current().level)
+    context["rider_notice"] = _rider_notice(code, session.language)
+    return render(request, "chat/_rider.html" if request.htmx else "chat/chat.html", context, status=status)
+
+
+def _rider_refused(request: HttpRequest, code: str, *, status: int) -> HttpResponse:
+    """No chat of this browser's to show: only the message and the way back."""
+    catalogue = catalogue_for(get_language_from_request(request))
+    context = {"t": catalogue.ui, "language": catalogue.language, "refused": True,
+               "rider_notice": _rider_notice(code, catalogue.language)}
+    return render(request, "chat/_rider.html" if request.htmx else "chat/rider_refused.html", context,
                   status=status)

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+from django.urls import reverse
 from django.utils import timezone
 
 from presskit import clock
@@ -75,7 +76,10 @@ def version_document(presskit: Presskit, *, number: int, language: str, photo: d
             "story": presskit.story,
         },
         "bio": {"one_liner": presskit.one_liner, "short": presskit.short_bio, "long": presskit.long_bio,
-                "source": presskit.bio_source},
+                "source": presskit.bio_source,
+                # The bios in the page's other languages; which bios they were made from is the draft's concern.
+                "translations": {language: {key: translation[key] for key in ("one_liner", "short", "long")}
+                                 for language, translation in presskit.bio_translations.items()}},
         "links": links,
         "player": (player.as_dict() if (player := player_of(links)) else None),
         "booking_email": presskit.booking_email,
@@ -85,7 +89,8 @@ def version_document(presskit: Presskit, *, number: int, language: str, photo: d
                    "url": show.url if _is_http(show.url) else ""} for show in presskit.shows.all()],
         "quotes": [{"text": quote.text, "source": quote.source} for quote in presskit.quotes.all()],
         "sounds_like": presskit.sounds_like,
-        "rider": {"text": presskit.rider_text},
+        "rider": {"text": presskit.rider_text,
+                  "pdf": reverse("public_rider", args=[presskit.slug]) if presskit.rider_pdf_name else None},
     }
 
 

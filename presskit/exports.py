@@ -52,7 +52,7 @@ def pdf_name(document: dict) -> str:
     return f"pdf/{document['slug']}-v{document['version']}.pdf"
 
 
-def _replace(name: str, content: bytes) -> None:
+def exports_replace(name: str, content: bytes) -> None:
     """Write `name` whole: the storage keeps the name (it would pick another if it existed)."""
     storage = exports_storage()
     if storage.exists(name):
@@ -63,7 +63,7 @@ def _replace(name: str, content: bytes) -> None:
 
 
 def snapshot_write(document: dict) -> None:
-    _replace(snapshot_name(document["slug"]), json.dumps(document, ensure_ascii=False).encode())
+    exports_replace(snapshot_name(document["slug"]), json.dumps(document, ensure_ascii=False).encode())
 
 
 def snapshot_read(slug: str) -> dict | None:
@@ -159,7 +159,7 @@ def version_export(payload: dict) -> dict:
         snapshot_write(version.document)
     name = pdf_name(version.document)
     if not exports_storage().exists(name):
-        _replace(name, version_pdf(version))
+        exports_replace(name, version_pdf(version))
     return {"exported": True, "pdf": name}
 
 

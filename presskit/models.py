@@ -14,7 +14,7 @@ class BioSource(models.TextChoices):
     AI = "ai", "IA"
 
 
-BIO_FIELDS = ("one_liner", "short_bio", "long_bio", "bio_source", "bio_answers_hash")
+BIO_FIELDS = ("one_liner", "short_bio", "long_bio", "bio_source", "bio_answers_hash", "bio_translations")
 
 
 class Presskit(models.Model):
@@ -35,6 +35,9 @@ class Presskit(models.Model):
     long_bio = models.TextField(blank=True)
     bio_source = models.CharField(max_length=16, choices=BioSource.choices, blank=True)
     bio_answers_hash = models.CharField(max_length=64, blank=True)  # the answers it was written from
+    # The bios in the page's other languages, written by AI after them (chat.bios):
+    # {"en": {"one_liner", "short", "long", "source_hash"}}, source_hash naming the bios translated.
+    bio_translations = models.JSONField(default=dict, blank=True)
     # The press photo: its name in the photo storage once stored there; until then the upload
     # waits in the local staging folder (`photo_staged`) and a queued job moves it.
     photo_name = models.CharField(max_length=255, blank=True)
@@ -43,6 +46,7 @@ class Presskit(models.Model):
     # artist sounds like, and their tech rider as text. Dates and press quotes are rows of their own.
     sounds_like = models.CharField(max_length=200, blank=True)
     rider_text = models.TextField(max_length=5000, blank=True)
+    rider_pdf_name = models.CharField(max_length=255, blank=True)  # in the exports storage (presskit.riders)
     # Publishing (presskit.services): the page is /p/<slug>/, the slug made at the first publish
     # and kept; `published_version` is the public one (None: not public). Staff may take a page
     # down for abuse: then it cannot be published again until they restore it.

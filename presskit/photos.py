@@ -216,9 +216,12 @@ class PhotoSizeLimit(FileUploadHandler):
         super().new_file(*args, **kwargs)
         self._received = 0
 
+    def max_bytes(self) -> int:
+        return settings.PHOTO_MAX_BYTES
+
     def receive_data_chunk(self, raw_data: bytes, start: int) -> bytes:
         self._received += len(raw_data)
-        if self._received > settings.PHOTO_MAX_BYTES:
+        if self._received > self.max_bytes():
             self.too_big = True
             raise SkipFile
         return raw_data

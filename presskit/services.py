@@ -21,6 +21,7 @@ from presskit.documents import version_document
 from presskit.exports import export_job_request, snapshot_remove_later
 from presskit.models import EditLink, Presskit, PresskitVersion
 from presskit.photos import photo_document
+from presskit.riders import rider_freeze
 from resilience.queue import job_enqueue
 
 SLUG_BASE_MAX = 40
@@ -58,6 +59,8 @@ def presskit_publish(*, presskit_id: str, language: str) -> PresskitVersion:
             presskit.slug = _slug_new(presskit.artist_name)
         number = (presskit.versions.aggregate(last=Max("number"))["last"] or 0) + 1
         document = version_document(presskit, number=number, language=language, photo=photo_document(presskit))
+        if presskit.rider_pdf_name:
+            rider_freeze(presskit, document)
         version = PresskitVersion.objects.create(presskit=presskit, number=number, document=document,
                                                  photo_name=presskit.photo_name)
         presskit.published_version = version

@@ -465,12 +465,15 @@ PHOTO_MAX_PIXELS = env.int("PHOTO_MAX_PIXELS", default=40_000_000)
 # upload waits for a turn before the artist is told to try again (503).
 PHOTO_DECODES_AT_ONCE = env.int("PHOTO_DECODES_AT_ONCE", default=2)
 PHOTO_DECODE_WAIT = env.float("PHOTO_DECODE_WAIT", default=10.0)
+# The biggest tech rider PDF taken, in megabytes (presskit.riders): read while the body streams,
+# like the photo.
+RIDER_MAX_MB = env.int("RIDER_MAX_MB", default=5)
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2_621_440  # Django's default, said here: bigger parts go to disk
 # Request bodies (presskit.body_limit): anything bigger than its route's limit is answered 413
 # before it is parsed. The chat's forms and the admin need little; the photo upload a photo and
 # its form. The proxy in front (deploy/nginx.conf) must allow the largest of these.
 REQUEST_BODY_MAX_BYTES = env.int("REQUEST_BODY_MAX_BYTES", default=256 * 1024)
-REQUEST_BODY_LIMITS = {"/photo": PHOTO_MAX_BYTES + 64 * 1024}
+REQUEST_BODY_LIMITS = {"/photo": PHOTO_MAX_BYTES + 64 * 1024, "/rider": RIDER_MAX_MB * 1024 * 1024 + 64 * 1024}
 
 # The chat.
 CHAT_MAX_FRAME_BYTES = env.int("CHAT_MAX_FRAME_BYTES", default=16 * 1024)

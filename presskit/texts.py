@@ -44,6 +44,8 @@ PUBLIC_TEXTS: dict[str, dict[str, str]] = {
         "press": "Prensa",
         "rider": "Rider técnico",
         "rider_open": "Ver el rider técnico",
+        "rider_pdf": "Descargar rider (PDF)",
+        "rider_pdf_at": "Rider técnico en PDF",
     },
     "en": {
         "genres": "Genres",
@@ -79,6 +81,8 @@ PUBLIC_TEXTS: dict[str, dict[str, str]] = {
         "press": "Press",
         "rider": "Tech rider",
         "rider_open": "Show the tech rider",
+        "rider_pdf": "Download rider (PDF)",
+        "rider_pdf_at": "Tech rider as PDF",
     },
 }
 

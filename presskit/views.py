@@ -27,6 +27,7 @@ from presskit.exports import exports_storage, pdf_name, pdf_render
 from presskit.operator_access import may_read_readiness_details, may_scrape_metrics
 from presskit.photos import CONTENT_TYPES, photo_storage, stored_name_valid
 from presskit.players import Player
+from presskit.riders import version_rider_name
 from presskit.stats import count as stats_count
 from presskit.selectors import NotPublished, PublicPresskit, public_presskit_get
 from presskit.texts import public_texts, shows_dated, version_caption
@@ -188,7 +189,17 @@ def public_context(request: HttpRequest, public: PublicPresskit) -> dict:
         "noindex": not public.listed,
         "player": _player_context(doc, texts),
         "shows": shows_dated(doc.get("shows", []), language),
+        "bio": _bio_in(doc, language),
     }
+
+
+def _bio_in(doc: dict, language: str) -> dict:
+    """The bio in the reader's language when it was translated, else as the artist's was written;
+    with the language it is in. Versions published before translations (or one-liners) have none."""
+    translation = doc["bio"].get("translations", {}).get(language) if language != doc["language"] else None
+    bio = translation or doc["bio"]
+    return {"one_liner": bio.get("one_liner", ""), "short": bio["short"], "long": bio["long"],
+            "language": language if translation else doc["language"]}
 
 
 def _player_context(doc: dict, texts: dict[str, str]) -> dict | None:
@@ -302,4 +313,29 @@ async def public_pdf(request: HttpRequest, slug: str) -> HttpResponse:
     response["Content-Disposition"] = f'inline; filename="{public.document["slug"]}.pdf"'
     response["Cache-Control"] = PUBLIC_CACHE
     response["X-Content-Type-Options"] = "nosniff"
+    return response
+
+
+@require_safe
+def public_rider(request: HttpRequest, slug: str) -> HttpResponse:
+    """The public version's tech rider PDF, as the artist uploaded it (checked as a PDF, but its
+    content is theirs): always downloaded, never shown in our origin."""
+    try:
+        public = _public(slug)
+    except Http404:
+        return _not_found(request)
+    if not (public.document.get("rider") or {}).get("pdf"):
+        return _not_found(request)
+    try:
+        content = _stored_pdf(version_rider_name(public.document))
+    except OSError as error:
+        logger.warning("rider PDF of %s unreadable: %s", slug, describe_error(error))
+        return HttpResponse("Storage unavailable", status=503, content_type="text/plain")
+    if content is None:
+        return _not_found(request)
+    response = HttpResponse(content, content_type="application/pdf")
+    response["Content-Disposition"] = f'attachment; filename="{public.document["slug"]}-rider.pdf"'
+    response["Cache-Control"] = PUBLIC_CACHE
+    response["X-Content-Type-Options"] = "nosniff"
+    response["Content-Security-Policy"] = "default-src 'none'; sandbox"
     return response

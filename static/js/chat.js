@@ -189,16 +189,16 @@
     if (token) event.detail.headers["X-CSRFToken"] = token.value;
   });
 
-  // The photo picker's input is hidden under its label: the chosen file is named beside it.
+  // The photo and rider pickers' inputs are hidden under their labels: the chosen file is named beside it.
   document.addEventListener("change", function (event) {
-    if (event.target.id !== "photo-file") return;
+    if (event.target.id !== "photo-file" && event.target.id !== "rider-file") return;
     const file = event.target.files[0];
-    document.getElementById("photo-file-name").textContent = file ? file.name : "";
+    document.getElementById(event.target.id + "-name").textContent = file ? file.name : "";
   });
 
-  // A refused photo (400, 403, 503) comes back as the panel with the reason: show it.
+  // A refused photo or rider PDF (400, 403, 503) comes back as its part of the panel with the reason: show it.
   document.addEventListener("htmx:beforeSwap", function (event) {
-    if (event.detail.target && event.detail.target.id === "photo" && [400, 403, 503].includes(event.detail.xhr.status)) {
+    if (event.detail.target && ["photo", "rider-pdf"].includes(event.detail.target.id) && [400, 403, 503].includes(event.detail.xhr.status)) {
       event.detail.shouldSwap = true;
       event.detail.isError = false;
     }

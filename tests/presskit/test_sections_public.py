@@ -65,7 +65,7 @@ def test_every_section_is_published_and_the_json_validates(settings):
                                   "url": "https://entradas.example.com/riviera"}]
     assert document["quotes"] == [QUOTE]
     assert document["sounds_like"] == SECTIONS["sounds_like"]
-    assert document["rider"] == {"text": SECTIONS["rider_text"]}
+    assert document["rider"] == {"text": SECTIONS["rider_text"], "pdf": None}
 
     html = page(presskit.slug)
     assert '<p class="epk__sounds-like"><span class="epk__sounds-like-label">Suena a</span>' in html
