@@ -107,14 +107,20 @@ _PRESSKIT_ACTIONS = {
 }
 
 
+def _panel_change(session_id: str, command: Command):
+    """A change made in the panel that needs no word from the assistant."""
+    if command.kind is CommandKind.PLAYER:
+        return services.player_choose_from_chat(session_id=session_id, item=command.item)
+    return services.section_item_remove_from_chat(session_id=session_id, name=command.section, item=command.item)
+
+
 async def _presskit_action(session_id: str, command: Command, sink: TurnSink, origin: str | None,
                            level: Level) -> str:
     """Publish, unpublish, list, unlist, a new edit link: done by our code, no provider asked. A new edit
     link's token goes to the asking tab only, never to the group nor to the transcript. Taking a
-    date or a quote out changes the panel only."""
-    if command.kind is CommandKind.REMOVE:
-        session = await database_sync_to_async(services.section_item_remove_from_chat)(
-            session_id=session_id, name=command.section, item=command.item)
+    date or a quote out, or choosing the page's player, changes the panel only."""
+    if command.kind in (CommandKind.REMOVE, CommandKind.PLAYER):
+        session = await database_sync_to_async(_panel_change)(session_id, command)
         await _publish(session_id, await database_sync_to_async(rendering.render_draft)(session, level), sink, origin)
         return ""
     done = await database_sync_to_async(_PRESSKIT_ACTIONS[command.kind])(session_id=session_id)

@@ -28,11 +28,12 @@ class CommandKind(StrEnum):
     UNLIST = "unlist"  # reachable by its link only
     SECTION = "section"  # start adding an optional section: `section`
     REMOVE = "remove"  # take a date or a quote out (`section`, `item`), or empty a section of one answer
+    PLAYER = "player"  # the link whose player the public page shows: `item`, its place among the links
 
 
 # Actions on the presskit itself rather than on an answer: no reply is asked of any provider.
 PRESSKIT_ACTIONS = frozenset({CommandKind.PUBLISH, CommandKind.UNPUBLISH, CommandKind.EDIT_LINK,
-                              CommandKind.LIST, CommandKind.UNLIST, CommandKind.REMOVE})
+                              CommandKind.LIST, CommandKind.UNLIST, CommandKind.REMOVE, CommandKind.PLAYER})
 SECTION_NAMES = frozenset({"dates", "quotes", "sounds_like", "rider", "rider_pdf"})  # chat.sections.REMOVABLE
 
 
@@ -88,6 +89,11 @@ def command_from_values(values: Mapping[str, object]) -> Command:
             return Command(CommandKind.SET, text=_message_of(values), step=step)
         if action in (CommandKind.SECTION, CommandKind.REMOVE):
             return _section_command(CommandKind(action), values)
+        if action == CommandKind.PLAYER:
+            try:
+                return Command(CommandKind.PLAYER, item=int(str(values.get("item"))))
+            except ValueError:
+                raise FrameError("unknown_action") from None
         if action in (CommandKind.RESUME, CommandKind.RESTART, *PRESSKIT_ACTIONS):
             return Command(CommandKind(action))
         raise FrameError("unknown_action")

@@ -25,7 +25,9 @@ from chat.selectors import chat_messages
 from chat.service_mode import service_mode
 from chat.steps import STEPS, TOTAL_STEPS, display_value
 from chat.texts import catalogue_for
+from presskit.documents import link_of
 from presskit.models import BioSource
+from presskit.players import player_of, players_of
 from presskit.riders import RIDER_MAX_PAGES
 from presskit.selectors import publication_of
 from presskit.stats import WeekCounts, week_counts
@@ -120,6 +122,14 @@ def _sections_context(session: ChatSession, catalogue: Catalogue) -> dict[str, A
         for name, section in SECTIONS.items()
     ], "rider_pdf": {"stored": bool(presskit.rider_pdf_name), "hint": catalogue.ui["rider_pdf_hint"].format(
         max_mb=settings.RIDER_MAX_MB, max_pages=RIDER_MAX_PAGES)}}
+    # The links that can play on the page (their place among the artist's), and which one does.
+    links = [link_of(value) for value in presskit.links]
+    valid = [link for link in links if link]
+    playable, playing = {player.url for player in players_of(valid)}, player_of(valid, presskit.player_link)
+    context["players"] = [
+        {"item": index, "label": link["label"], "text": link["text"], "playing": link["url"] == playing.url}
+        for index, link in enumerate(links) if link and link["url"] in playable
+    ]
     if session.section:  # being added: its hint, and the box says which, with a way out
         texts = catalogue.sections[session.section]
         context.update(hint=texts.hint, editing_label=texts.label, section_active=True,
@@ -130,7 +140,8 @@ def _sections_context(session: ChatSession, catalogue: Catalogue) -> dict[str, A
 
 
 def _week_text(week: WeekCounts, ui: dict[str, str]) -> str:
-    """"Esta semana: 34 visitas, 9 escuchas, 1 descarga del PDF y 5 clics en tus enlaces."."""
+    """The week in one sentence: "Esta semana: 34 visitas, 9 escuchas, 1 descarga del PDF,
+    2 descargas del ZIP y 5 clics en tus enlaces."."""
     parts = {event: ui[f"stats_{event}_{'one' if n == 1 else 'many'}"].format(n=n) for event, n in asdict(week).items()}
     return ui["stats_week"].format(**parts)
 

@@ -385,6 +385,10 @@ CATALOGUE = Catalogue(
         "publish_lead": "This is how your presskit looks to whoever opens your link. Review and edit anything; publish it when you like it.",
         "publish": "Publish",
         "publish_changes": "Publish changes",
+        # Which link plays on the public page.
+        "player_title": "Your music on the page",
+        "player_playing": "Plays on your page",
+        "player_use": "Use this one",
         # The optional sections in the panel and under the box.
         "sections_title": "Optional sections",
         "sections_offer_label": "Add to your presskit",
@@ -421,10 +425,11 @@ CATALOGUE = Catalogue(
         "rider_pdf_error_not_yours": "This conversation is not yours: you cannot upload a PDF to it. Nothing was saved.",
         "published_state": "Published: version {number}, since {date}.",
         # What the public page got in the last seven days (presskit.stats): no cookie, no IP, no bots.
-        "stats_week": "This week: {view}, {play}, {pdf} and {link}.",
+        "stats_week": "This week: {view}, {play}, {pdf}, {zip} and {link}.",
         "stats_view_one": "1 view", "stats_view_many": "{n} views",
         "stats_play_one": "1 play", "stats_play_many": "{n} plays",
         "stats_pdf_one": "1 PDF download", "stats_pdf_many": "{n} PDF downloads",
+        "stats_zip_one": "1 ZIP download", "stats_zip_many": "{n} ZIP downloads",
         "stats_link_one": "1 link click", "stats_link_many": "{n} link clicks",
         "stats_note": "Counted without cookies or IP addresses, and without the bots that say they are bots.",
         "draft_changed": "You have unpublished changes.",

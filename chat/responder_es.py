@@ -389,6 +389,10 @@ CATALOGUE = Catalogue(
         "publish_lead": "Así verá tu presskit quien abra tu enlace. Revisa y edita lo que quieras; cuando te guste, publícalo.",
         "publish": "Publicar",
         "publish_changes": "Publicar cambios",
+        # Which link plays on the public page.
+        "player_title": "Tu música en la página",
+        "player_playing": "Suena en tu página",
+        "player_use": "Usar este",
         # The optional sections in the panel and under the box.
         "sections_title": "Secciones opcionales",
         "sections_offer_label": "Añadir a tu presskit",
@@ -425,10 +429,11 @@ CATALOGUE = Catalogue(
         "rider_pdf_error_not_yours": "Esta conversación no es tuya: no puedes subir un PDF a ella. No se ha guardado nada.",
         "published_state": "Publicado: versión {number}, desde el {date}.",
         # What the public page got in the last seven days (presskit.stats): no cookie, no IP, no bots.
-        "stats_week": "Esta semana: {view}, {play}, {pdf} y {link}.",
+        "stats_week": "Esta semana: {view}, {play}, {pdf}, {zip} y {link}.",
         "stats_view_one": "1 visita", "stats_view_many": "{n} visitas",
         "stats_play_one": "1 escucha", "stats_play_many": "{n} escuchas",
         "stats_pdf_one": "1 descarga del PDF", "stats_pdf_many": "{n} descargas del PDF",
+        "stats_zip_one": "1 descarga del ZIP", "stats_zip_many": "{n} descargas del ZIP",
         "stats_link_one": "1 clic en tus enlaces", "stats_link_many": "{n} clics en tus enlaces",
         "stats_note": "Contamos sin cookies ni direcciones IP, y sin los robots que se identifican.",
         "draft_changed": "Tienes cambios sin publicar.",

@@ -23,8 +23,10 @@ from chat.selectors import chat_greeting
 from chat.providers.base import ReplyKind, ReplyRequest
 from chat.steps import STEPS, TOTAL_STEPS, InvalidAnswer, answers_of, display_value, step_by_number
 from chat.texts import catalogue_for
+from presskit.documents import link_of
 from presskit.integrations import integrations_enqueue
 from presskit.models import BIO_FIELDS, Presskit
+from presskit.players import player_of
 from presskit.services import (
     PublishRefused, edit_link_create, presskit_listed_set, presskit_publish, presskit_unpublish,
 )
@@ -224,6 +226,22 @@ def section_item_remove_from_chat(*, session_id: str, name: str, item: int | Non
         return session
 
 
+def player_choose_from_chat(*, session_id: str, item: int | None) -> ChatSession:
+    """The public page's player plays the artist's link number `item` (one that can play)."""
+    with transaction.atomic():
+        session = _locked(session_id)
+        links = session.presskit.links
+        if not session.is_complete:
+            raise InvalidAction("not_complete")
+        link = link_of(links[item]) if item is not None and 0 <= item < len(links) else None
+        player = player_of([link], chosen=link["url"]) if link else None
+        if player is None:
+            raise InvalidAction("unknown_action")
+        session.presskit.player_link = player.url
+        session.presskit.save(update_fields=["player_link", "updated_at"])
+        return session
+
+
 def finish_version(message: ChatMessage) -> str:
     """The presskit version an answer that finishes it makes (what its bio and sends are for)."""
     return f"answer:{message.pk}"
@@ -284,7 +302,7 @@ def chat_session_restart(*, session_id: str) -> Turn:
         presskit = session.presskit
         # The answers, the bio written from them and the optional sections go; the photo stays
         # (it is not an answer, and a worker may be storing it right now).
-        cleared = [step.field for step in STEPS] + list(BIO_FIELDS) + list(SECTION_FIELDS)
+        cleared = [step.field for step in STEPS] + list(BIO_FIELDS) + list(SECTION_FIELDS) + ["player_link"]
         for name in cleared:
             setattr(presskit, name, presskit._meta.get_field(name).get_default())
         presskit.save(update_fields=[*cleared, "updated_at"])

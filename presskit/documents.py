@@ -81,7 +81,7 @@ def version_document(presskit: Presskit, *, number: int, language: str, photo: d
                 "translations": {language: {key: translation[key] for key in ("one_liner", "short", "long")}
                                  for language, translation in presskit.bio_translations.items()}},
         "links": links,
-        "player": (player.as_dict() if (player := player_of(links)) else None),
+        "player": (player.as_dict() if (player := player_of(links, presskit.player_link)) else None),
         "booking_email": presskit.booking_email,
         "photo": photo,
         # All the draft's dates (by date, Show.Meta), past ones too: `served` leaves those out.

@@ -1,12 +1,13 @@
-"""The exports of a published version: its snapshot outside the database, and its PDF.
+"""The exports of a published version: its snapshot outside the database, its PDF and its ZIP.
 
-Both live in the exports storage (STORAGES["exports"]: by default a folder of the data
+All three live in the exports storage (STORAGES["exports"]: by default a folder of the data
 directory, shared by every Daphne and worker). The snapshot is the public version's document
 (`snapshots/<slug>.json`), which the public routes serve when the database cannot answer. The
 PDF (`pdf/<slug>-v<N>.pdf`) is an A4 one-sheet made with WeasyPrint, tagged (PDF/UA-1), its
-text selectable. The job `presskit.version_export`, queued with the version, writes both (a
-renderer or storage failure is retried by the queue, never lost); until its PDF exists,
-/p/<slug>.pdf renders one on demand.
+text selectable. The ZIP (`zips/<slug>-v<N>.zip`, presskit.zips) holds the photo, the PDF,
+the JSON, the bios and the rider. The job `presskit.version_export`, queued with the version,
+writes all three (a renderer or storage failure is retried by the queue, never lost); until
+its PDF or ZIP exists, /p/<slug>.pdf and /p/<slug>.zip make one on demand.
 
 WeasyPrint fetches nothing the artist named: the only URLs it can resolve are our own
 `presskit:` ones (the stored photo, our static files); any other is refused.
@@ -60,6 +61,15 @@ def exports_replace(name: str, content: bytes) -> None:
     saved = storage.save(name, ContentFile(content))
     if saved != name:  # another writer got there at the same moment with the same content
         storage.delete(saved)
+
+
+def exports_read(name: str) -> bytes | None:
+    """The stored file `name`, or None when there is none."""
+    try:
+        with exports_storage().open(name) as stored:
+            return stored.read()
+    except FileNotFoundError:
+        return None
 
 
 def snapshot_write(document: dict) -> None:
@@ -150,8 +160,10 @@ def version_pdf(version: PresskitVersion) -> bytes:
     return pdf_render(version.document, photo_name=version.photo_name)
 
 
-# --- The job: snapshot and PDF of a published version --------------------------------------------
+# --- The job: snapshot, PDF and ZIP of a published version ---------------------------------------
 def version_export(payload: dict) -> dict:
+    from presskit.zips import zip_build, zip_name  # here, not at the top: presskit.zips imports this module
+
     version = PresskitVersion.objects.select_related("presskit").filter(pk=payload["version"]).first()
     if version is None:
         return {"exported": False}
@@ -160,6 +172,8 @@ def version_export(payload: dict) -> dict:
     name = pdf_name(version.document)
     if not exports_storage().exists(name):
         exports_replace(name, version_pdf(version))
+    if not exports_storage().exists(zip_name(version.document)):  # after the PDF: it holds the stored one
+        exports_replace(zip_name(version.document), zip_build(version.document, photo_name=version.photo_name))
     return {"exported": True, "pdf": name}
 
 

@@ -46,6 +46,8 @@ class Presskit(models.Model):
     # artist sounds like, and their tech rider as text. Dates and press quotes are rows of their own.
     sounds_like = models.CharField(max_length=200, blank=True)
     rider_text = models.TextField(max_length=5000, blank=True)
+    # The link whose player the page shows (one of `links`); empty: the first that can play.
+    player_link = models.CharField(max_length=500, blank=True)
     rider_pdf_name = models.CharField(max_length=255, blank=True)  # in the exports storage (presskit.riders)
     # Publishing (presskit.services): the page is /p/<slug>/, the slug made at the first publish
     # and kept; `published_version` is the public one (None: not public). Staff may take a page
@@ -144,6 +146,7 @@ class DailyCount(models.Model):
         VIEW = "view", "visitas"
         PLAY = "play", "escuchas"
         PDF = "pdf", "descargas del PDF"
+        ZIP = "zip", "descargas del ZIP"
         LINK = "link", "clics en enlaces"
 
     version = models.ForeignKey(PresskitVersion, on_delete=models.CASCADE, related_name="daily_counts")

@@ -91,10 +91,13 @@ def _soundcloud(url: str) -> str | None:
 _EMBEDS = {"youtube": _youtube, "spotify": _spotify, "soundcloud": _soundcloud}
 
 
-def player_of(links: list[dict[str, str]]) -> Player | None:
-    """The player for the first of the page's links (presskit.documents.link_of) that has one."""
-    for link in links:
-        embed = _EMBEDS.get(link["kind"])
-        if embed and (embed_url := embed(link["url"])):
-            return Player(link["kind"], embed_url, link["url"])
-    return None
+def players_of(links: list[dict[str, str]]) -> list[Player]:
+    """A player for each of the page's links (presskit.documents.link_of) that can have one."""
+    return [Player(link["kind"], embed_url, link["url"]) for link in links
+            if (embed := _EMBEDS.get(link["kind"])) and (embed_url := embed(link["url"]))]
+
+
+def player_of(links: list[dict[str, str]], chosen: str = "") -> Player | None:
+    """The page's player: the link the artist chose, if it still has one; else the first that does."""
+    players = players_of(links)
+    return next((player for player in players if player.url == chosen), players[0] if players else None)

@@ -1,4 +1,4 @@
-"""Honest numbers for the artist: page views, plays, PDF downloads and link clicks of each
+"""Honest numbers for the artist: page views, plays, PDF and ZIP downloads and link clicks of each
 published version, per day. No cookie, no IP address, nothing about the visitor is kept: a
 count is a number in Redis (cheap, and up while the database is not), moved to the database
 by beat (`stats_flush`). Known bots and link previews are not counted.
@@ -26,7 +26,7 @@ from presskit.models import CountsBatch, DailyCount, Presskit, PresskitVersion
 
 logger = logging.getLogger(__name__)
 
-EVENTS = ("view", "play", "pdf", "link")
+EVENTS = ("view", "play", "pdf", "zip", "link")
 # No bot-detection library is in reach (README, "Dependencies"): the signatures of the crawlers
 # and link previewers that announce themselves, and of scripts. A bot that hides is counted.
 BOT = re.compile(
@@ -101,6 +101,7 @@ class WeekCounts:
     view: int = 0
     play: int = 0
     pdf: int = 0
+    zip: int = 0
     link: int = 0
 
 

@@ -27,6 +27,7 @@ PUBLIC_TEXTS: dict[str, dict[str, str]] = {
         "downloads": "Descargas",
         "pdf": "Presskit en PDF",
         "json": "Datos (JSON)",
+        "zip": "Descargar todo (ZIP)",
         "photo_alt": "Foto de prensa de {name}",
         "made_with": "Presskit hecho con ÍTERA PressKit",
         "version": "Versión {number} · publicada el {date}",
@@ -46,6 +47,12 @@ PUBLIC_TEXTS: dict[str, dict[str, str]] = {
         "rider_open": "Ver el rider técnico",
         "rider_pdf": "Descargar rider (PDF)",
         "rider_pdf_at": "Rider técnico en PDF",
+        # bios.txt in the ZIP (presskit.zips)
+        "bios_title": "{name} · Biografías",
+        "bios_one_liner": "En una frase",
+        "bios_short": "Biografía corta",
+        "bios_long": "Biografía larga",
+        "bios_translation": "{language} (traducción)",
     },
     "en": {
         "genres": "Genres",
@@ -64,6 +71,7 @@ PUBLIC_TEXTS: dict[str, dict[str, str]] = {
         "downloads": "Downloads",
         "pdf": "Presskit as PDF",
         "json": "Data (JSON)",
+        "zip": "Download everything (ZIP)",
         "photo_alt": "Press photo of {name}",
         "made_with": "Presskit made with ÍTERA PressKit",
         "version": "Version {number} · published on {date}",
@@ -83,6 +91,11 @@ PUBLIC_TEXTS: dict[str, dict[str, str]] = {
         "rider_open": "Show the tech rider",
         "rider_pdf": "Download rider (PDF)",
         "rider_pdf_at": "Tech rider as PDF",
+        "bios_title": "{name} · Biographies",
+        "bios_one_liner": "One-liner",
+        "bios_short": "Short biography",
+        "bios_long": "Long biography",
+        "bios_translation": "{language} (translation)",
     },
 }
 

@@ -17,6 +17,7 @@ urlpatterns = [
     path("p/<slug:slug>/", views.public_page, name="public_page"),
     path("p/<slug:slug>.pdf", views.public_pdf, name="public_pdf"),
     path("p/<slug:slug>.json", views.public_json, name="public_json"),
+    path("p/<slug:slug>.zip", views.public_zip, name="public_zip"),
     path("p/<slug:slug>/count", views.public_count, name="public_count"),
     path("p/<slug:slug>/rider.pdf", views.public_rider, name="public_rider"),
     # For crawlers: the listed pages (Presskit.listed), and what not to visit.

@@ -1,6 +1,6 @@
 """Operational endpoints of the project, the stored press photos, and the published presskit:
-its public page, its PDF and its JSON (each served from the snapshot when the database cannot
-answer)."""
+its public page, its PDF, its JSON and its ZIP (each served from the snapshot when the database
+cannot answer)."""
 import json
 import logging
 from pathlib import PurePosixPath
@@ -23,7 +23,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, generate_latest
 
 from presskit.csp import origin_of
 from presskit.documents import LINK_KINDS, served
-from presskit.exports import exports_storage, pdf_name, pdf_render
+from presskit.exports import exports_read, pdf_name, pdf_render
 from presskit.operator_access import may_read_readiness_details, may_scrape_metrics
 from presskit.photos import CONTENT_TYPES, photo_storage, stored_name_valid
 from presskit.players import Player
@@ -31,6 +31,7 @@ from presskit.riders import version_rider_name
 from presskit.stats import count as stats_count
 from presskit.selectors import NotPublished, PublicPresskit, public_presskit_get
 from presskit.texts import public_texts, shows_dated, version_caption
+from presskit.zips import public_zip_content
 from resilience.degradation import readiness_check, readiness_in_rotation
 from resilience.queue import describe_error
 
@@ -285,14 +286,6 @@ def public_count(request: HttpRequest, slug: str) -> HttpResponse:
     return HttpResponse(status=204)
 
 
-def _stored_pdf(name: str) -> bytes | None:
-    try:
-        with exports_storage().open(name) as stored:
-            return stored.read()
-    except FileNotFoundError:
-        return None
-
-
 @require_safe
 async def public_pdf(request: HttpRequest, slug: str) -> HttpResponse:
     """The version's one-sheet: the one the export job stored, else rendered now (in a worker
@@ -306,7 +299,7 @@ async def public_pdf(request: HttpRequest, slug: str) -> HttpResponse:
     name = pdf_name(public.document)
     # A stored PDF may list a date now past: a version with one is made anew (until the next publish).
     stale = served(public.document) != public.document
-    content = None if stale else await sync_to_async(_stored_pdf, thread_sensitive=False)(name)
+    content = None if stale else await sync_to_async(exports_read, thread_sensitive=False)(name)
     if content is None:
         content = await sync_to_async(pdf_render, thread_sensitive=False)(public.document, photo_name=public.photo_name)
     response = HttpResponse(content, content_type="application/pdf")
@@ -327,7 +320,7 @@ def public_rider(request: HttpRequest, slug: str) -> HttpResponse:
     if not (public.document.get("rider") or {}).get("pdf"):
         return _not_found(request)
     try:
-        content = _stored_pdf(version_rider_name(public.document))
+        content = exports_read(version_rider_name(public.document))
     except OSError as error:
         logger.warning("rider PDF of %s unreadable: %s", slug, describe_error(error))
         return HttpResponse("Storage unavailable", status=503, content_type="text/plain")
@@ -338,4 +331,26 @@ def public_rider(request: HttpRequest, slug: str) -> HttpResponse:
     response["Cache-Control"] = PUBLIC_CACHE
     response["X-Content-Type-Options"] = "nosniff"
     response["Content-Security-Policy"] = "default-src 'none'; sandbox"
+    return response
+
+
+@require_safe
+async def public_zip(request: HttpRequest, slug: str) -> HttpResponse:
+    """Everything in one download (presskit.zips): the ZIP the export job kept, else (missing, or
+    out of date since a show passed) one built now in a worker thread, never on the event loop."""
+    try:
+        public = await sync_to_async(_public)(slug)
+    except Http404:
+        return await sync_to_async(_not_found)(request)
+    if request.method == "GET":
+        await sync_to_async(_counted, thread_sensitive=False)(request, public.document, "zip")
+    try:
+        content = await sync_to_async(public_zip_content, thread_sensitive=False)(public)
+    except OSError as error:
+        logger.warning("ZIP of %s not made: %s", slug, describe_error(error))
+        return HttpResponse("Storage unavailable", status=503, content_type="text/plain")
+    response = HttpResponse(content, content_type="application/zip")
+    response["Content-Disposition"] = f'attachment; filename="{public.document["slug"]}-presskit.zip"'
+    response["Cache-Control"] = PUBLIC_CACHE
+    response["X-Content-Type-Options"] = "nosniff"
     return response

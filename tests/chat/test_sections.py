@@ -8,6 +8,7 @@ import re
 from datetime import date
 
 import pytest
+from asgiref.sync import sync_to_async
 from django.test import Client
 
 from chat.models import ChatSession
@@ -149,3 +150,27 @@ def test_without_javascript_a_section_is_added_through_the_form(artist):
     page = browser.get("/").content.decode()
     assert "Anotado: suenas a Peggy Gou, Honey Dijon." in page
     assert re.search(r'data-section="sounds_like">\s*<h4>Suena a</h4>\s*<ul class="sections__items">\s*<li><span>Peggy Gou', page)
+
+
+@pytest.mark.asyncio
+@pytest.mark.django_db(transaction=True)
+async def test_the_artist_picks_which_link_plays_on_the_page(artist, open_chat):
+    communicator = await open_chat(artist)
+    answers = [*SEVEN_ANSWERS[:5], "https://soundcloud.com/lunaroja https://youtu.be/dQw4w9WgXcQ", SEVEN_ANSWERS[6]]
+    for text in answers:
+        frames = await answer(communicator, text)
+    panel = frames[-1]
+    assert re.search(r"SoundCloud · soundcloud\.com/lunaroja</span>\s*<strong[^>]*>Suena en tu página</strong>", panel)
+    await communicator.send_to(text_data='{"action": "player", "item": "1"}')
+    panel = await communicator.receive_from(5)
+    assert re.search(r"YouTube · youtu\.be/dQw4w9WgXcQ</span>\s*<strong[^>]*>Suena en tu página</strong>", panel)
+    for item in ("0", "7", "x"):  # the first is SoundCloud: fine; the others are no link of theirs
+        await communicator.send_to(text_data=f'{{"action": "player", "item": "{item}"}}')
+        frame = await communicator.receive_from(5)
+        assert ("No reconozco esa acción." == error_text(frame)) is (item != "0")
+    await communicator.send_to(text_data='{"action": "player", "item": "1"}')
+    await communicator.receive_from(5)
+    frames = await send_and_collect(communicator, {"action": "publish", "HEADERS": {"HX-Request": "true"}})
+    slug = re.search(r'href="/p/([a-z0-9-]+)/"', "".join(frames)).group(1)
+    document = (await sync_to_async(Client(HTTP_HOST="localhost").get)(f"/p/{slug}.json")).json()
+    assert document["player"]["kind"] == "youtube"

@@ -1,4 +1,4 @@
-"""Honest numbers: a page view, a play, a PDF download and a link followed are each counted once,
+"""Honest numbers: a page view, a play, a PDF or ZIP download and a link followed are each counted once,
 per published version and day, in Redis; known bots and link previews are not; nothing about
 the visitor is kept; beat's flush moves the counts to the database once, even when a flush dies
 half-way; the artist reads the week in the review panel, staff in the admin."""
@@ -114,6 +114,7 @@ def test_the_artist_reads_the_week_in_the_review_panel(page):
     for _ in range(2):
         browser.get(f"/p/{page.slug}/")
     browser.get(f"/p/{page.slug}.pdf")
+    browser.get(f"/p/{page.slug}.zip")
     stats_flush.apply().get()
     browser.post(f"/p/{page.slug}/count", {"event": "play", "version": "1"})  # still in Redis: counted too
 
@@ -124,7 +125,7 @@ def test_the_artist_reads_the_week_in_the_review_panel(page):
     artist.cookies[django_settings.SESSION_COOKIE_NAME] = session.session_key
     panel = re.search(r'<p id="week-counts"[^>]*>(.*?)<span', artist.get("/").content.decode(), re.DOTALL)
     assert unescape(panel.group(1)).strip() == (
-        "Esta semana: 2 visitas, 1 escucha, 1 descarga del PDF y 0 clics en tus enlaces.")
+        "Esta semana: 2 visitas, 1 escucha, 1 descarga del PDF, 1 descarga del ZIP y 0 clics en tus enlaces.")
 
 
 def test_staff_see_the_counts_in_the_admin(page, admin_client):
