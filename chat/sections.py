@@ -53,8 +53,9 @@ def validate_show(text: str) -> dict:
         raise InvalidAnswer("show_parts")
     when = _show_date(parts[0])
     venue, city = parts[1], ", ".join(parts[2:])
-    if len(venue) > 120 or len(city) > 80 or len(url) > 500:
-        raise InvalidAnswer("too_long", max=120)
+    for value, most in ((venue, 120), (city, 80), (url, 500)):
+        if len(value) > most:
+            raise InvalidAnswer("too_long", max=most)
     return {"date": when, "venue": venue, "city": city, "url": url}
 
 

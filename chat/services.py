@@ -27,6 +27,7 @@ from presskit.documents import link_of
 from presskit.integrations import integrations_enqueue
 from presskit.models import BIO_FIELDS, Presskit
 from presskit.players import player_of
+from presskit.riders import rider_pdf_remove
 from presskit.services import (
     PublishRefused, edit_link_create, presskit_listed_set, presskit_publish, presskit_unpublish,
 )
@@ -308,6 +309,7 @@ def chat_session_restart(*, session_id: str) -> Turn:
         presskit.save(update_fields=[*cleared, "updated_at"])
         presskit.shows.all().delete()
         presskit.quotes.all().delete()
+        rider_pdf_remove(presskit)
         session.current_step = 1
         session.editing_step = None
         session.section = ""

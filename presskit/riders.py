@@ -113,10 +113,16 @@ def version_rider_name(document: dict) -> str:
     return f"riders/{document['slug']}-v{document['version']}.pdf"
 
 
-def rider_freeze(presskit: Presskit, document: dict) -> None:
-    """At publish: the draft's rider PDF copied to the version's own name."""
-    with exports_storage().open(presskit.rider_pdf_name) as draft:
-        exports_replace(version_rider_name(document), draft.read())
+def rider_freeze(presskit: Presskit, document: dict) -> bool:
+    """At publish: the draft's rider PDF copied to the version's own name. False (logged) if the
+    storage cannot give it: the version is then published without it, never refused for it."""
+    try:
+        with exports_storage().open(presskit.rider_pdf_name) as draft:
+            exports_replace(version_rider_name(document), draft.read())
+    except OSError as error:
+        logger.warning("rider PDF not published (presskit %s): %s", presskit.pk, describe_error(error))
+        return False
+    return True
 
 
 def _remove_file(name: str) -> None:

@@ -59,8 +59,8 @@ def presskit_publish(*, presskit_id: str, language: str) -> PresskitVersion:
             presskit.slug = _slug_new(presskit.artist_name)
         number = (presskit.versions.aggregate(last=Max("number"))["last"] or 0) + 1
         document = version_document(presskit, number=number, language=language, photo=photo_document(presskit))
-        if presskit.rider_pdf_name:
-            rider_freeze(presskit, document)
+        if presskit.rider_pdf_name and not rider_freeze(presskit, document):
+            document["rider"]["pdf"] = None  # the draft's file is gone: published without it
         version = PresskitVersion.objects.create(presskit=presskit, number=number, document=document,
                                                  photo_name=presskit.photo_name)
         presskit.published_version = version

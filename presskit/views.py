@@ -23,7 +23,8 @@ from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, generate_latest
 
 from presskit.csp import origin_of
 from presskit.documents import LINK_KINDS, served
-from presskit.exports import exports_read, pdf_name, pdf_render
+from presskit.clock import today
+from presskit.exports import exports_read, exports_replace, pdf_name, pdf_render
 from presskit.operator_access import may_read_readiness_details, may_scrape_metrics
 from presskit.photos import CONTENT_TYPES, photo_storage, stored_name_valid
 from presskit.players import Player
@@ -103,7 +104,8 @@ def photo_file(request: HttpRequest, name: str) -> HttpResponse:
 
 
 # --- The published presskit ------------------------------------------------------------------------
-# No script runs on the public page; styles and images come from here (or the photo storage).
+# The public page's one script is ours (the player, the counts); styles and images come from here
+# (or the photo storage).
 PUBLIC_CSP = ("default-src 'none'; style-src 'self'; img-src 'self' data:{photo_origin}; base-uri 'none'; "
               "form-action 'none'; frame-ancestors 'none'; script-src 'self'; connect-src 'self'")
 LINK_LABELS = {kind.kind: kind.label for kind in LINK_KINDS}
@@ -275,7 +277,7 @@ def public_count(request: HttpRequest, slug: str) -> HttpResponse:
     """A play or a link followed on the page of version `version` (public.js). Counted only for
     the version that is public, and never stored about the visitor."""
     event, version = request.POST.get("event", ""), request.POST.get("version", "")
-    if event not in ("play", "link") or not version.isdigit():
+    if event not in ("play", "link") or not (version.isascii() and version.isdigit()):
         return HttpResponse(status=400)
     try:
         public = _public(slug)
@@ -296,12 +298,15 @@ async def public_pdf(request: HttpRequest, slug: str) -> HttpResponse:
         return await sync_to_async(_not_found)(request)
     if request.method == "GET":
         await sync_to_async(_counted, thread_sensitive=False)(request, public.document, "pdf")
-    name = pdf_name(public.document)
-    # A stored PDF may list a date now past: a version with one is made anew (until the next publish).
+    # A stored PDF may list a date now past: a version with one is made anew, once a day (kept
+    # under the day's name), until the next publish.
     stale = served(public.document) != public.document
-    content = None if stale else await sync_to_async(exports_read, thread_sensitive=False)(name)
+    name = pdf_name(public.document) if not stale else pdf_name(public.document).replace(".pdf", f"-{today()}.pdf")
+    content = await sync_to_async(exports_read, thread_sensitive=False)(name)
     if content is None:
         content = await sync_to_async(pdf_render, thread_sensitive=False)(public.document, photo_name=public.photo_name)
+        if stale:
+            await sync_to_async(exports_replace, thread_sensitive=False)(name, content)
     response = HttpResponse(content, content_type="application/pdf")
     response["Content-Disposition"] = f'inline; filename="{public.document["slug"]}.pdf"'
     response["Cache-Control"] = PUBLIC_CACHE

@@ -277,3 +277,17 @@ def test_english_texts_are_available(exports, transactional_db):
     response = upload(browser, b"not a pdf")
     assert response.status_code == 400 and "That file is not a PDF." in text(response)
     assert "Your rider as a PDF, up to 5 MB and 50 pages." in text(response)
+
+
+def test_a_restart_takes_the_rider_pdf_out_with_the_other_sections(done, exports):
+    upload(done, pdf_bytes(1))
+    assert done.client.post("/", {"action": "restart"}).status_code in (200, 302)
+    assert done.presskit.rider_pdf_name == "" and stored(exports) == []
+
+
+def test_a_rider_file_gone_from_the_storage_is_left_out_never_a_failed_publish(done, exports):
+    upload(done, pdf_bytes(1))
+    (exports / done.presskit.rider_pdf_name).unlink()
+    slug = publish(done)
+    assert Client(HTTP_HOST="localhost").get(f"/p/{slug}.json").json()["rider"]["pdf"] is None
+    assert Client(HTTP_HOST="localhost").get(f"/p/{slug}/rider.pdf").status_code == 404

@@ -15,7 +15,7 @@ from django.utils import timezone
 
 from presskit import clock
 from presskit.documents import json_schema
-from presskit.exports import pdf_render
+from presskit.exports import exports_read, pdf_render
 from presskit.models import PresskitVersion
 from tests.presskit.test_public_snapshot import published
 
@@ -96,6 +96,8 @@ def test_a_date_leaves_the_page_the_pdf_and_the_json_once_past(settings):
     html = page(presskit.slug)
     assert "Sala Riviera" not in html and "Próximas fechas" not in html
     assert "Sala Riviera" not in pdf_text(presskit.slug)
+    remade = f"pdf/{presskit.slug}-v1-2027-02-14.pdf"  # made once for the day, then served as stored
+    assert exports_read(remade) == get(f"/p/{presskit.slug}.pdf").content
     document = get(f"/p/{presskit.slug}.json").json()
     assert document["shows"] == []
     jsonschema.validate(document, json_schema(), format_checker=jsonschema.FormatChecker())

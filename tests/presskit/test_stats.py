@@ -78,6 +78,7 @@ def test_a_beacon_counts_only_known_events_for_the_public_version(page):
     browser = visitor()
     assert browser.post(f"/p/{page.slug}/count", {"event": "view", "version": "1"}).status_code == 400
     assert browser.post(f"/p/{page.slug}/count", {"event": "play", "version": "x"}).status_code == 400
+    assert browser.post(f"/p/{page.slug}/count", {"event": "play", "version": "²"}).status_code == 400
     assert browser.post(f"/p/{page.slug}/count", {"event": "play", "version": "7"}).status_code == 204
     assert browser.post("/p/nobody/count", {"event": "play", "version": "1"}).status_code == 404
     assert browser.get(f"/p/{page.slug}/count").status_code == 405
