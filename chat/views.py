@@ -205,14 +205,30 @@ def _photo_notice_pop(request: HttpRequest, language: str) -> PhotoNotice | None
     return _photo_notice(code, language) if code in (*PHOTO_OUTCOMES, *PHOTO_ERRORS) else None
 
 
-def _form_chat(request: HttpRequest) -> ChatSession:
-    """The chat an upload form names (or the current one): the browser must own it (raises
-    SessionUnknown, SessionNotOwned)."""
-    return chat_session_get_owned(
-        session_id=request.POST.get("session") or request.session.get(CURRENT_SESSION_KEY, ""),
-        owned_ids=request.session.get(OWNED_SESSIONS_KEY, []),
-        new_id=new_chat_id(request), language=get_language_from_request(request),
-    )
+class UploadRefused(Exception):
+    """An upload with no chat of this browser's to take it: `code` names the message."""
+
+    def __init__(self, code: str, status: int) -> None:
+        super().__init__(code)
+        self.code, self.status = code, status
+
+
+def _upload_chat(request: HttpRequest, what: str) -> ChatSession:
+    """The chat an upload form names (or the current one), which the browser must own, while the
+    database takes writes; else UploadRefused."""
+    if degradation_current().level >= Level.MINIMAL:  # no database writes now
+        raise UploadRefused("unavailable", 503)
+    try:
+        return chat_session_get_owned(
+            session_id=request.POST.get("session") or request.session.get(CURRENT_SESSION_KEY, ""),
+            owned_ids=request.session.get(OWNED_SESSIONS_KEY, []),
+            new_id=new_chat_id(request), language=get_language_from_request(request),
+        )
+    except (SessionUnknown, SessionNotOwned):
+        raise UploadRefused("not_yours", 403) from None
+    except DatabaseError:
+        logger.exception("%s upload without its database", what)
+        raise UploadRefused("unavailable", 503) from None
 
 
 @csrf_exempt  # checked by _chat_photo, once the size limit is in place (the check reads the body)
@@ -228,14 +244,12 @@ def chat_photo(request: HttpRequest) -> HttpResponse:
 
 @csrf_protect
 def _chat_photo(request: HttpRequest, limit: PhotoSizeLimit) -> HttpResponse:
-    if degradation_current().level >= Level.MINIMAL:  # no database writes now
-        return _photo_refused(request, "unavailable", status=503)
     try:
-        session = _form_chat(request)
+        session = _upload_chat(request, "photo")
         if session._state.adding:  # a photo before any answer: the chat is stored with it
             session = services.chat_session_ensure(session_id=str(session.pk), language=session.language)
-    except (SessionUnknown, SessionNotOwned):
-        return _photo_refused(request, "not_yours", status=403)
+    except UploadRefused as refused:
+        return _photo_refused(request, refused.code, status=refused.status)
     except DatabaseError:
         logger.exception("photo upload without its database")
         return _photo_refused(request, "unavailable", status=503)
@@ -315,15 +329,10 @@ def chat_rider(request: HttpRequest) -> HttpResponse:
 
 @csrf_protect
 def _chat_rider(request: HttpRequest, limit: RiderSizeLimit) -> HttpResponse:
-    if degradation_current().level >= Level.MINIMAL:  # no database writes now
-        return _rider_refused(request, "unavailable", status=503)
     try:
-        session = _form_chat(request)
-    except (SessionUnknown, SessionNotOwned):
-        return _rider_refused(request, "not_yours", status=403)
-    except DatabaseError:
-        logger.exception("rider upload without its database")
-        return _rider_refused(request, "unavailable", status=503)
+        session = _upload_chat(request, "rider")
+    except UploadRefused as refused:
+        return _rider_refused(request, refused.code, status=refused.status)
     if session._state.adding or not session.is_complete:  # the panel has no rider group yet
         return _rider_refused(request, "not_complete", status=400)
     try:

@@ -116,14 +116,18 @@ def week_counts(presskit: Presskit) -> WeekCounts:
     for row in rows:
         totals[row["event"]] += row["total"]
     if presskit.slug:
+        # Only this page's fields of each day (a day's hash holds every page's), in one round trip:
+        # this runs with every turn of a published chat.
+        fields = [(event, f"{presskit.slug}:{number}:{event}")
+                  for number in presskit.versions.values_list("number", flat=True) for event in EVENTS]
         try:
-            redis = get_redis_connection("default")
-            waiting = [redis.hgetall(_day_key(today - timedelta(days=back))) for back in range(7)]
+            pipe = get_redis_connection("default").pipeline(transaction=False)
+            for back in range(7):
+                pipe.hmget(_day_key(today - timedelta(days=back)), [field for _, field in fields])
+            waiting = pipe.execute() if fields else []
         except RedisError:
             waiting = []
-        for counts in waiting:
-            for field, value in counts.items():
-                slug, _, event = field.decode().rsplit(":", 2)
-                if slug == presskit.slug and event in totals:
-                    totals[event] += int(value)
+        for values in waiting:
+            for (event, _), value in zip(fields, values):
+                totals[event] += int(value or 0)
     return WeekCounts(**totals)

@@ -115,9 +115,8 @@ def configured_ai_providers() -> list[str]:
 
 def _probe_due(snapshot) -> bool:
     """OPEN (not forced) and past its recovery timeout: time for its one probe."""
-    config = breakers.get_breaker(snapshot.name).config
-    return (snapshot.state is State.OPEN
-            and time.time() * 1000 >= snapshot.changed_at_ms + config.recovery_timeout * 1000)
+    due = breakers.next_probe_at_ms(snapshot)
+    return due is not None and time.time() * 1000 >= due
 
 
 def ai_provider_health() -> list[ComponentHealth]:
