@@ -135,3 +135,11 @@ def test_staff_see_the_counts_in_the_admin(page, admin_client):
     listing = admin_client.get("/admin/presskit/dailycount/").content.decode()
     assert "Luna Roja · v1" in listing and "visitas" in listing
     assert admin_client.get("/admin/presskit/dailycount/add/").status_code == 403
+
+
+def test_without_redis_the_page_is_served_and_simply_not_counted(page, settings):
+    settings.CACHES = {**settings.CACHES, "default": {**settings.CACHES["default"],
+                                                       "LOCATION": "redis://127.0.0.1:1/0"}}  # nothing listens
+    browser = visitor()
+    assert browser.get(f"/p/{page.slug}/").status_code == 200
+    assert browser.post(f"/p/{page.slug}/count", {"event": "play", "version": "1"}).status_code == 204
