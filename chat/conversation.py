@@ -111,6 +111,9 @@ def _panel_change(session_id: str, command: Command):
     """A change made in the panel that needs no word from the assistant."""
     if command.kind is CommandKind.PLAYER:
         return services.player_choose_from_chat(session_id=session_id, item=command.item)
+    if command.kind is CommandKind.PHOTO:
+        return services.photo_change_from_chat(session_id=session_id, operation=command.operation,
+                                               item=command.item, credit=command.text)
     return services.section_item_remove_from_chat(session_id=session_id, name=command.section, item=command.item)
 
 
@@ -118,8 +121,8 @@ async def _presskit_action(session_id: str, command: Command, sink: TurnSink, or
                            level: Level) -> str:
     """Publish, unpublish, list, unlist, a new edit link: done by our code, no provider asked. A new edit
     link's token goes to the asking tab only, never to the group nor to the transcript. Taking a
-    date or a quote out, or choosing the page's player, changes the panel only."""
-    if command.kind in (CommandKind.REMOVE, CommandKind.PLAYER):
+    date or a quote out, choosing the page's player or changing a photo changes the panel only."""
+    if command.kind in (CommandKind.REMOVE, CommandKind.PLAYER, CommandKind.PHOTO):
         session = await database_sync_to_async(_panel_change)(session_id, command)
         await _publish(session_id, await database_sync_to_async(rendering.render_draft)(session, level), sink, origin)
         return ""

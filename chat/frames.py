@@ -14,6 +14,8 @@ from enum import StrEnum
 
 from django.conf import settings
 
+from presskit.models import PHOTO_CREDIT_MAX_CHARS
+
 
 class CommandKind(StrEnum):
     MESSAGE = "message"
@@ -29,12 +31,15 @@ class CommandKind(StrEnum):
     SECTION = "section"  # start adding an optional section: `section`
     REMOVE = "remove"  # take a date or a quote out (`section`, `item`), or empty a section of one answer
     PLAYER = "player"  # the link whose player the public page shows: `item`, its place among the links
+    PHOTO = "photo"  # a press photo (`item`, its place) changed: `operation`, and a credit in `message`
 
 
 # Actions on the presskit itself rather than on an answer: no reply is asked of any provider.
 PRESSKIT_ACTIONS = frozenset({CommandKind.PUBLISH, CommandKind.UNPUBLISH, CommandKind.EDIT_LINK,
-                              CommandKind.LIST, CommandKind.UNLIST, CommandKind.REMOVE, CommandKind.PLAYER})
+                              CommandKind.LIST, CommandKind.UNLIST, CommandKind.REMOVE, CommandKind.PLAYER,
+                              CommandKind.PHOTO})
 SECTION_NAMES = frozenset({"dates", "quotes", "sounds_like", "rider", "rider_pdf"})  # chat.sections.REMOVABLE
+PHOTO_OPERATIONS = frozenset({"credit", "earlier", "later", "remove"})
 
 
 @dataclass(frozen=True)
@@ -44,6 +49,7 @@ class Command:
     step: int | None = None
     section: str = ""
     item: int | None = None
+    operation: str = ""  # what a PHOTO command does (PHOTO_OPERATIONS)
 
 
 _CONTROL_CHARACTERS = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
@@ -76,6 +82,15 @@ class FrameError(ValueError):
         self.code = code
 
 
+def credit_clean(text: str) -> str:
+    """A photo credit as kept: cleaned, on one line (FrameError "credit_too_long" past
+    PHOTO_CREDIT_MAX_CHARS); may be empty (no credit)."""
+    credit = " ".join(text_clean(text).split())
+    if len(credit) > PHOTO_CREDIT_MAX_CHARS:
+        raise FrameError("credit_too_long")
+    return credit
+
+
 def command_from_values(values: Mapping[str, object]) -> Command:
     action = values.get("action")
     if action:
@@ -94,6 +109,8 @@ def command_from_values(values: Mapping[str, object]) -> Command:
                 return Command(CommandKind.PLAYER, item=int(str(values.get("item"))))
             except ValueError:
                 raise FrameError("unknown_action") from None
+        if action == CommandKind.PHOTO:
+            return _photo_command(values)
         if action in (CommandKind.RESUME, CommandKind.RESTART, *PRESSKIT_ACTIONS):
             return Command(CommandKind(action))
         raise FrameError("unknown_action")
@@ -111,6 +128,20 @@ def _section_command(kind: CommandKind, values: Mapping[str, object]) -> Command
         except ValueError:
             raise FrameError("unknown_action") from None
     return Command(kind, section=str(section), item=item if isinstance(item, int) else None)
+
+
+def _photo_command(values: Mapping[str, object]) -> Command:
+    operation = values.get("operation")
+    if operation not in PHOTO_OPERATIONS:
+        raise FrameError("unknown_action")
+    try:
+        item = int(str(values.get("item")))
+    except ValueError:
+        raise FrameError("unknown_action") from None
+    credit = values.get("message", "") if operation == "credit" else ""
+    if not isinstance(credit, str):
+        raise FrameError("no_message")
+    return Command(CommandKind.PHOTO, item=item, operation=str(operation), text=credit_clean(credit))
 
 
 def _message_of(values: Mapping[str, object]) -> str:

@@ -26,7 +26,8 @@ from chat.service_mode import service_mode
 from chat.steps import STEPS, TOTAL_STEPS, display_value
 from chat.texts import catalogue_for
 from presskit.documents import link_of
-from presskit.models import BioSource
+from presskit.models import PHOTO_CREDIT_MAX_CHARS, BioSource, Presskit
+from presskit.photos import photo_max_mb, photo_thumbnail_url
 from presskit.players import player_of, players_of
 from presskit.riders import RIDER_MAX_PAGES
 from presskit.selectors import publication_of
@@ -91,6 +92,7 @@ def chat_context(session: ChatSession, *, with_messages: bool, level: Level) -> 
         if session.editing_step
         else "",
     }
+    context["photo_panel"] = _photos_context(presskit, catalogue)
     if session.is_complete and not session._state.adding:
         context.update(_sections_context(session, catalogue))
     if session.is_complete:
@@ -106,6 +108,27 @@ def chat_context(session: ChatSession, *, with_messages: bool, level: Level) -> 
         context["messages"] = chat_messages(session)
         context["kept_answers"] = _kept_answers(session)
     return context
+
+
+def _photos_context(presskit: Presskit, catalogue: Catalogue) -> dict[str, Any]:
+    """The press photos in the panel, in order: each stored one's smallest copy (or the one still
+    waiting for the storage), its credit, and the moves it can make."""
+    ui = catalogue.ui
+    photos = [] if presskit._state.adding else list(presskit.photos.all())
+    limit = settings.PHOTOS_PER_PRESSKIT
+    return {
+        "items": [{"item": index, "number": index + 1, "pending": not photo.name, "credit": photo.credit,
+                   "thumb": photo_thumbnail_url(photo), "alt": ui["photo_alt"].format(number=index + 1),
+                   "first": index == 0, "last": index == len(photos) - 1,
+                   **{f"{name}_aria": ui[f"photo_{name}_aria"].format(number=index + 1)
+                      for name in ("credit", "earlier", "later", "remove")}}
+                  for index, photo in enumerate(photos)],
+        "count_text": ui["photo_count"].format(count=len(photos), max=limit),
+        "full": len(photos) >= limit,
+        "full_text": ui["photo_full"].format(max=limit),
+        "hint": ui["photo_hint"].format(max_mb=photo_max_mb(), max_photos=limit),
+        "credit_max": PHOTO_CREDIT_MAX_CHARS,
+    }
 
 
 def _sections_context(session: ChatSession, catalogue: Catalogue) -> dict[str, Any]:

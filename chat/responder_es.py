@@ -198,6 +198,8 @@ CATALOGUE = Catalogue(
         "not_editing": "No estás editando ninguna respuesta.",
         "not_started": "Todavía no has respondido nada: empieza por la primera pregunta, en el cuadro de respuesta.",
         "nothing_to_remove": "Eso ya no estaba en tu presskit.",
+        "photo_gone": "Esa foto ya no estaba en tu presskit.",
+        "credit_too_long": "El crédito de la foto puede tener hasta 120 caracteres. Acórtalo y vuelve a guardarlo.",
         "read_only": (
             "Editar, empezar de nuevo y publicar esperan a que vuelva el servicio. Tus respuestas nuevas sí se "
             "guardan."
@@ -353,14 +355,27 @@ CATALOGUE = Catalogue(
         "placeholder_backup": "Modo respaldo activo: funcionalidad básica disponible",
         "placeholder_minimal": "Escribe tu respuesta: se guarda y se aplicará en cuanto vuelva el servicio",
         "status_title": "Volvemos enseguida",
-        "photo_title": "Foto de prensa",
+        "photo_title": "Fotos de prensa",
         "photo_label": "Elige una foto",
-        "photo_hint": "JPEG, PNG o WebP, hasta {max_mb} MB.",
+        "photo_hint": "JPEG, PNG o WebP, hasta {max_mb} MB. Hasta {max_photos} fotos; la primera es la de portada.",
         "photo_submit": "Subir foto",
-        "photo_replace": "Cambiar foto",
-        "photo_alt": "Tu foto de prensa",
+        "photo_add": "Añadir otra foto",
+        "photo_alt": "Tu foto de prensa {number}",
         "photo_none": "Aún no has subido ninguna foto.",
         "photo_pending": "Tu foto está a salvo y se subirá en cuanto el almacenamiento vuelva a estar disponible.",
+        "photo_count": "{count} de {max} fotos",
+        "photo_full": "Ya tienes {max} fotos, el máximo. Quita una para subir otra.",
+        "photo_cover": "Portada",
+        "photo_credit_label": "Crédito (fotógrafo/a)",
+        "photo_credit_placeholder": "Ej.: Ana Pérez",
+        "photo_credit_save": "Guardar crédito",
+        "photo_credit_aria": "Crédito de la foto {number}",
+        "photo_earlier": "Antes",
+        "photo_later": "Después",
+        "photo_earlier_aria": "Mover la foto {number} antes",
+        "photo_later_aria": "Mover la foto {number} después",
+        "photo_remove": "Quitar",
+        "photo_remove_aria": "Quitar la foto {number}",
         "photo_stored": "Foto guardada.",
         "photo_queued": (
             "Tu foto está a salvo: la subiremos en cuanto el almacenamiento vuelva a estar disponible. "
@@ -379,6 +394,8 @@ CATALOGUE = Catalogue(
             "No hemos podido abrir esa foto: el archivo está dañado o incompleto. No se ha guardado nada: elige otra."
         ),
         "photo_error_empty": "No has elegido ninguna foto, o el archivo está vacío. No se ha guardado nada.",
+        "photo_error_too_many": "Ya tienes {max_photos} fotos, el máximo. No se ha guardado nada: quita una y vuelve a subirla.",
+        "photo_error_credit": "El crédito puede tener hasta {max_credit} caracteres. No se ha guardado nada: acórtalo.",
         "photo_error_unavailable": (
             "Ahora mismo no podemos recibir fotos. No se ha guardado nada: inténtalo de nuevo en unos minutos."
         ),

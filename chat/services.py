@@ -26,6 +26,7 @@ from chat.texts import catalogue_for
 from presskit.documents import link_of
 from presskit.integrations import integrations_enqueue
 from presskit.models import BIO_FIELDS, Presskit
+from presskit.photos import photo_move, photo_remove
 from presskit.players import player_of
 from presskit.riders import rider_pdf_remove
 from presskit.services import (
@@ -108,8 +109,7 @@ def unanswered_chats_remove(*, older_than: timedelta) -> int:
     with their chat; a photo or a publication keeps a draft. Chats are stored on their first
     answer, so these are rows left by earlier releases (one per page load). Returns how many."""
     unanswered = Presskit.objects.filter(
-        chat_session__updated_at__lt=timezone.now() - older_than, versions__isnull=True, photo_name="",
-        photo_staged="",
+        chat_session__updated_at__lt=timezone.now() - older_than, versions__isnull=True, photos__isnull=True,
     ).exclude(chat_session__messages__role=ChatMessage.Role.USER)
     _, removed = Presskit.objects.filter(pk__in=unanswered.values("pk")).delete()
     return removed.get(Presskit._meta.label, 0)
@@ -243,6 +243,27 @@ def player_choose_from_chat(*, session_id: str, item: int | None) -> ChatSession
         return session
 
 
+def photo_change_from_chat(*, session_id: str, operation: str, item: int | None, credit: str = "") -> ChatSession:
+    """A press photo changed in the panel: its credit set, moved earlier or later in the order
+    (nothing happens at either end), or taken out."""
+    with transaction.atomic():
+        session = _locked(session_id)
+        presskit = session.presskit
+        photos = list(presskit.photos.all())
+        if item is None or not 0 <= item < len(photos):
+            raise InvalidAction("photo_gone")
+        photo = photos[item]
+        if operation == "credit":
+            photo.credit = credit
+            photo.save(update_fields=["credit"])
+        elif operation == "remove":
+            photo_remove(presskit, photo)
+        else:
+            photo_move(presskit, photo, -1 if operation == "earlier" else 1)
+        presskit.save(update_fields=["updated_at"])
+        return session
+
+
 def finish_version(message: ChatMessage) -> str:
     """The presskit version an answer that finishes it makes (what its bio and sends are for)."""
     return f"answer:{message.pk}"
@@ -301,8 +322,8 @@ def chat_session_restart(*, session_id: str) -> Turn:
     with transaction.atomic():
         session = _locked(session_id)
         presskit = session.presskit
-        # The answers, the bio written from them and the optional sections go; the photo stays
-        # (it is not an answer, and a worker may be storing it right now).
+        # The answers, the bio written from them and the optional sections go; the photos stay
+        # (they are not answers, and a worker may be storing one right now).
         cleared = [step.field for step in STEPS] + list(BIO_FIELDS) + list(SECTION_FIELDS) + ["player_link"]
         for name in cleared:
             setattr(presskit, name, presskit._meta.get_field(name).get_default())

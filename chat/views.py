@@ -19,7 +19,7 @@ from asgiref.sync import sync_to_async
 from channels.db import database_sync_to_async
 
 from chat import conversation, rendering, services, throttle
-from chat.frames import CommandKind, FrameError, command_from_values
+from chat.frames import CommandKind, FrameError, command_from_values, credit_clean
 from chat.models import ChatSession
 from chat.selectors import (
     CURRENT_SESSION_KEY, NEW_CHAT_COOKIE, NEW_CHAT_SALT, OWNED_SESSIONS_KEY, SessionNotOwned, SessionUnknown,
@@ -29,6 +29,7 @@ from chat.texts import catalogue_for
 from presskit.photos import (
     PhotoBusy, PhotoInvalid, PhotoNotKept, PhotoSizeLimit, photo_max_mb, photo_max_megapixels, photo_upload,
 )
+from presskit.models import PHOTO_CREDIT_MAX_CHARS
 from presskit.riders import RIDER_MAX_PAGES, RiderInvalid, RiderSizeLimit, rider_upload
 from presskit.services import edit_link_use
 from resilience.degradation import Level, degradation_current
@@ -154,7 +155,8 @@ async def chat_home(request: HttpRequest) -> HttpResponse:
         return await _page(request, level, error.code)
     if edit_token:  # shown in this answer, not after a redirect: it is kept nowhere in clear
         return await _page(request, level, edit_token=edit_token)
-    return _new_chat_cookie_kept(HttpResponseRedirect(reverse("chat:home") + "#composer"), request, session)
+    anchor = "#photo" if command.kind is CommandKind.PHOTO else "#composer"  # back where the artist was
+    return _new_chat_cookie_kept(HttpResponseRedirect(reverse("chat:home") + anchor), request, session)
 
 
 @require_safe
@@ -183,7 +185,8 @@ def edit_link_open(request: HttpRequest, token: str) -> HttpResponse:
 # --- The press photo -------------------------------------------------------------------------------
 PHOTO_NOTICE_KEY = "photo_notice"  # a no-JavaScript post's outcome, shown once by the next page
 PHOTO_OUTCOMES = {"stored": "stored", "queued": "queued", "failed": "queued"}  # code -> how it looks
-PHOTO_ERRORS = ("type", "too_big", "too_many_pixels", "broken", "empty", "unavailable", "not_yours")
+PHOTO_ERRORS = ("type", "too_big", "too_many_pixels", "broken", "empty", "too_many", "credit", "unavailable",
+                "not_yours")
 
 
 @dataclass(frozen=True)
@@ -196,8 +199,9 @@ def _photo_notice(code: str, language: str) -> PhotoNotice:
     ui = catalogue_for(language).ui
     if code in PHOTO_OUTCOMES:
         return PhotoNotice(PHOTO_OUTCOMES[code], ui[f"photo_{code}"])
-    return PhotoNotice("error", ui[f"photo_error_{code}"].format(max_mb=photo_max_mb(),
-                                                                  max_mp=photo_max_megapixels()))
+    return PhotoNotice("error", ui[f"photo_error_{code}"].format(
+        max_mb=photo_max_mb(), max_mp=photo_max_megapixels(), max_photos=settings.PHOTOS_PER_PRESSKIT,
+        max_credit=PHOTO_CREDIT_MAX_CHARS))
 
 
 def _photo_notice_pop(request: HttpRequest, language: str) -> PhotoNotice | None:
@@ -234,7 +238,7 @@ def _upload_chat(request: HttpRequest, what: str) -> ChatSession:
 @csrf_exempt  # checked by _chat_photo, once the size limit is in place (the check reads the body)
 @require_POST
 def chat_photo(request: HttpRequest) -> HttpResponse:
-    """The press photo, posted from the draft panel (multipart). Without JavaScript the browser
+    """One more press photo, with its credit, posted from the draft panel (multipart). Without JavaScript the browser
     goes back to the page at #photo, where the outcome is shown; with htmx the answer is the
     photo panel. A photo that is too big is dropped while the body is read."""
     limit = PhotoSizeLimit(request)
@@ -259,7 +263,11 @@ def _chat_photo(request: HttpRequest, limit: PhotoSizeLimit) -> HttpResponse:
             raise PhotoInvalid("too_big")
         if upload is None:
             raise PhotoInvalid("empty")
-        result = photo_upload(presskit_id=str(session.presskit_id), upload=upload)
+        try:
+            credit = credit_clean(request.POST.get("credit", ""))
+        except FrameError:
+            raise PhotoInvalid("credit") from None
+        result = photo_upload(presskit_id=str(session.presskit_id), upload=upload, credit=credit)
     except PhotoInvalid as error:
         return _photo_answer(request, session, error.code, status=400)
     except PhotoBusy:

@@ -7,7 +7,8 @@ from django.urls import reverse
 from django.utils.html import format_html
 from django.utils.translation import gettext, gettext_lazy, ngettext
 
-from presskit.models import DailyCount, Integration, Presskit, PresskitVersion
+from presskit.models import DailyCount, Integration, Presskit, PresskitVersion, PressPhoto
+from presskit.photos import photo_thumbnail_url
 from presskit.services import presskit_restore, presskit_take_down
 from presskit.signals import presskit_changed_send
 from presskit.webhooks import secret_generate, secret_seal
@@ -35,16 +36,37 @@ class PublishedFilter(admin.SimpleListFilter):
         return queryset
 
 
-class VersionInline(admin.TabularInline):
-    model = PresskitVersion
-    fields = ("number", "published_at", "pdf_name")
-    readonly_fields = fields
+class ReadOnlyInline(admin.TabularInline):
+    """Rows staff read beside the presskit, never add nor delete here."""
+
     extra = 0
     can_delete = False
     show_change_link = False
 
     def has_add_permission(self, request, obj=None) -> bool:
         return False
+
+
+class VersionInline(ReadOnlyInline):
+    model = PresskitVersion
+    fields = ("number", "published_at", "pdf_name")
+    readonly_fields = fields
+
+
+class PressPhotoInline(ReadOnlyInline):
+    """The draft's photos as the artist ordered them (changed in the chat's panel only: a photo
+    taken out here would leave its files behind). A page with an abusive photo is taken down."""
+
+    model = PressPhoto
+    fields = ("position", "preview", "credit", "name", "staged", "created_at")
+    readonly_fields = fields
+
+    @admin.display(description=gettext_lazy("photo"))
+    def preview(self, photo: PressPhoto) -> str:
+        if not photo.name:
+            return gettext("waiting for the photo storage")
+        return format_html('<a href="{}"><img src="{}" alt="" style="max-height: 80px"></a>',
+                           photo.url, photo_thumbnail_url(photo))
 
 
 class TakedownForm(forms.Form):
@@ -61,7 +83,7 @@ class PresskitAdmin(admin.ModelAdmin):
     search_fields = ("artist_name", "booking_email", "slug")
     readonly_fields = ("id", "slug", "published_version", "taken_down_at", "takedown_reason", "created_at",
                        "updated_at")
-    inlines = [VersionInline]
+    inlines = [PressPhotoInline, VersionInline]
     actions = ["take_down", "restore"]
 
     @admin.display(description=gettext_lazy("public page"))

@@ -20,7 +20,8 @@ from presskit import clock
 from presskit.models import Presskit
 from presskit.players import player_of
 
-SCHEMA_VERSION = 2  # 2: the player, the bio's one-liner, shows, quotes, sounds like, rider
+# 2: the player, the bio's one-liner, shows, quotes, sounds like, rider; 3: several photos with credits.
+SCHEMA_VERSION = 3
 SCHEMA_PATH = Path(__file__).resolve().parent / "schemas" / "presskit.schema.json"
 
 
@@ -59,7 +60,7 @@ def link_of(value: str) -> dict[str, str] | None:
     return {"kind": kind.kind, "label": kind.label, "url": value, "text": text}
 
 
-def version_document(presskit: Presskit, *, number: int, language: str, photo: dict | None) -> dict[str, Any]:
+def version_document(presskit: Presskit, *, number: int, language: str, photos: list[dict]) -> dict[str, Any]:
     """What version `number` of the presskit publishes, as plain JSON-ready data."""
     links = [link for link in (link_of(value) for value in presskit.links) if link is not None]
     return {
@@ -83,7 +84,7 @@ def version_document(presskit: Presskit, *, number: int, language: str, photo: d
         "links": links,
         "player": (player.as_dict() if (player := player_of(links, presskit.player_link)) else None),
         "booking_email": presskit.booking_email,
-        "photo": photo,
+        "photos": photos,
         # All the draft's dates (by date, Show.Meta), past ones too: `served` leaves those out.
         "shows": [{"date": show.date.isoformat(), "venue": show.venue, "city": show.city,
                    "url": show.url if _is_http(show.url) else ""} for show in presskit.shows.all()],
@@ -97,6 +98,14 @@ def version_document(presskit: Presskit, *, number: int, language: str, photo: d
 def _is_http(url: str) -> bool:
     parts = urlsplit(url)
     return parts.scheme in ("http", "https") and bool(parts.hostname)
+
+
+def document_photos(document: dict[str, Any]) -> list[dict[str, Any]]:
+    """A version's photos in order, each with its credit; versions from before schema 3 held one
+    photo (or none), without a credit."""
+    if "photos" in document:
+        return document["photos"]
+    return [{**document["photo"], "credit": ""}] if document.get("photo") else []
 
 
 def served(document: dict[str, Any]) -> dict[str, Any]:

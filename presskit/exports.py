@@ -4,18 +4,19 @@ All three live in the exports storage (STORAGES["exports"]: by default a folder 
 directory, shared by every Daphne and worker). The snapshot is the public version's document
 (`snapshots/<slug>.json`), which the public routes serve when the database cannot answer. The
 PDF (`pdf/<slug>-v<N>.pdf`) is an A4 one-sheet made with WeasyPrint, tagged (PDF/UA-1), its
-text selectable. The ZIP (`zips/<slug>-v<N>.zip`, presskit.zips) holds the photo, the PDF,
+text selectable. The ZIP (`zips/<slug>-v<N>.zip`, presskit.zips) holds the photos, the PDF,
 the JSON, the bios and the rider. The job `presskit.version_export`, queued with the version,
 writes all three (a renderer or storage failure is retried by the queue, never lost); until
 its PDF or ZIP exists, /p/<slug>.pdf and /p/<slug>.zip make one on demand.
 
 WeasyPrint fetches nothing the artist named: the only URLs it can resolve are our own
-`presskit:` ones (the stored photo, our static files); any other is refused.
+`presskit:` ones (the stored photos, our static files); any other is refused.
 """
 from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Sequence
 from pathlib import PurePosixPath
 
 from django.conf import settings
@@ -26,7 +27,7 @@ from django.db import transaction
 from django.template.loader import render_to_string
 from django.urls import reverse
 
-from presskit.documents import served
+from presskit.documents import document_photos, served
 from presskit.models import PresskitVersion
 from presskit.photos import CONTENT_TYPES, photo_storage, photo_variants, stored_name_valid
 from presskit.texts import public_texts, shows_dated, version_caption
@@ -140,14 +141,17 @@ def pdf_photo(photo_name: str) -> str:
     return dict(photo_variants(photo_name)).get(960, photo_name)
 
 
-def pdf_render(document: dict, *, photo_name: str = "") -> bytes:
-    """The one-sheet of a version's document as served today (its past dates left out);
-    `photo_name`: its photo in the photo storage."""
+def pdf_render(document: dict, *, photo_names: Sequence[str] = ()) -> bytes:
+    """The one-sheet of a version's document as served today (its past dates left out), with
+    its first photo and that photo's credit; `photo_names`: its photos in the photo storage."""
     document = served(document)
     texts = public_texts(document["language"])
+    photos = document_photos(document)
+    credit = photos[0]["credit"] if photos and photo_names else ""
     html = render_to_string("presskit/pdf.html", {
         "doc": document, "t": {**texts, "photo_alt": texts["photo_alt"].format(name=document["artist"]["name"])},
-        "photo_src": f"{PHOTO_PREFIX}{pdf_photo(photo_name)}" if photo_name else "",
+        "photo_src": f"{PHOTO_PREFIX}{pdf_photo(photo_names[0])}" if photo_names else "",
+        "photo_credit": texts["photo_credit"].format(credit=credit) if credit else "",
         "stylesheet": f"{STATIC_PREFIX}css/presskit_pdf.css",
         "page_url": settings.PUBLIC_BASE_URL.rstrip("/") + reverse("public_page", args=[document["slug"]]),
         "version_text": version_caption(document),
@@ -157,7 +161,7 @@ def pdf_render(document: dict, *, photo_name: str = "") -> bytes:
 
 
 def version_pdf(version: PresskitVersion) -> bytes:
-    return pdf_render(version.document, photo_name=version.photo_name)
+    return pdf_render(version.document, photo_names=version.photo_names)
 
 
 # --- The job: snapshot, PDF and ZIP of a published version ---------------------------------------
@@ -173,7 +177,7 @@ def version_export(payload: dict) -> dict:
     if not exports_storage().exists(name):
         exports_replace(name, version_pdf(version))
     if not exports_storage().exists(zip_name(version.document)):  # after the PDF: it holds the stored one
-        exports_replace(zip_name(version.document), zip_build(version.document, photo_name=version.photo_name))
+        exports_replace(zip_name(version.document), zip_build(version.document, photo_names=version.photo_names))
     return {"exported": True, "pdf": name}
 
 

@@ -14,6 +14,8 @@ class BioSource(models.TextChoices):
     AI = "ai", "IA"
 
 
+PHOTO_CREDIT_MAX_CHARS = 120
+
 BIO_FIELDS = ("one_liner", "short_bio", "long_bio", "bio_source", "bio_answers_hash", "bio_translations")
 
 
@@ -38,10 +40,6 @@ class Presskit(models.Model):
     # The bios in the page's other languages, written by AI after them (chat.bios):
     # {"en": {"one_liner", "short", "long", "source_hash"}}, source_hash naming the bios translated.
     bio_translations = models.JSONField(default=dict, blank=True)
-    # The press photo: its name in the photo storage once stored there; until then the upload
-    # waits in the local staging folder (`photo_staged`) and a queued job moves it.
-    photo_name = models.CharField(max_length=255, blank=True)
-    photo_staged = models.CharField(max_length=255, blank=True)
     # Optional sections, offered once the seven steps are done (none blocks publishing): who the
     # artist sounds like, and their tech rider as text. Dates and press quotes are rows of their own.
     sounds_like = models.CharField(max_length=200, blank=True)
@@ -69,10 +67,31 @@ class Presskit(models.Model):
     def __str__(self) -> str:
         return self.artist_name or f"Presskit {str(self.id)[:8]}"
 
+
+class PressPhoto(models.Model):
+    """One of the presskit's press photos, in the artist's order (presskit.photos). Its name in
+    the photo storage once stored there, with the widths of its resized copies; until then the
+    upload waits in the local staging folder (`staged`) and a queued job moves it."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    presskit = models.ForeignKey(Presskit, on_delete=models.CASCADE, related_name="photos")
+    position = models.PositiveIntegerField(default=0)
+    credit = models.CharField(max_length=PHOTO_CREDIT_MAX_CHARS, blank=True)  # the photographer, as the artist wrote it
+    name = models.CharField(max_length=255, blank=True)
+    staged = models.CharField(max_length=255, blank=True)
+    widths = models.JSONField(default=list, blank=True)  # of the resized copies stored, narrowest first
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["position", "created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.presskit} · {self.position + 1}"
+
     @property
-    def photo_url(self) -> str:
-        """Where a browser gets the stored photo ("" when none is stored yet)."""
-        return storages["photos"].url(self.photo_name) if self.photo_name else ""
+    def url(self) -> str:
+        """Where a browser gets the stored photo ("" while it is not stored yet)."""
+        return storages["photos"].url(self.name) if self.name else ""
 
 
 class PresskitVersion(models.Model):
@@ -82,7 +101,8 @@ class PresskitVersion(models.Model):
     presskit = models.ForeignKey(Presskit, on_delete=models.CASCADE, related_name="versions")
     number = models.PositiveIntegerField()
     document = models.JSONField()  # presskit.documents: what the page, the JSON and the PDF show
-    photo_name = models.CharField(max_length=255, blank=True)  # the photo as published (kept while used)
+    photo_names = models.JSONField(default=list, blank=True)  # the photos as published, in order (kept while used)
+    rider_source = models.CharField(max_length=255, blank=True)  # the draft's rider PDF it was copied from
     pdf_name = models.CharField(max_length=255, blank=True)  # in the exports storage, once rendered
     published_at = models.DateTimeField(auto_now_add=True)
 

@@ -1,4 +1,8 @@
-"""The press photo: checked, kept on local disk first, then copied to the photo storage.
+"""The press photos: checked, kept on local disk first, then copied to the photo storage.
+
+A presskit holds up to PHOTOS_PER_PRESSKIT photos (PressPhoto), each with the photographer's
+credit, in the artist's order: the first is the page's portrait, all of them are offered for
+download one by one and in the "Descargar todo" ZIP.
 
 An upload is accepted only if it is not empty, not bigger than PHOTO_MAX_BYTES and Pillow decodes
 it, while the request is handled, as a JPEG, PNG or WebP (never trusting its name or its declared
@@ -7,17 +11,18 @@ What is kept is never the uploaded file but the picture encoded again in the sam
 upright (its EXIF orientation applied), in sRGB, without any of its metadata (EXIF with GPS,
 XMP, ICC profile, comments, text chunks) or anything else the file carried, so a photo that is
 also an HTML page comes out as only a photo. It is written to the staging folder
-(PHOTO_STAGING_DIR) under a random name and the presskit remembers it (`photo_staged`): from
-then on nothing is lost. The copy to the photo storage
-(STORAGES["photos"]) goes through the `storage` breaker with `execute_with_fallback`; when the
-storage fails or its breaker is open the copy waits in the queue (job `presskit.photo_store`,
-high priority) and a worker does it once the storage is back. Storing also makes the resized
-variants the public page offers (`-w480`, `-w960`, `-w1600` JPEGs, never wider than the photo).
+(PHOTO_STAGING_DIR) under a random name and a PressPhoto remembers it (`staged`): from then on
+nothing is lost. The copy to the photo storage (STORAGES["photos"]) goes through the `storage`
+breaker with `execute_with_fallback`; when the storage fails or its breaker is open the copy
+waits in the queue (job `presskit.photo_store`, high priority) and a worker does it once the
+storage is back. Storing also makes the resized variants the public page offers (`-w480`,
+`-w960`, `-w1600` JPEGs, never wider than the photo).
 
-Either way the effect is recorded once, by the job type's `apply`: `photo_name` is set and
-`photo_staged` cleared, in the transaction that marks the job done. A newer upload supersedes an
-older one still waiting: the older job finds `photo_staged` changed and only cleans up after
-itself. Files are removed after the commit, best effort (a leftover file costs disk, not data).
+Either way the effect is recorded once, by the job type's `apply`: the photo's `name` (and its
+variants' `widths`) set and `staged` cleared, in the transaction that marks the job done. A
+photo taken out while its copy waits leaves the job nothing to record: it only cleans up after
+itself. Files are removed after the commit, best effort (a leftover file costs disk, not data),
+and never while a published version shows them.
 """
 from __future__ import annotations
 
@@ -41,7 +46,7 @@ from django.db import transaction
 from django.utils import timezone
 from PIL import Image, ImageCms, ImageOps, UnidentifiedImageError
 
-from presskit.models import Presskit, PresskitVersion
+from presskit.models import Presskit, PresskitVersion, PressPhoto
 from presskit.signals import presskit_changed_send
 from resilience.fallbacks import FallbackPlan, FallbackResult, execute_with_fallback
 from resilience.queue import JobRequest, JobType, Priority, describe_error
@@ -65,7 +70,8 @@ VARIANT_QUALITY = 82
 
 class PhotoInvalid(ValueError):
     """The upload is not a photo we take. `code` names the artist's message: "empty",
-    "too_big", "type", "too_many_pixels" or "broken". Nothing has been kept."""
+    "too_big", "type", "too_many_pixels", "broken", or "too_many" (the presskit holds
+    PHOTOS_PER_PRESSKIT already). Nothing has been kept."""
 
     def __init__(self, code: str) -> None:
         super().__init__(code)
@@ -295,23 +301,31 @@ def _variants_of(photo: bytes) -> dict[int, bytes]:
 
 
 def photo_variants(name: str) -> list[tuple[int, str]]:
-    """The stored variants of a stored photo, narrowest first."""
+    """The stored variants of a stored photo, narrowest first (asked of the storage)."""
     storage = photo_storage()
     return [(width, variant_name(name, width)) for width in VARIANT_WIDTHS if storage.exists(variant_name(name, width))]
 
 
-def photo_document(presskit: Presskit) -> dict | None:
-    """The stored photo as a published version shows it (presskit.documents)."""
-    if not presskit.photo_name:
-        return None
+def photo_thumbnail_url(photo: PressPhoto) -> str:
+    """The smallest stored copy of a photo, for the artist's panel ("" while it is not stored)."""
+    if not photo.name:
+        return ""
+    return photo_storage().url(variant_name(photo.name, photo.widths[0]) if photo.widths else photo.name)
+
+
+def photo_documents(photos: list[PressPhoto]) -> list[dict]:
+    """The stored photos as a published version shows them (presskit.documents), in order; the
+    ones still waiting for the storage are left out. Asks nothing of the storage."""
     storage = photo_storage()
-    return {"url": storage.url(presskit.photo_name),
-            "variants": [{"width": width, "url": storage.url(name)} for width, name in photo_variants(presskit.photo_name)]}
+    return [{"url": storage.url(photo.name), "credit": photo.credit,
+             "variants": [{"width": width, "url": storage.url(variant_name(photo.name, width))} for width in photo.widths]}
+            for photo in photos if photo.name]
 
 
-def _remove_stored(name: str) -> None:
+def _remove_stored(presskit_id: str, name: str) -> None:
     """A photo no draft shows any more, with its variants; kept while a version shows it."""
-    if PresskitVersion.objects.filter(photo_name=name).exists():
+    published = PresskitVersion.objects.filter(presskit_id=presskit_id).values_list("photo_names", flat=True)
+    if any(name in names for names in published):
         return
     try:
         storage = photo_storage()
@@ -322,23 +336,23 @@ def _remove_stored(name: str) -> None:
 
 
 # --- The job: copy to the photo storage, then record it ---------------------------------------------
-def _current_staged(presskit_id: str) -> str | None:
-    """The upload the presskit waits for ("" none), or None when the presskit is gone."""
-    return Presskit.objects.filter(pk=presskit_id).values_list("photo_staged", flat=True).first()
+def _waiting(payload: dict) -> bool:
+    """Is the upload still one of its presskit's photos, waiting to be stored?"""
+    return PressPhoto.objects.filter(presskit_id=payload["presskit"], staged=payload["staged"]).exists()
 
 
 def photo_store(payload: dict) -> dict:
     """Copy the staged upload to the photo storage under its deterministic name (a repeat
-    overwrites the same name). Raises when the storage fails. An upload superseded by a newer
-    one, or whose presskit is gone, is not copied."""
+    overwrites the same name), with its resized variants. Raises when the storage fails. An
+    upload taken out meanwhile, or whose presskit is gone, is not copied."""
     staged = payload["staged"]
-    if _current_staged(payload["presskit"]) != staged:
+    if not _waiting(payload):
         return {"stored": False}
     name = stored_name(payload)
     storage = photo_storage()
     source = staging_path(staged)
-    if not source.exists() and storage.exists(name):
-        return {"stored": True, "name": name}  # copied by an earlier try that did not record it
+    if not source.exists() and storage.exists(name):  # copied by an earlier try that did not record it
+        return {"stored": True, "name": name, "widths": [width for width, _ in photo_variants(name)]}
     with open(source, "rb") as photo:
         if storage.exists(name):
             storage.delete(name)  # a half-finished earlier try: the same name, written again
@@ -349,7 +363,7 @@ def photo_store(payload: dict) -> dict:
         variants = _variants_of(photo.read())
     for width, content in variants.items():
         _store_bytes(variant_name(name, width), content)
-    return {"stored": True, "name": name}
+    return {"stored": True, "name": name, "widths": list(variants)}
 
 
 def _store_bytes(name: str, content: bytes) -> None:
@@ -362,24 +376,20 @@ def _store_bytes(name: str, content: bytes) -> None:
 
 
 def photo_record(payload: dict, value: dict) -> dict:
-    """The job's effect, inside the transaction that marks it done: the presskit shows the new
-    photo, unless a newer upload superseded this one (then this one is only cleaned up)."""
-    staged = payload["staged"]
-    presskit = Presskit.objects.select_for_update().filter(pk=payload["presskit"]).first()
-    if presskit is None or presskit.photo_staged != staged or not value.get("stored"):
-        transaction.on_commit(lambda: _remove_staged(staged))
-        if value.get("stored"):
-            transaction.on_commit(lambda: _remove_stored(value["name"]))
-        return {"stored": False, "reason": "superseded"}
-    previous = presskit.photo_name
-    presskit.photo_name = value["name"]
-    presskit.photo_staged = ""
-    presskit.save(update_fields=["photo_name", "photo_staged", "updated_at"])
+    """The job's effect, inside the transaction that marks it done: the photo is stored, unless
+    it was taken out meanwhile (then this upload is only cleaned up)."""
+    staged, presskit_id = payload["staged"], payload["presskit"]
+    photo = PressPhoto.objects.select_for_update().filter(presskit_id=presskit_id, staged=staged).first()
     transaction.on_commit(lambda: _remove_staged(staged))
-    if previous and previous != value["name"]:
-        transaction.on_commit(lambda: _remove_stored(previous))
+    if photo is None or not value.get("stored"):
+        if value.get("stored"):
+            transaction.on_commit(lambda: _remove_stored(presskit_id, value["name"]))
+        return {"stored": False, "reason": "removed"}
+    photo.name, photo.staged, photo.widths = value["name"], "", value.get("widths", [])
+    photo.save(update_fields=["name", "staged", "widths"])
+    Presskit.objects.filter(pk=presskit_id).update(updated_at=timezone.now())
     if not value.get("shown"):  # stored by a worker: the artist's open pages show it now
-        transaction.on_commit(lambda: presskit_changed_send(presskit_id=payload["presskit"]))
+        transaction.on_commit(lambda: presskit_changed_send(presskit_id=presskit_id))
     return {"stored": True, "name": value["name"]}
 
 
@@ -387,22 +397,60 @@ PHOTO_STORE = JobType(name=JOB_TYPE, run=photo_store, apply=photo_record, depend
                       priority=Priority.HIGH)
 
 
-def photo_upload(*, presskit_id: str, upload: UploadedFile) -> FallbackResult:
-    """Take the artist's photo: check it and encode it again (PhotoInvalid), keep that in the
+def _photo_added(presskit_id: str, staged: str, credit: str) -> None:
+    """The staged upload, last in the presskit's order, unless the presskit is full (PhotoInvalid)
+    or gone (Presskit.DoesNotExist). The presskit's row is locked: two uploads at once cannot
+    both take the last place."""
+    with transaction.atomic():
+        presskit = Presskit.objects.select_for_update().get(pk=presskit_id)
+        photos = list(presskit.photos.values_list("position", flat=True))
+        if len(photos) >= settings.PHOTOS_PER_PRESSKIT:
+            raise PhotoInvalid("too_many")
+        PressPhoto.objects.create(presskit=presskit, staged=staged, credit=credit, position=max(photos, default=-1) + 1)
+        presskit.save(update_fields=["updated_at"])
+
+
+def photo_upload(*, presskit_id: str, upload: UploadedFile, credit: str = "") -> FallbackResult:
+    """Take one more photo for the presskit, with its credit: check it and encode it again
+    (PhotoInvalid, also when the presskit holds PHOTOS_PER_PRESSKIT already), keep that in the
     staging folder (PhotoNotKept), then store it now or queue the copy. The result's `fallback`
     says which: NONE (stored), QUEUED (kept, copied when the storage is back) or FAILED (kept,
     but its job ran out of attempts: staff see it among the dead jobs)."""
+    if PressPhoto.objects.filter(presskit_id=presskit_id).count() >= settings.PHOTOS_PER_PRESSKIT:
+        raise PhotoInvalid("too_many")  # said before the photo is decoded; checked again when added
     staged = _stage(photo_clean(upload))
     try:
-        found = Presskit.objects.filter(pk=presskit_id).update(photo_staged=staged, updated_at=timezone.now())
+        _photo_added(presskit_id, staged, credit)
     except Exception:
         _remove_staged(staged)
         raise
-    if not found:
-        _remove_staged(staged)
-        raise Presskit.DoesNotExist(presskit_id)
     payload = {"presskit": str(presskit_id), "staged": staged}
     request = JobRequest(JOB_TYPE, payload, idempotency_key=f"photo:{staged}", owner=f"presskit:{presskit_id}")
     # Stored now: the request shows it (with its notice); stored later by a worker: pushed.
     return execute_with_fallback(lambda: {**photo_store(payload), "shown": True}, dependency=DEPENDENCY,
                                  plan=FallbackPlan(queue=request))
+
+
+# --- The artist's changes to their photos (the draft panel) ---------------------------------------
+def photo_remove(presskit: Presskit, photo: PressPhoto) -> None:
+    """Take a photo out of the draft; its files go after the commit unless a version shows it.
+    A copy still waiting for the storage then finds nothing to record."""
+    name, staged, presskit_id = photo.name, photo.staged, str(presskit.pk)
+    photo.delete()
+    if staged:
+        transaction.on_commit(lambda: _remove_staged(staged))
+    if name:
+        transaction.on_commit(lambda: _remove_stored(presskit_id, name))
+
+
+def photo_move(presskit: Presskit, photo: PressPhoto, offset: int) -> None:
+    """Move a photo `offset` places (-1: earlier, 1: later) in the order; at either end it stays."""
+    photos = list(presskit.photos.all())
+    at = next(index for index, each in enumerate(photos) if each.pk == photo.pk)
+    if not 0 <= at + offset < len(photos):
+        return
+    photos[at], photos[at + offset] = photos[at + offset], photos[at]
+    for position, each in enumerate(photos):
+        if each.position != position:
+            each.position = position
+            each.save(update_fields=["position"])

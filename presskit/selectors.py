@@ -11,6 +11,7 @@ from django.urls import reverse
 from presskit.documents import document_content, version_document
 from presskit.exports import snapshot_read
 from presskit.models import EditLink, Presskit, PresskitVersion
+from presskit.photos import photo_documents
 from resilience.breakers import CircuitOpenError, get_breaker
 
 logger = logging.getLogger(__name__)
@@ -25,7 +26,7 @@ class NotPublished(LookupError):
 @dataclass(frozen=True)
 class PublicPresskit:
     document: dict
-    photo_name: str  # the published photo in the photo storage ("" none)
+    photo_names: list[str]  # the published photos in the photo storage, in order (none known from the snapshot)
     from_snapshot: bool  # served while the database could not answer
     # Search engines invited. The snapshot does not know: then not, so an outage never exposes
     # an unlisted page (a listed one misses at most the crawls made meanwhile).
@@ -43,14 +44,14 @@ def public_presskit_get(*, slug: str) -> PublicPresskit:
         if presskit is None:
             return None
         version = presskit.published_version
-        return PublicPresskit(version.document, version.photo_name, from_snapshot=False, listed=presskit.listed)
+        return PublicPresskit(version.document, version.photo_names, from_snapshot=False, listed=presskit.listed)
 
     def from_snapshot(error: BaseException) -> PublicPresskit | None:
         if not isinstance(error, (DatabaseError, CircuitOpenError)):
             raise error
         logger.warning("public page %s from its snapshot: database unavailable (%s)", slug, type(error).__name__)
         document = snapshot_read(slug)
-        return None if document is None else PublicPresskit(document, photo_name="", from_snapshot=True)
+        return None if document is None else PublicPresskit(document, photo_names=[], from_snapshot=True)
 
     public = get_breaker(DATABASE_BREAKER).call_sync(from_database, fallback=from_snapshot)
     if public is None:
@@ -74,8 +75,10 @@ def publication_of(presskit: Presskit, *, language: str) -> Publication:
     public = presskit.published_version
     changed = False
     if public is not None:  # compared without asking the photo storage (this runs on every turn)
-        draft = version_document(presskit, number=public.number, language=language, photo=public.document["photo"])
-        changed = presskit.photo_name != public.photo_name or document_content(draft) != document_content(public.document)
+        draft = version_document(presskit, number=public.number, language=language,
+                                 photos=photo_documents(list(presskit.photos.all())))
+        changed = (document_content(draft) != document_content(public.document)
+                   or presskit.rider_pdf_name != public.rider_source)
     return Publication(
         slug=presskit.slug,
         version_number=public.number if public else None,

@@ -20,7 +20,7 @@ from django.utils.text import slugify
 from presskit.documents import version_document
 from presskit.exports import export_job_request, snapshot_remove_later
 from presskit.models import EditLink, Presskit, PresskitVersion
-from presskit.photos import photo_document
+from presskit.photos import photo_documents
 from presskit.riders import rider_freeze
 from resilience.queue import job_enqueue
 
@@ -58,11 +58,14 @@ def presskit_publish(*, presskit_id: str, language: str) -> PresskitVersion:
         if not presskit.slug:
             presskit.slug = _slug_new(presskit.artist_name)
         number = (presskit.versions.aggregate(last=Max("number"))["last"] or 0) + 1
-        document = version_document(presskit, number=number, language=language, photo=photo_document(presskit))
+        photos = list(presskit.photos.all())
+        document = version_document(presskit, number=number, language=language, photos=photo_documents(photos))
         if presskit.rider_pdf_name and not rider_freeze(presskit, document):
             document["rider"]["pdf"] = None  # the draft's file is gone: published without it
-        version = PresskitVersion.objects.create(presskit=presskit, number=number, document=document,
-                                                 photo_name=presskit.photo_name)
+        version = PresskitVersion.objects.create(
+            presskit=presskit, number=number, document=document,
+            photo_names=[photo.name for photo in photos if photo.name],
+            rider_source=presskit.rider_pdf_name if document["rider"]["pdf"] else "")
         presskit.published_version = version
         presskit.save(update_fields=["slug", "published_version", "updated_at"])
         job_enqueue(export_job_request(version))

@@ -465,6 +465,9 @@ PHOTO_MAX_PIXELS = env.int("PHOTO_MAX_PIXELS", default=40_000_000)
 # upload waits for a turn before the artist is told to try again (503).
 PHOTO_DECODES_AT_ONCE = env.int("PHOTO_DECODES_AT_ONCE", default=2)
 PHOTO_DECODE_WAIT = env.float("PHOTO_DECODE_WAIT", default=10.0)
+# Press photos a presskit may hold (each with its credit, in the artist's order): enough for a
+# festival's choice of portrait, live and landscape shots, and a "Descargar todo" ZIP that stays small.
+PHOTOS_PER_PRESSKIT = env.int("PHOTOS_PER_PRESSKIT", default=8)
 # The biggest tech rider PDF taken, in megabytes (presskit.riders): read while the body streams,
 # like the photo.
 RIDER_MAX_MB = env.int("RIDER_MAX_MB", default=5)

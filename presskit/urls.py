@@ -20,6 +20,7 @@ urlpatterns = [
     path("p/<slug:slug>.zip", views.public_zip, name="public_zip"),
     path("p/<slug:slug>/count", views.public_count, name="public_count"),
     path("p/<slug:slug>/rider.pdf", views.public_rider, name="public_rider"),
+    path("p/<slug:slug>/fotos/<int:number>", views.public_photo, name="public_photo"),
     # For crawlers: the listed pages (Presskit.listed), and what not to visit.
     path("sitemap.xml", sitemap, {"sitemaps": {"presskits": PublicPageSitemap}}, name="sitemap"),
     path("robots.txt", views.robots_txt, name="robots_txt"),

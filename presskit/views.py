@@ -10,7 +10,8 @@ from asgiref.sync import sync_to_async
 from django.conf import settings
 from django.core.exceptions import SuspiciousFileOperation
 from django.http import (
-    Http404, HttpRequest, HttpResponse, HttpResponseForbidden, HttpResponsePermanentRedirect, JsonResponse,
+    Http404, HttpRequest, HttpResponse, HttpResponseForbidden, HttpResponsePermanentRedirect, HttpResponseRedirect,
+    JsonResponse,
 )
 from django.shortcuts import render
 from django.templatetags.static import static
@@ -22,7 +23,7 @@ from django.views.decorators.http import require_GET, require_POST, require_safe
 from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, generate_latest
 
 from presskit.csp import origin_of
-from presskit.documents import LINK_KINDS, served
+from presskit.documents import LINK_KINDS, document_photos, served
 from presskit.clock import today
 from presskit.exports import exports_read, exports_replace, pdf_name, pdf_render
 from presskit.operator_access import may_read_readiness_details, may_scrape_metrics
@@ -32,7 +33,7 @@ from presskit.riders import version_rider_name
 from presskit.stats import count as stats_count
 from presskit.selectors import NotPublished, PublicPresskit, public_presskit_get
 from presskit.texts import public_texts, shows_dated, version_caption
-from presskit.zips import public_zip_content
+from presskit.zips import photo_file_name, public_zip_content
 from resilience.degradation import readiness_check, readiness_in_rotation
 from resilience.queue import describe_error
 
@@ -133,7 +134,9 @@ def _absolute(request: HttpRequest, url: str) -> str:
 
 
 def _photo_origin(document: dict) -> str:
-    origin = origin_of((document.get("photo") or {}).get("url", ""))
+    """Where the photos are served from, when not from here (one photo storage holds them all)."""
+    photos = document_photos(document)
+    origin = origin_of(photos[0]["url"]) if photos else ""
     return f" {origin}" if origin else ""
 
 
@@ -154,8 +157,14 @@ def public_context(request: HttpRequest, public: PublicPresskit) -> dict:
     doc = served(public.document)
     language = _reader_language(request, doc)
     texts = public_texts(language)
-    photo = doc.get("photo")
-    widest = photo["variants"][-1]["url"] if photo and photo["variants"] else (photo or {}).get("url", "")
+    name = doc["artist"]["name"]
+    photos = [{**photo, "number": number, "download": reverse("public_photo", args=[doc["slug"], number]),
+               "alt": texts["photo_alt_numbered"].format(number=number, name=name),
+               "download_aria": texts["photo_download_aria"].format(number=number),
+               "credit_text": texts["photo_credit"].format(credit=photo["credit"]) if photo["credit"] else ""}
+              for number, photo in enumerate(document_photos(doc), start=1)]
+    portrait = photos[0] if photos else None
+    widest = (portrait["variants"][-1]["url"] if portrait["variants"] else portrait["url"]) if portrait else ""
     page_url = request.build_absolute_uri(reverse("public_page", args=[doc["slug"]]))
     in_language = {code: f"{page_url}?lang={code}" for code in PAGE_LANGUAGES}
     structured = {
@@ -174,7 +183,9 @@ def public_context(request: HttpRequest, public: PublicPresskit) -> dict:
     return {
         "doc": doc,
         "t": texts,
-        "photo_alt": texts["photo_alt"].format(name=doc["artist"]["name"]),
+        "photo_alt": texts["photo_alt"].format(name=name),
+        "portrait": portrait,
+        "photos": photos,
         "links": [{**link, "aria": texts["link_aria"].format(label=link["label"], name=doc["artist"]["name"])}
                   for link in doc["links"]],
         "page_url": page_url,
@@ -304,7 +315,7 @@ async def public_pdf(request: HttpRequest, slug: str) -> HttpResponse:
     name = pdf_name(public.document) if not stale else pdf_name(public.document).replace(".pdf", f"-{today()}.pdf")
     content = await sync_to_async(exports_read, thread_sensitive=False)(name)
     if content is None:
-        content = await sync_to_async(pdf_render, thread_sensitive=False)(public.document, photo_name=public.photo_name)
+        content = await sync_to_async(pdf_render, thread_sensitive=False)(public.document, photo_names=public.photo_names)
         if stale:
             await sync_to_async(exports_replace, thread_sensitive=False)(name, content)
     response = HttpResponse(content, content_type="application/pdf")
@@ -333,6 +344,37 @@ def public_rider(request: HttpRequest, slug: str) -> HttpResponse:
         return _not_found(request)
     response = HttpResponse(content, content_type="application/pdf")
     response["Content-Disposition"] = f'attachment; filename="{public.document["slug"]}-rider.pdf"'
+    response["Cache-Control"] = PUBLIC_CACHE
+    response["X-Content-Type-Options"] = "nosniff"
+    response["Content-Security-Policy"] = "default-src 'none'; sandbox"
+    return response
+
+
+@require_safe
+def public_photo(request: HttpRequest, slug: str, number: int) -> HttpResponse:
+    """Photo `number` (from 1) of the public version at full resolution, as a download named after
+    the page. Served from the snapshot (the database away) the stored names are unknown: the
+    browser is sent to the photo's own address instead."""
+    try:
+        public = _public(slug)
+    except Http404:
+        return _not_found(request)
+    photos = document_photos(public.document)
+    if not 1 <= number <= len(photos):
+        return _not_found(request)
+    if public.from_snapshot:
+        return HttpResponseRedirect(photos[number - 1]["url"])
+    name = public.photo_names[number - 1]
+    try:
+        with photo_storage().open(name) as photo:
+            content = photo.read()
+    except FileNotFoundError:
+        return _not_found(request)
+    except OSError as error:
+        logger.warning("photo %s of %s unreadable: %s", number, slug, describe_error(error))
+        return HttpResponse("Photo storage unavailable", status=503, content_type="text/plain")
+    response = HttpResponse(content, content_type=CONTENT_TYPES[PurePosixPath(name).suffix[1:]])
+    response["Content-Disposition"] = f'attachment; filename="{slug}-{photo_file_name(number, name)}"'
     response["Cache-Control"] = PUBLIC_CACHE
     response["X-Content-Type-Options"] = "nosniff"
     response["Content-Security-Policy"] = "default-src 'none'; sandbox"

@@ -1,6 +1,7 @@
 """"Descargar todo": one ZIP per published version with everything a promoter needs. Inside it
-is a folder named after the slug holding the press photo at full resolution, as published
-(`foto-prensa.<jpg|png|webp>`), the PDF (`presskit.pdf`), the JSON as /p/<slug>.json serves it
+is a folder named after the slug holding the press photos at full resolution, as published, in
+the artist's order (`foto-prensa-1.<jpg|png|webp>`, `foto-prensa-2…`) with their credits as
+UTF-8 plain text (`fotos.txt`), the PDF (`presskit.pdf`), the JSON as /p/<slug>.json serves it
 (`presskit.json`), the bios as UTF-8 plain text (`bios.txt`) and, if the version has one, the
 tech rider (`rider.pdf`).
 
@@ -18,7 +19,7 @@ from pathlib import PurePosixPath
 
 from django.utils import translation
 
-from presskit.documents import served
+from presskit.documents import document_photos, served
 from presskit.exports import exports_read, exports_replace, pdf_name, pdf_render
 from presskit.photos import photo_storage
 from presskit.riders import version_rider_name
@@ -54,18 +55,36 @@ def bios_text(document: dict) -> str:
     return "\n\n\n".join(blocks) + "\n"
 
 
-def zip_build(document: dict, *, photo_name: str) -> bytes:
-    """The ZIP of a version's document as served today; `photo_name`: its photo in the photo storage."""
+def photo_file_name(number: int, name: str) -> str:
+    """A photo's name in the ZIP and when downloaded alone: its place (from 1) and our extension."""
+    return f"foto-prensa-{number}{PurePosixPath(name).suffix}"  # .jpg, .png or .webp
+
+
+def photos_text(document: dict, photo_names: list[str]) -> str:
+    """Which file is which photo, and whose: the credits a publication must print."""
+    texts = public_texts(document["language"])
+    title = texts["photos_title"].format(name=document["artist"]["name"])
+    lines = [f"{photo_file_name(number, name)}"
+             + (f" · {texts['photo_credit'].format(credit=photo['credit'])}" if photo["credit"] else "")
+             for number, (name, photo) in enumerate(zip(photo_names, document_photos(document)), start=1)]
+    return "\n".join([title, "=" * len(title), "", *lines]) + "\n"
+
+
+def zip_build(document: dict, *, photo_names: list[str]) -> bytes:
+    """The ZIP of a version's document as served today; `photo_names`: its photos in the photo
+    storage, in order."""
     today = served(document)
     slug = document["slug"]
     # A version with a date now past gets its sheet made again, as /p/<slug>.pdf does.
     stored_pdf = exports_read(pdf_name(document)) if today == document else None
     files = {JSON_FILE: json.dumps(today, ensure_ascii=False, indent=2).encode(),
              "bios.txt": bios_text(document).encode(),
-             "presskit.pdf": stored_pdf or pdf_render(document, photo_name=photo_name)}
-    if photo_name:
-        with photo_storage().open(photo_name) as photo:
-            files[f"foto-prensa{PurePosixPath(photo_name).suffix}"] = photo.read()  # our name: .jpg, .png or .webp
+             "presskit.pdf": stored_pdf or pdf_render(document, photo_names=photo_names)}
+    for number, name in enumerate(photo_names, start=1):
+        with photo_storage().open(name) as photo:
+            files[photo_file_name(number, name)] = photo.read()
+    if photo_names:
+        files["fotos.txt"] = photos_text(document, photo_names).encode()
     if (document.get("rider") or {}).get("pdf"):
         if (rider := exports_read(version_rider_name(document))) is None:
             logger.warning("rider PDF of %s missing: left out of its ZIP", slug)
@@ -92,12 +111,12 @@ def _current(content: bytes, document: dict) -> bool:
 
 def public_zip_content(public: PublicPresskit) -> bytes:
     """The public version's ZIP: the kept one while it is current, else built now and kept.
-    Served from the snapshot (the database away), the photo's name is unknown: the kept ZIP is
-    served as it is, and one built meanwhile (without the photo) is not kept."""
+    Served from the snapshot (the database away), the photos' names are unknown: the kept ZIP is
+    served as it is, and one built meanwhile (without the photos) is not kept."""
     kept = exports_read(zip_name(public.document))
     if kept is not None and (public.from_snapshot or _current(kept, public.document)):
         return kept
-    content = zip_build(public.document, photo_name=public.photo_name)
+    content = zip_build(public.document, photo_names=public.photo_names)
     if not public.from_snapshot:
         try:
             exports_replace(zip_name(public.document), content)

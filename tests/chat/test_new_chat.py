@@ -21,7 +21,7 @@ from chat.pending import pending_answers_replay
 from chat.selectors import NEW_CHAT_COOKIE
 from chat.services import chat_session_create
 from chat.tasks import remove_unanswered_chats
-from presskit.models import Presskit, PresskitVersion
+from presskit.models import Presskit, PresskitVersion, PressPhoto
 from resilience import degradation
 from resilience.degradation import Level, degradation_force, degradation_release
 from tests.conftest import HOST, ORIGIN, answer, error_text, message_texts
@@ -142,11 +142,12 @@ async def test_a_first_answer_kept_during_minimal_stores_the_chat_when_replayed(
     assert chat.language == "en" and chat.presskit.artist_name == "Luna Roja" and chat.current_step == 2
 
 
-def _draft(*, age: timedelta, answered: bool = False, **presskit_fields) -> str:
+def _draft(*, age: timedelta, answered: bool = False, photo: dict | None = None) -> str:
     chat = chat_session_create(language="es")
     if answered:
         ChatMessage.objects.create(session=chat, role=ChatMessage.Role.USER, step=1, text="Luna Roja")
-    Presskit.objects.filter(pk=chat.presskit_id).update(**presskit_fields)
+    if photo is not None:
+        PressPhoto.objects.create(presskit_id=chat.presskit_id, **photo)
     ChatSession.objects.filter(pk=chat.pk).update(updated_at=timezone.now() - age)
     return str(chat.presskit_id)
 
@@ -158,8 +159,8 @@ def test_beat_removes_old_unanswered_drafts_and_keeps_every_other_one(settings):
     kept = [
         _draft(age=timedelta(hours=1)),  # a page left open this morning
         _draft(age=old, answered=True),
-        _draft(age=old, photo_name="photos/luna.jpg"),
-        _draft(age=old, photo_staged="staging/luna.jpg"),
+        _draft(age=old, photo={"name": "photos/luna.jpg"}),
+        _draft(age=old, photo={"staged": "staging/luna.jpg"}),
     ]
     published = _draft(age=old)
     PresskitVersion.objects.create(presskit_id=published, number=1, document={"slug": "luna"})

@@ -12,7 +12,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 
 from chat.models import ChatSession
-from presskit.models import Presskit
+from presskit.models import Presskit, PressPhoto
 from tests.presskit.images import png_bytes
 
 HTMX = {"HX-Request": "true"}
@@ -26,13 +26,25 @@ class Browser:
     chat_id: str
 
     def upload(self, data: bytes, *, name: str = "foto.png", content_type: str = "image/png",
-               htmx: bool = False, chat_id: str | None = None):
-        form = {"session": chat_id or self.chat_id, "photo": SimpleUploadedFile(name, data, content_type=content_type)}
+               htmx: bool = False, chat_id: str | None = None, credit: str = ""):
+        form = {"session": chat_id or self.chat_id, "photo": SimpleUploadedFile(name, data, content_type=content_type),
+                "credit": credit}
         return self.client.post("/photo", form, headers=HTMX if htmx else {})
 
     @property
     def presskit(self) -> Presskit:
         return ChatSession.objects.select_related("presskit").get(pk=self.chat_id).presskit
+
+    @property
+    def photos(self) -> list[PressPhoto]:
+        """The draft's photos, in the artist's order."""
+        return list(self.presskit.photos.all())
+
+    @property
+    def photo(self) -> PressPhoto:
+        """The draft's only photo."""
+        (photo,) = self.photos
+        return photo
 
 
 def open_chat(client: Client) -> Browser:

@@ -49,7 +49,7 @@ async def test_the_one_liner_leads_the_bio_on_the_page_the_pdf_and_the_json(arti
 
     document = (await sync_to_async(public_get)(f"/p/{slug}.json")).json()
     jsonschema.validate(document, json_schema(), format_checker=jsonschema.FormatChecker())
-    assert document["schema_version"] == 2 and document["bio"]["one_liner"] == ONE_LINER
+    assert document["schema_version"] == 3 and document["bio"]["one_liner"] == ONE_LINER
 
     text = pdf_text((await sync_to_async(public_get)(f"/p/{slug}.pdf")).content)
     assert ONE_LINER in text and text.index(ONE_LINER) < text.index("Luna Roja es artista de house")

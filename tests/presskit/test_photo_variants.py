@@ -1,6 +1,6 @@
-"""The press photo's resized variants, made when the photo is stored, and what publishing does
-with them: a srcset on the public page, the 960 px one in the PDF, and the published photo kept
-when the draft's photo is replaced. The PDF renderer fetches only our own files."""
+"""The press photos' resized variants, made when a photo is stored, and what publishing does
+with them: a srcset on the public page, the 960 px one in the PDF, and a published photo kept
+when the draft's photo is taken out. The PDF renderer fetches only our own files."""
 from __future__ import annotations
 
 import io
@@ -30,7 +30,8 @@ def finished(presskit: Presskit) -> None:
 
 def test_a_stored_photo_gets_its_variants_and_the_page_a_srcset(browser, places):
     assert browser.upload(photo(2000, 1500)).status_code == 302
-    name = browser.presskit.photo_name
+    name = browser.photo.name
+    assert browser.photo.widths == [480, 960, 1600]
     storage = photo_storage()
     widths = {}
     for width in (480, 960, 1600):
@@ -49,18 +50,24 @@ def test_a_stored_photo_gets_its_variants_and_the_page_a_srcset(browser, places)
 def test_a_narrow_photo_is_never_enlarged(browser, places):
     browser.upload(photo(600, 400, "JPEG"), name="foto.jpg", content_type="image/jpeg")
     assert [path.name.rsplit("-", 1)[-1] for path in places.stored_files() if "-w" in path.name] == ["w480.jpg"]
+    assert browser.photo.widths == [480]
 
 
-def test_the_published_photo_stays_when_the_draft_gets_another(browser, places):
+def test_a_published_photo_stays_when_the_draft_takes_it_out(browser, places):
     browser.upload(photo(1000, 800))
-    published_name = browser.presskit.photo_name
+    browser.upload(photo(1200, 900))
+    published_name, unpublished_name = (each.name for each in browser.photos)
     finished(browser.presskit)
     presskit_publish(presskit_id=str(browser.presskit.pk), language="es")
-    browser.upload(photo(1200, 900))
-    assert browser.presskit.photo_name != published_name
-    assert photo_storage().exists(published_name)  # version 1 still shows it
+    browser.upload(photo(800, 600))
+    draft_only = browser.photos[2].name
+    for _ in range(3):
+        assert browser.client.post("/", {"action": "photo", "operation": "remove", "item": "0"}).status_code == 302
+    assert browser.photos == []
+    assert photo_storage().exists(published_name) and photo_storage().exists(unpublished_name)  # version 1 shows them
+    assert not photo_storage().exists(draft_only) and not photo_storage().exists(draft_only[:-4] + "-w480.jpg")
     page = Client(HTTP_HOST="localhost").get(f"/p/{browser.presskit.slug}/").content.decode()
-    assert published_name.rsplit(".", 1)[0] in page
+    assert published_name.rsplit(".", 1)[0] in page and unpublished_name.rsplit(".", 1)[0] in page
 
 
 @pytest.mark.parametrize("url", [

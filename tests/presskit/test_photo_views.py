@@ -1,4 +1,4 @@
-"""The press photo from the chat page's draft panel, over HTTP: with htmx and without
+"""The press photos from the chat page's draft panel, over HTTP: with htmx and without
 JavaScript, decoded and encoded again, refused clearly, only into the browser's own chat, and
 served back from the photo storage."""
 from __future__ import annotations
@@ -28,7 +28,7 @@ def photo_src(html: str) -> str:
 
 def assert_nothing_saved(browser, places) -> None:
     chat = ChatSession.objects.select_related("presskit").filter(pk=browser.chat_id).first()
-    assert chat is None or chat.presskit.photo_name == chat.presskit.photo_staged == ""
+    assert chat is None or not chat.presskit.photos.exists()
     assert places.staged_files() == [] and places.stored_files() == []
     assert not QueuedJob.objects.exists()
 
@@ -36,10 +36,11 @@ def assert_nothing_saved(browser, places) -> None:
 def test_the_page_has_the_photo_panel_with_a_multipart_csrf_form(browser):
     page = text(browser.client.get("/"))
     panel = page[page.index('id="photo"'):page.index("</section>", page.index('id="photo"'))]
-    assert "Foto de prensa" in panel and "Aún no has subido ninguna foto." in panel
+    assert "Fotos de prensa" in panel and "Aún no has subido ninguna foto." in panel
     assert 'enctype="multipart/form-data"' in panel and 'hx-encoding="multipart/form-data"' in panel
     assert 'name="csrfmiddlewaretoken"' in panel and f'value="{browser.chat_id}"' in panel
-    assert "JPEG, PNG o WebP, hasta 8 MB." in panel
+    assert "JPEG, PNG o WebP, hasta 8 MB. Hasta 8 fotos; la primera es la de portada." in panel
+    assert 'name="credit"' in panel and "Crédito (fotógrafo/a)" in panel
 
 
 def test_with_htmx_the_photo_is_stored_and_the_panel_shows_it(browser, places, png):
@@ -47,9 +48,9 @@ def test_with_htmx_the_photo_is_stored_and_the_panel_shows_it(browser, places, p
     assert response.status_code == 200
     panel = text(response)
     assert panel.lstrip().startswith("<section id=\"photo\"") and "Foto guardada." in panel
-    presskit = browser.presskit
-    assert presskit.photo_name == f"presskits/{presskit.pk}/{presskit.photo_name.rsplit('/', 1)[1]}"
-    assert presskit.photo_name.endswith(".png") and presskit.photo_staged == ""
+    presskit, photo = browser.presskit, browser.photo
+    assert photo.name == f"presskits/{presskit.pk}/{photo.name.rsplit('/', 1)[1]}"
+    assert photo.name.endswith(".png") and photo.staged == "" and photo.position == 0
     assert places.staged_files() == []  # the staged copy is gone once stored
     assert [path.read_bytes() for path in places.stored_files()] == [png]
     served = browser.client.get(photo_src(panel))
@@ -63,18 +64,38 @@ def test_without_javascript_the_form_posts_and_the_page_says_it_once(browser, pn
     assert response.status_code == 302 and response["Location"] == "/#photo"
     page = text(browser.client.get("/"))
     assert "Foto guardada." in page and photo_src(page).endswith(".jpg")
-    assert "Cambiar foto" in page
+    assert "Añadir otra foto" in page and "1 de 8 fotos" in page
     assert "Foto guardada." not in text(browser.client.get("/"))  # shown once
 
 
-def test_a_new_photo_replaces_the_stored_one(browser, places, png):
+def test_a_new_photo_is_added_after_the_others_with_its_credit(browser, places, png):
+    browser.upload(png, htmx=True, credit="Ana Pérez")
+    panel = text(browser.upload(webp_bytes(), name="nueva.webp", content_type="image/webp", htmx=True,
+                                credit="  Juan\tGil \u202e "))
+    first, second = browser.photos
+    assert (first.credit, second.credit) == ("Ana Pérez", "Juan Gil")  # on one line, hidden characters dropped
+    assert second.name.endswith(".webp") and (first.position, second.position) == (0, 1)
+    assert len(places.stored_files()) == 2  # the first one kept
+    assert panel.index('value="Ana Pérez"') < panel.index('value="Juan Gil"') and "2 de 8 fotos" in panel
+    assert panel.count("Portada") == 1
+
+
+def test_a_presskit_holds_at_most_its_limit_of_photos(settings, browser, places, png):
+    settings.PHOTOS_PER_PRESSKIT = 2
     browser.upload(png, htmx=True)
-    first = browser.presskit.photo_name
-    browser.upload(webp_bytes(), name="nueva.webp", content_type="image/webp", htmx=True)
-    presskit = browser.presskit
-    assert presskit.photo_name != first and presskit.photo_name.endswith(".webp")
-    stored = [f"presskits/{presskit.pk}/{path.name}" for path in places.stored_files()]
-    assert stored == [presskit.photo_name]  # the old one removed
+    panel = text(browser.upload(png, htmx=True))
+    assert "Ya tienes 2 fotos, el máximo. Quita una para subir otra." in panel and 'name="photo"' not in panel
+    response = browser.upload(webp_bytes(), name="otra.webp", content_type="image/webp", htmx=True)
+    assert response.status_code == 400
+    assert "Ya tienes 2 fotos, el máximo. No se ha guardado nada" in text(response)
+    assert len(browser.photos) == 2 and len(places.stored_files()) == 2 and places.staged_files() == []
+
+
+def test_a_credit_too_long_is_refused_before_the_photo_is_read(browser, places, png):
+    response = browser.upload(png, htmx=True, credit="x" * 121)
+    assert response.status_code == 400
+    assert "El crédito puede tener hasta 120 caracteres. No se ha guardado nada" in text(response)
+    assert_nothing_saved(browser, places)
 
 
 @pytest.mark.parametrize("htmx", [True, False], ids=["htmx", "no-js"])
@@ -148,6 +169,6 @@ def test_only_stored_photos_are_served(client, places, path):
 
 def test_english_texts_are_available(places, png, transactional_db):
     browser = open_chat(Client(HTTP_ACCEPT_LANGUAGE="en"))
-    assert "Press photo" in text(browser.client.get("/"))
+    assert "Press photos" in text(browser.client.get("/"))
     assert "Photo saved." in text(browser.upload(png, htmx=True))
     assert "not a JPEG, PNG or WebP photo" in text(browser.upload(b"nope", htmx=True))

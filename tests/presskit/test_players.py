@@ -82,7 +82,7 @@ def test_the_page_loads_nothing_of_the_service_before_play_and_allows_only_it(tr
     assert "frame-src https://www.youtube-nocookie.com" in policy and "script-src 'self'" in policy
 
     document = Client(HTTP_HOST="localhost").get(f"/p/{presskit.slug}.json").json()
-    assert document["schema_version"] == 2
+    assert document["schema_version"] == 3
     assert document["player"] == {"kind": "youtube", "embed_url": NOCOOKIE + "dQw4w9WgXcQ",
                                   "url": "https://youtu.be/dQw4w9WgXcQ"}
     jsonschema.validate(document, json_schema(), format_checker=jsonschema.FormatChecker())

@@ -10,7 +10,7 @@ import pytest
 
 from chat import services as chat_services
 from presskit.exports import snapshot_read
-from presskit.models import PressQuote, Presskit, Show
+from presskit.models import PressPhoto, PressQuote, Presskit, Show
 from presskit.services import presskit_publish
 from resilience import breakers
 from resilience.machine import State
@@ -24,9 +24,10 @@ DEAD_DATABASE = "postgres://nobody@127.0.0.1:1/gone"  # nothing listens on port 
 
 
 def published(name: str, links: tuple[str, ...] = ("@lunaroja",), *, shows: tuple[dict, ...] = (),
-              quotes: tuple[dict, ...] = (), **fields) -> Presskit:
-    """A finished presskit, published, its export jobs done (as a worker does them); `shows` and
-    `quotes` (Show and PressQuote fields) and other `fields` of the draft as given."""
+              quotes: tuple[dict, ...] = (), photos: tuple[dict, ...] = (), **fields) -> Presskit:
+    """A finished presskit, published, its export jobs done (as a worker does them); `shows`,
+    `quotes` and `photos` (Show, PressQuote and PressPhoto fields, photos in order) and other
+    `fields` of the draft as given."""
     session = chat_services.chat_session_create(language="es")
     Presskit.objects.filter(pk=session.presskit_id).update(**{
         "artist_name": name, "genres": ["house"], "experience": "desde 2014", "location": "Madrid",
@@ -35,6 +36,8 @@ def published(name: str, links: tuple[str, ...] = ("@lunaroja",), *, shows: tupl
         "bio_source": "template", **fields})
     Show.objects.bulk_create(Show(presskit_id=session.presskit_id, **show) for show in shows)
     PressQuote.objects.bulk_create(PressQuote(presskit_id=session.presskit_id, **quote) for quote in quotes)
+    PressPhoto.objects.bulk_create(PressPhoto(presskit_id=session.presskit_id, position=position, **photo)
+                                   for position, photo in enumerate(photos))
     version = presskit_publish(presskit_id=str(session.presskit_id), language="es")
     for job in QueuedJob.objects.filter(job_type="presskit.version_export"):
         assert job_run(job.pk) == "done"  # what a worker does: the snapshot and the PDF

@@ -60,7 +60,7 @@ def test_every_section_is_published_and_the_json_validates(settings):
 
     document = get(f"/p/{presskit.slug}.json").json()
     jsonschema.validate(document, json_schema(), format_checker=jsonschema.FormatChecker())
-    assert document["schema_version"] == 2
+    assert document["schema_version"] == 3
     assert document["shows"] == [{"date": "2027-02-13", "venue": "Sala Riviera", "city": "Madrid",
                                   "url": "https://entradas.example.com/riviera"}]
     assert document["quotes"] == [QUOTE]

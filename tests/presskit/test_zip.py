@@ -24,7 +24,7 @@ from presskit.services import presskit_publish, presskit_unpublish
 from presskit.zips import zip_name
 from resilience.models import QueuedJob
 from resilience.queue import job_retry_now, job_run
-from tests.presskit.images import png_bytes
+from tests.presskit.images import jpeg_bytes, png_bytes
 from tests.presskit.test_public_snapshot import published
 from tests.presskit.test_rider_pdf import pdf_bytes
 from tests.presskit.test_stats import BROWSER, waiting
@@ -65,9 +65,9 @@ def builds(monkeypatch) -> list[str]:
     return built
 
 
-def stored_photo(content: bytes) -> str:
+def stored_photo(content: bytes, extension: str = "png") -> str:
     """A photo in the photo storage under a name the app writes."""
-    return photo_storage().save(f"presskits/{uuid.uuid4()}/{uuid.uuid4().hex}.png", ContentFile(content))
+    return photo_storage().save(f"presskits/{uuid.uuid4()}/{uuid.uuid4().hex}.{extension}", ContentFile(content))
 
 
 def draft_rider(content: bytes) -> str:
@@ -87,9 +87,11 @@ def shows_in(content: bytes, slug: str) -> list[str]:
     return [show["venue"] for show in json.loads(members(content)[f"{slug}/presskit.json"])["shows"]]
 
 
-def test_the_zip_holds_the_photo_pdf_json_bios_and_rider_under_fixed_names():
-    photo, rider = png_bytes(40, 30), pdf_bytes(2)
-    presskit = published("Luna Roja", photo_name=stored_photo(photo), rider_pdf_name=draft_rider(rider),
+def test_the_zip_holds_the_photos_pdf_json_bios_and_rider_under_fixed_names():
+    photo, second, rider = png_bytes(40, 30), jpeg_bytes(), pdf_bytes(2)
+    photos = ({"name": stored_photo(photo), "credit": "Ana <b>Pérez</b>"},
+              {"name": stored_photo(second, "jpg"), "credit": ""})
+    presskit = published("Luna Roja", photos=photos, rider_pdf_name=draft_rider(rider),
                          bio_translations={"en": ENGLISH}, **BIOS)
     slug = presskit.slug
     response = download(slug)
@@ -100,8 +102,12 @@ def test_the_zip_holds_the_photo_pdf_json_bios_and_rider_under_fixed_names():
 
     files = members(response.content)
     assert sorted(files) == sorted(f"{slug}/{name}" for name in (
-        "foto-prensa.png", "presskit.pdf", "presskit.json", "bios.txt", "rider.pdf"))
-    assert files[f"{slug}/foto-prensa.png"] == photo  # full resolution, as published: byte for byte
+        "foto-prensa-1.png", "foto-prensa-2.jpg", "fotos.txt", "presskit.pdf", "presskit.json", "bios.txt", "rider.pdf"))
+    assert files[f"{slug}/foto-prensa-1.png"] == photo  # full resolution, as published: byte for byte
+    assert files[f"{slug}/foto-prensa-2.jpg"] == second
+    assert files[f"{slug}/fotos.txt"].decode("utf-8") == (
+        "Luna Roja · Fotos de prensa\n===========================\n\n"
+        "foto-prensa-1.png · Foto: Ana <b>Pérez</b>\nfoto-prensa-2.jpg\n")  # plain text: nothing escaped
     assert files[f"{slug}/rider.pdf"] == rider
     version = PresskitVersion.objects.get(presskit=presskit)
     with exports_storage().open(pdf_name(version.document)) as stored:
