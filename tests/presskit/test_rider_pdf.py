@@ -258,7 +258,9 @@ def test_a_replaced_rider_changes_the_public_one_only_when_republished(done, exp
     upload(done, first)
     slug = publish(done)
     public = Client(HTTP_HOST="localhost")
+    assert "Tienes cambios sin publicar." not in text(done.client.get("/"))
     upload(done, second)
+    assert "Tienes cambios sin publicar." in text(done.client.get("/"))  # the same address, another file
     assert public.get(f"/p/{slug}/rider.pdf").content == first
     done.client.post("/", {"action": "remove", "section": "rider_pdf", "item": ""})
     assert public.get(f"/p/{slug}/rider.pdf").content == first  # taking it out of the draft neither
