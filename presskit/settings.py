@@ -371,6 +371,9 @@ UNANSWERED_CHATS_MAX_AGE = env.float("UNANSWERED_CHATS_MAX_AGE", default=24.0)
 
 # Seconds between moves of the public pages' counts from Redis to the database (presskit.stats).
 STATS_FLUSH_INTERVAL = env.float("STATS_FLUSH_INTERVAL", default=60.0)
+# Seconds within which one visitor counts once per event and version (a reload, a second
+# download, a flood of forged beacons add nothing).
+STATS_REPEAT_WINDOW = env.float("STATS_REPEAT_WINDOW", default=1800.0)
 
 CELERY_BEAT_SCHEDULE = {
     "stats-flush": {

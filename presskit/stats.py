@@ -1,7 +1,10 @@
 """Honest numbers for the artist: page views, plays, PDF and ZIP downloads and link clicks of each
 published version, per day. No cookie, no IP address, nothing about the visitor is kept: a
 count is a number in Redis (cheap, and up while the database is not), moved to the database
-by beat (`stats_flush`). Known bots and link previews are not counted.
+by beat (`stats_flush`). Known bots and link previews are not counted, and a visitor counts once
+per event and version within STATS_REPEAT_WINDOW (a reload, a second download or a flood of
+forged beacons adds nothing): what marks them is an HMAC of their address and the event, kept
+in Redis for that window only, from which the address cannot be read back.
 
 A flush renames the day's counts to a batch of their own before reading them, so a count that
 comes meanwhile starts a new one; the batch is written in one transaction with its id
@@ -9,6 +12,8 @@ comes meanwhile starts a new one; the batch is written in one transaction with i
 """
 from __future__ import annotations
 
+import hashlib
+import hmac
 import logging
 import re
 import uuid
@@ -49,13 +54,22 @@ def is_bot(user_agent: str) -> bool:
     return not user_agent or bool(BOT.search(user_agent))
 
 
-def count(*, slug: str, version: int, event: str, user_agent: str) -> None:
-    """One view, play, download or click of version `version` of the page at `slug`, today.
-    Never raises: a page is served whether or not it could be counted."""
+def _seen_key(client: str, field: str) -> str:
+    mark = hmac.new(settings.SECRET_KEY.encode(), f"{client}|{field}".encode(), hashlib.sha256).hexdigest()[:32]
+    return f"{settings.REDIS_KEY_PREFIX}:stats-seen:{mark}"  # beside the counts, never scanned with them
+
+
+def count(*, slug: str, version: int, event: str, user_agent: str, client: str) -> None:
+    """One view, play, download or click of version `version` of the page at `slug`, today, by
+    `client` (its address: only an HMAC of it is kept, for STATS_REPEAT_WINDOW). Never raises: a
+    page is served whether or not it could be counted."""
     if event not in EVENTS or is_bot(user_agent):
         return
+    field = f"{slug}:{version}:{event}"
     try:
-        get_redis_connection("default").hincrby(_day_key(timezone.localdate()), f"{slug}:{version}:{event}", 1)
+        redis = get_redis_connection("default")
+        if redis.set(_seen_key(client, field), 1, nx=True, ex=max(1, round(settings.STATS_REPEAT_WINDOW))):
+            redis.hincrby(_day_key(timezone.localdate()), field, 1)
     except RedisError as error:
         logger.info("not counted (%s): Redis is away", type(error).__name__)
 

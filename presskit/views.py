@@ -22,6 +22,7 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_POST, require_safe
 from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, generate_latest
 
+from chat.throttle import client_of_request
 from presskit.csp import origin_of
 from presskit.documents import LINK_KINDS, document_photos, served
 from presskit.clock import today
@@ -279,7 +280,7 @@ def public_json(request: HttpRequest, slug: str) -> HttpResponse:
 
 def _counted(request: HttpRequest, document: dict, event: str) -> None:
     stats_count(slug=document["slug"], version=document["version"], event=event,
-                user_agent=request.headers.get("User-Agent", ""))
+                user_agent=request.headers.get("User-Agent", ""), client=client_of_request(request))
 
 
 @csrf_exempt  # a beacon from the page (no cookie, no session): a forged one can only add a count

@@ -1,5 +1,6 @@
 """Honest numbers: a page view, a play, a PDF or ZIP download and a link followed are each counted once,
-per published version and day, in Redis; known bots and link previews are not; nothing about
+per published version and day, in Redis; known bots and link previews are not; one visitor
+counts once per event within the repeat window (a flood of beacons adds one); nothing about
 the visitor is kept; beat's flush moves the counts to the database once, even when a flush dies
 half-way; the artist reads the week in the review panel, staff in the admin."""
 from __future__ import annotations
@@ -39,8 +40,8 @@ def page():
     return published("Luna Roja", links=("@lunaroja", "https://youtu.be/dQw4w9WgXcQ"))
 
 
-def visitor(user_agent: str = BROWSER) -> Client:
-    return Client(HTTP_HOST="localhost", HTTP_USER_AGENT=user_agent)
+def visitor(user_agent: str = BROWSER, address: str = "203.0.113.10") -> Client:
+    return Client(HTTP_HOST="localhost", HTTP_USER_AGENT=user_agent, REMOTE_ADDR=address)
 
 
 def waiting() -> dict[str, int]:
@@ -85,17 +86,37 @@ def test_a_beacon_counts_only_known_events_for_the_public_version(page):
     assert waiting() == {}
 
 
+def test_one_visitor_counts_once_per_event_within_the_window_and_their_address_is_not_kept(settings, page):
+    browser, other = visitor(), visitor(address="2001:db8::1")
+    for _ in range(5):
+        browser.get(f"/p/{page.slug}/")  # reloads
+        browser.post(f"/p/{page.slug}/count", {"event": "play", "version": "1"})  # or forged beacons
+    other.get(f"/p/{page.slug}/")
+    assert waiting() == {f"{page.slug}:1:view": 2, f"{page.slug}:1:play": 1}
+    redis = get_redis_connection("default")
+    kept = b" ".join(key + b" " + redis.get(key) for key in redis.scan_iter(f"{settings.REDIS_KEY_PREFIX}*")
+                     if redis.type(key) == b"string")
+    assert b"203.0.113" not in kept and b"2001:db8" not in kept
+    assert 0 < redis.ttl(next(redis.scan_iter(f"{settings.REDIS_KEY_PREFIX}:stats-seen:*"))) <= 1800
+
+    settings.STATS_REPEAT_WINDOW = 1  # once the window is over, the same visitor counts again
+    for key in redis.scan_iter(f"{settings.REDIS_KEY_PREFIX}:stats-seen:*"):
+        redis.delete(key)
+    browser.get(f"/p/{page.slug}/")
+    assert waiting()[f"{page.slug}:1:view"] == 3
+
+
 def test_beat_s_flush_moves_the_counts_once_even_after_a_flush_that_died(page):
+    for address in ("203.0.113.1", "203.0.113.2", "203.0.113.3"):
+        visitor(address=address).get(f"/p/{page.slug}/")
     browser = visitor()
-    for _ in range(3):
-        browser.get(f"/p/{page.slug}/")
     browser.post(f"/p/{page.slug}/count", {"event": "play", "version": "1"})
     assert stats_flush.apply().get() == 4  # the beat task
     assert stored() == {"view": 3, "play": 1} and waiting() == {}
     assert stats_flush.apply().get() == 0
 
     # A flush that dies after its commit and before forgetting its batch: the next adds nothing twice.
-    browser.get(f"/p/{page.slug}/")
+    visitor(address="203.0.113.4").get(f"/p/{page.slug}/")
     redis = get_redis_connection("default")
     day_key = next(redis.scan_iter(f"{django_settings.REDIS_KEY_PREFIX}:stats:day:*")).decode()
     batch = uuid.uuid4().hex
@@ -112,8 +133,8 @@ def test_the_artist_reads_the_week_in_the_review_panel(page):
     chat = ChatSession.objects.get(presskit=page)
     ChatSession.objects.filter(pk=chat.pk).update(current_step=COMPLETE_STEP)
     browser = visitor()
-    for _ in range(2):
-        browser.get(f"/p/{page.slug}/")
+    for address in ("203.0.113.1", "203.0.113.2"):
+        visitor(address=address).get(f"/p/{page.slug}/")
     browser.get(f"/p/{page.slug}.pdf")
     browser.get(f"/p/{page.slug}.zip")
     stats_flush.apply().get()
