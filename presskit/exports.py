@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 from collections.abc import Sequence
 from pathlib import PurePosixPath
 
@@ -52,6 +53,24 @@ def snapshot_name(slug: str) -> str:
 
 def pdf_name(document: dict) -> str:
     return f"pdf/{document['slug']}-v{document['version']}.pdf"
+
+
+def day_pdf_name(document: dict, day: str) -> str:
+    """The sheet of a version holding a date now past, as made on `day` (ISO)."""
+    return pdf_name(document).replace(".pdf", f"-{day}.pdf")
+
+
+def day_pdfs_remove_others(document: dict, day: str) -> None:
+    """The page's sheets made on other days than `day`, of any of its versions, removed (best
+    effort: a leftover costs only space)."""
+    made_on_a_day = re.compile(rf"{re.escape(document['slug'])}-v[0-9]+-([0-9]{{4}}-[0-9]{{2}}-[0-9]{{2}})\.pdf")
+    storage = exports_storage()
+    try:
+        for name in storage.listdir("pdf")[1]:
+            if (found := made_on_a_day.fullmatch(name)) and found.group(1) != day:
+                storage.delete(f"pdf/{name}")
+    except OSError as error:
+        logger.warning("older sheets of %s not removed: %s", document["slug"], describe_error(error))
 
 
 def exports_replace(name: str, content: bytes) -> None:

@@ -27,3 +27,6 @@ class PublicPageSitemap(Sitemap):
 
     def lastmod(self, item: Page) -> datetime:
         return item[1]
+
+
+SITEMAPS = {"presskits": PublicPageSitemap}

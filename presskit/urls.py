@@ -1,9 +1,7 @@
 from django.contrib import admin
-from django.contrib.sitemaps.views import sitemap
 from django.urls import include, path
 
 from presskit import views
-from presskit.sitemaps import PublicPageSitemap
 
 urlpatterns = [
     path("", include("chat.urls")),
@@ -22,7 +20,7 @@ urlpatterns = [
     path("p/<slug:slug>/rider.pdf", views.public_rider, name="public_rider"),
     path("p/<slug:slug>/fotos/<int:number>", views.public_photo, name="public_photo"),
     # For crawlers: the listed pages (Presskit.listed), and what not to visit.
-    path("sitemap.xml", sitemap, {"sitemaps": {"presskits": PublicPageSitemap}}, name="sitemap"),
+    path("sitemap.xml", views.sitemap_xml, name="sitemap"),
     path("robots.txt", views.robots_txt, name="robots_txt"),
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),

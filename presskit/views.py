@@ -8,7 +8,9 @@ from urllib.parse import urlsplit
 
 from asgiref.sync import sync_to_async
 from django.conf import settings
+from django.contrib.sitemaps.views import sitemap
 from django.core.exceptions import SuspiciousFileOperation
+from django.db import DatabaseError
 from django.http import (
     Http404, HttpRequest, HttpResponse, HttpResponseForbidden, HttpResponsePermanentRedirect, HttpResponseRedirect,
     JsonResponse,
@@ -26,15 +28,17 @@ from chat.throttle import client_of_request
 from presskit.csp import origin_of
 from presskit.documents import LINK_KINDS, document_photos, served
 from presskit.clock import today
-from presskit.exports import exports_read, exports_replace, pdf_name, pdf_render
+from presskit.exports import day_pdf_name, day_pdfs_remove_others, exports_read, exports_replace, pdf_name, pdf_render
 from presskit.operator_access import may_read_readiness_details, may_scrape_metrics
 from presskit.photos import CONTENT_TYPES, photo_storage, stored_name_valid
 from presskit.players import Player
 from presskit.riders import version_rider_name
 from presskit.stats import count as stats_count
-from presskit.selectors import NotPublished, PublicPresskit, public_presskit_get
+from presskit.selectors import DATABASE_BREAKER, NotPublished, PublicPresskit, public_presskit_get
+from presskit.sitemaps import SITEMAPS
 from presskit.texts import public_texts, shows_dated, version_caption
 from presskit.zips import photo_file_name, public_zip_content
+from resilience.breakers import CircuitOpenError, get_breaker
 from resilience.degradation import readiness_check, readiness_in_rotation
 from resilience.queue import describe_error
 
@@ -165,6 +169,7 @@ def public_context(request: HttpRequest, public: PublicPresskit) -> dict:
                "credit_text": texts["photo_credit"].format(credit=photo["credit"]) if photo["credit"] else ""}
               for number, photo in enumerate(document_photos(doc), start=1)]
     portrait = photos[0] if photos else None
+    bio = _bio_in(doc, language)
     widest = (portrait["variants"][-1]["url"] if portrait["variants"] else portrait["url"]) if portrait else ""
     page_url = request.build_absolute_uri(reverse("public_page", args=[doc["slug"]]))
     in_language = {code: f"{page_url}?lang={code}" for code in PAGE_LANGUAGES}
@@ -172,7 +177,7 @@ def public_context(request: HttpRequest, public: PublicPresskit) -> dict:
         "@context": "https://schema.org",
         "@type": "MusicGroup",  # schema.org: "can also be a solo musician"
         "name": doc["artist"]["name"],
-        "description": doc["bio"]["short"],
+        "description": bio["short"],
         "genre": doc["artist"]["genres"],
         "url": page_url,
         "sameAs": [link["url"] for link in doc["links"]],
@@ -204,7 +209,7 @@ def public_context(request: HttpRequest, public: PublicPresskit) -> dict:
         "noindex": not public.listed,
         "player": _player_context(doc, texts),
         "shows": shows_dated(doc.get("shows", []), language),
-        "bio": _bio_in(doc, language),
+        "bio": bio,
     }
 
 
@@ -248,6 +253,24 @@ def public_page(request: HttpRequest, slug: str) -> HttpResponse:
     response["Referrer-Policy"] = "strict-origin-when-cross-origin"
     if not public.listed:  # reachable by its link, not advertised (Presskit.listed)
         response["X-Robots-Tag"] = "noindex"
+    return response
+
+
+SITEMAP_RETRY_AFTER = 300  # seconds: crawlers come back for a sitemap that is briefly away
+
+
+@require_safe
+def sitemap_xml(request: HttpRequest) -> HttpResponse:
+    """The listed pages (presskit.sitemaps), read from the database through its breaker. While
+    the database is away the list cannot be known (the snapshots do not say which pages are
+    listed): 503 with Retry-After, which crawlers take as "later", never a made-up list."""
+    try:
+        response = get_breaker(DATABASE_BREAKER).call_sync(
+            lambda: sitemap(request, sitemaps=SITEMAPS).render())  # rendered inside: the query runs here
+    except (DatabaseError, CircuitOpenError) as error:
+        logger.warning("sitemap.xml unavailable: database away (%s)", type(error).__name__)
+        response = HttpResponse("The sitemap is briefly unavailable.\n", status=503, content_type="text/plain")
+        response["Retry-After"] = str(SITEMAP_RETRY_AFTER)
     return response
 
 
@@ -313,17 +336,24 @@ async def public_pdf(request: HttpRequest, slug: str) -> HttpResponse:
     # A stored PDF may list a date now past: a version with one is made anew, once a day (kept
     # under the day's name), until the next publish.
     stale = served(public.document) != public.document
-    name = pdf_name(public.document) if not stale else pdf_name(public.document).replace(".pdf", f"-{today()}.pdf")
+    day = today().isoformat()
+    name = day_pdf_name(public.document, day) if stale else pdf_name(public.document)
     content = await sync_to_async(exports_read, thread_sensitive=False)(name)
     if content is None:
         content = await sync_to_async(pdf_render, thread_sensitive=False)(public.document, photo_names=public.photo_names)
         if stale:
-            await sync_to_async(exports_replace, thread_sensitive=False)(name, content)
+            await sync_to_async(_day_pdf_keep, thread_sensitive=False)(public.document, day, content)
     response = HttpResponse(content, content_type="application/pdf")
     response["Content-Disposition"] = f'inline; filename="{public.document["slug"]}.pdf"'
     response["Cache-Control"] = PUBLIC_CACHE
     response["X-Content-Type-Options"] = "nosniff"
     return response
+
+
+def _day_pdf_keep(document: dict, day: str, content: bytes) -> None:
+    """Today's sheet kept for the day's other downloads; the earlier days' ones go."""
+    exports_replace(day_pdf_name(document, day), content)
+    day_pdfs_remove_others(document, day)
 
 
 @require_safe

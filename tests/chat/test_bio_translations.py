@@ -10,6 +10,7 @@ import jsonschema
 import pytest
 from asgiref.sync import async_to_sync
 from django.test import Client
+from django.utils.html import escape
 from django.utils import timezone
 
 from chat import bios, services
@@ -73,10 +74,20 @@ def published(artist) -> str:
 
 
 def page(slug: str, query: str = "", **headers) -> str:
-    """The public page's bio section (the head keeps the artist's description, as published)."""
+    """The public page's bio section."""
+    return whole_page(slug, query, **headers).split('aria-labelledby="bio-title">')[1].split("</section>")[0]
+
+
+def whole_page(slug: str, query: str = "", **headers) -> str:
     response = Client(HTTP_HOST="localhost").get(f"/p/{slug}/{query}", headers=headers)
     assert response.status_code == 200
-    return response.content.decode().split('aria-labelledby="bio-title">')[1].split("</section>")[0]
+    return response.content.decode()
+
+
+def descriptions(html: str) -> set[str]:
+    """What search engines and link previews read as the page's description."""
+    return set(re.findall(r'<meta (?:name|property)="(?:description|og:description|twitter:description)" content="([^"]*)"',
+                          html))
 
 
 def asked_prompt(artist, language: str) -> Prompt:
@@ -123,6 +134,9 @@ def test_with_ai_up_a_worker_translates_the_bios_and_the_english_page_shows_them
     spanish_page = page(slug, **{"Accept-Language": "es"})
     assert bio_shown(spanish_page) == ("es", presskit.short_bio) and FAKE_ENGLISH not in spanish_page
     assert bio_shown(page(slug, "?lang=en", **{"Accept-Language": "es"})) == ("en", english["short"])
+    # Previews and search engines read the description in the page's language too.
+    assert descriptions(whole_page(slug, **{"Accept-Language": "en"})) == {escape(english["short"])}
+    assert descriptions(whole_page(slug, **{"Accept-Language": "es"})) == {escape(presskit.short_bio)}
 
     document = Client(HTTP_HOST="localhost").get(f"/p/{slug}.json").json()
     jsonschema.validate(document, json_schema(), format_checker=jsonschema.FormatChecker())

@@ -142,6 +142,16 @@ def test_a_page_served_from_its_snapshot_says_noindex_even_when_listed(own_break
     assert robots_of(page) == ("noindex", NOINDEX_META)  # the snapshot cannot say it was listed
 
 
+def test_with_the_database_away_the_sitemap_says_later_never_a_wrong_list(own_breakers):  # noqa: F811
+    presskit = published("Luna Roja")
+    presskit_listed_set(presskit_id=str(presskit.pk), listed=True)
+    get_breaker("database").force_open("drill")  # on this test's own Redis prefix
+    response = Client(HTTP_HOST="localhost").get("/sitemap.xml")
+    assert response.status_code == 503 and response["Retry-After"] == "300"
+    get_breaker("database").reset()
+    assert list(sitemap_urls()) == [f"http://localhost/p/{presskit.slug}/"]  # back: the list again
+
+
 def test_the_sitemap_lists_listed_public_pages_with_their_version_date(settings):
     assert not apps.is_installed("django.contrib.sites")  # the host is the request's
     settings.ALLOWED_HOSTS = ["presskit.example.com"]

@@ -98,6 +98,10 @@ def test_a_date_leaves_the_page_the_pdf_and_the_json_once_past(settings):
     assert "Sala Riviera" not in pdf_text(presskit.slug)
     remade = f"pdf/{presskit.slug}-v1-2027-02-14.pdf"  # made once for the day, then served as stored
     assert exports_read(remade) == get(f"/p/{presskit.slug}.pdf").content
+    settings.PRESSKIT_TODAY = "2027-02-15"
+    assert get(f"/p/{presskit.slug}.pdf").status_code == 200
+    assert exports_read(remade) is None  # the day before's is gone, the version's own and today's stay
+    assert exports_read(f"pdf/{presskit.slug}-v1-2027-02-15.pdf") and exports_read(f"pdf/{presskit.slug}-v1.pdf")
     document = get(f"/p/{presskit.slug}.json").json()
     assert document["shows"] == []
     jsonschema.validate(document, json_schema(), format_checker=jsonschema.FormatChecker())

@@ -211,3 +211,21 @@ def test_the_public_page_links_the_zip_in_its_downloads():
     page = client.get(f"/p/{presskit.slug}/").content.decode()
     assert f'<a href="/p/{presskit.slug}.zip" type="application/zip" download>Descargar todo (ZIP)</a>' in page
     assert "Download everything (ZIP)" in client.get(f"/p/{presskit.slug}/?lang=en").content.decode()
+
+
+def test_with_the_photo_storage_away_a_download_says_so_and_works_once_it_is_back(settings, tmp_path):
+    photo = png_bytes(40, 30)
+    presskit = published("Luna Roja", photos=({"name": stored_photo(photo), "credit": ""},))
+    exports_storage().delete(zip_name(PresskitVersion.objects.get(presskit=presskit).document))  # none kept yet
+    working = settings.STORAGES
+    blocker = tmp_path / "blocker"
+    blocker.write_text("a file where the storage's folder should be")
+    settings.STORAGES = {**working, "photos": {"BACKEND": "django.core.files.storage.FileSystemStorage",
+                                               "OPTIONS": {"location": str(blocker / "photos")}}}
+    response = download(presskit.slug)
+    assert response.status_code == 503 and response.content == b"Storage unavailable"
+    assert not exports_storage().exists(zip_name(PresskitVersion.objects.get(presskit=presskit).document))
+
+    settings.STORAGES = working
+    files = members(download(presskit.slug).content)
+    assert files[f"{presskit.slug}/foto-prensa-1.png"] == photo
