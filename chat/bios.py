@@ -25,11 +25,11 @@ import re
 from dataclasses import dataclass
 
 from asgiref.sync import async_to_sync, sync_to_async
-from channels.db import database_sync_to_async
 from django.conf import settings
 from django.db import transaction
 
 from chat.chain import chain_from_settings, configured_ai_providers
+from chat.db import in_database_pool
 from chat.groups import group_publish_now
 from chat.models import ChatMessage, ChatSession
 from chat.prompts import BIO_LABELS, ONE_LINER_MAX_WORDS, BioTranslationRequest
@@ -323,10 +323,10 @@ async def _ai_bios_shown(request: ReplyRequest) -> dict:
 async def bios_write(*, session_id: str, version: str, ai_allowed: bool) -> BioOutcome:
     """Give the artist a bio now: the AI's if a provider can write it, else the template's with
     the AI bio queued for later. The answers are saved already; nothing here can lose them."""
-    request, job = await database_sync_to_async(_prepare)(session_id, version)
+    request, job = await in_database_pool(_prepare)(session_id, version)
     fingerprint = job.payload["fingerprint"]
     if not configured_ai_providers():  # no AI at all: templates are the product
-        await database_sync_to_async(template_bios_save)(session_id=session_id, fingerprint=fingerprint)
+        await in_database_pool(template_bios_save)(session_id=session_id, fingerprint=fingerprint)
         return BioOutcome("written_template", "template", fallback_used=False)
     if ai_allowed:
         result = await aexecute_with_fallback(lambda: _ai_bios_shown(request), dependency=GATE,
@@ -336,9 +336,9 @@ async def bios_write(*, session_id: str, version: str, ai_allowed: bool) -> BioO
             return BioOutcome("written_ai", provider, fallback_used=result.fallback is Fallback.CACHED)
         queued = result.fallback is Fallback.QUEUED
     else:  # staff keep AI aside: straight to the queue
-        await database_sync_to_async(job_enqueue)(job)
+        await in_database_pool(job_enqueue)(job)
         queued = True
-    await database_sync_to_async(template_bios_save)(session_id=session_id, fingerprint=fingerprint)
+    await in_database_pool(template_bios_save)(session_id=session_id, fingerprint=fingerprint)
     return BioOutcome("queued" if queued else "written_template", "template", fallback_used=True)
 
 
@@ -358,7 +358,7 @@ async def bio_after_answers(*, session_id: str, version: str, ai_allowed: bool) 
         # Shielded: a tab closed meanwhile (its consumer cancelled) must not leave the presskit
         # without a bio, or the job unsettled.
         outcome = await asyncio.shield(bios_write(session_id=session_id, version=version, ai_allowed=ai_allowed))
-        return await database_sync_to_async(bio_message_record)(session_id=session_id, outcome=outcome)
+        return await in_database_pool(bio_message_record)(session_id=session_id, outcome=outcome)
     except Exception:
         logger.exception("bio not written (session %s)", session_id)
         return None

@@ -5,18 +5,19 @@ import asyncio
 import logging
 
 from asgiref.sync import sync_to_async
-from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
 from django.http import HttpRequest
 from django.utils.translation import get_language_from_request
 
 from chat import conversation, rendering, throttle
+from chat.db import in_database_pool
 from chat.groups import group_name
 from resilience.degradation import BROADCAST_GROUP, Level, degradation_current
 from chat.frames import CommandKind, FrameError, command_from_frame
 from chat.selectors import OWNED_SESSIONS_KEY, SessionNotOwned, SessionUnknown, chat_session_get_owned, new_chat_id
 from chat.services import InvalidAction
+from presskit.clients import client_of_scope
 
 logger = logging.getLogger(__name__)
 
@@ -106,20 +107,20 @@ class ChatConsumer(AsyncWebsocketConsumer):
         # Accept, then close with a reason: a refused handshake makes browsers retry in a loop.
         await self.accept()
         session_id = self.scope["url_route"]["kwargs"]["session_id"]
-        self.client = throttle.client_of_scope(self.scope)
+        self.client = client_of_scope(self.scope)
         if not await throttle.socket_open(self.client, self.channel_name):
             # The page retries 1013 with a growing backoff: a tab closed elsewhere frees a place.
             await self._refuse("too_many_sockets", CLOSE_TRY_AGAIN_LATER)
             return
         self.counted = asyncio.create_task(throttle.socket_kept_counted(self.client, self.channel_name))
         try:
-            session = await database_sync_to_async(self._owned_session)(session_id)
+            session = await in_database_pool(self._owned_session)(session_id)
             state = await sync_to_async(degradation_current, thread_sensitive=False)()
             self.session_id = str(session.pk)
             self.language = session.language
             await self.channel_layer.group_add(group_name(self.session_id), self.channel_name)
             await self.channel_layer.group_add(BROADCAST_GROUP, self.channel_name)
-            await self.send(text_data=await database_sync_to_async(rendering.render_state)(session, state.level))
+            await self.send(text_data=await in_database_pool(rendering.render_state)(session, state.level))
         except SessionUnknown:
             await self._refuse("session_unknown", CLOSE_SESSION_UNKNOWN)
         except SessionNotOwned:

@@ -12,11 +12,11 @@ import logging
 from typing import Protocol
 
 from asgiref.sync import sync_to_async
-from channels.db import database_sync_to_async
 from django.db import InterfaceError, OperationalError, connection
 
 from chat import bios, rendering, services, throttle
 from chat.chain import Reply, chain_from_settings
+from chat.db import in_database_pool
 from chat.frames import PRESSKIT_ACTIONS, Command, CommandKind
 from chat.groups import group_publish
 from chat.kept import pending_answer_keep
@@ -123,11 +123,11 @@ async def _presskit_action(session_id: str, command: Command, sink: TurnSink, or
     link's token goes to the asking tab only, never to the group nor to the transcript. Taking a
     date or a quote out, choosing the page's player or changing a photo changes the panel only."""
     if command.kind in (CommandKind.REMOVE, CommandKind.PLAYER, CommandKind.PHOTO):
-        session = await database_sync_to_async(_panel_change)(session_id, command)
-        await _publish(session_id, await database_sync_to_async(rendering.render_draft)(session, level), sink, origin)
+        session = await in_database_pool(_panel_change)(session_id, command)
+        await _publish(session_id, await in_database_pool(rendering.render_draft)(session, level), sink, origin)
         return ""
-    done = await database_sync_to_async(_PRESSKIT_ACTIONS[command.kind])(session_id=session_id)
-    html = await database_sync_to_async(rendering.render_turn_done)(session_id, done.message, level)
+    done = await in_database_pool(_PRESSKIT_ACTIONS[command.kind])(session_id=session_id)
+    html = await in_database_pool(rendering.render_turn_done)(session_id, done.message, level)
     await _publish(session_id, html, sink, origin)
     if done.edit_token:
         await sink.show(rendering.render_edit_link(done.edit_token, done.session.language))
@@ -158,7 +158,7 @@ async def command_handle(*, session_id: str, command: Command, sink: TurnSink, o
     try:
         # Answers kept during an outage come first, in order, before anything new.
         await sync_to_async(pending_answers_replay_chat, thread_sensitive=False)(session_id)
-        turn = await database_sync_to_async(_apply)(session_id, command, language)
+        turn = await in_database_pool(_apply)(session_id, command, language)
     except DATABASE_AWAY as error:  # the database went away before the level said so
         logger.exception("chat turn without its database (session %s)", session_id)
         request_evaluation()
@@ -171,7 +171,7 @@ async def command_handle(*, session_id: str, command: Command, sink: TurnSink, o
     ai_allowed = not (state.forced and state.level >= Level.LIMITED)  # maintenance: templates only
     await sink.typing()  # never a silent page while a provider thinks (or fails)
     reply = await chain_from_settings().reply(turn.request, sink, log, ai_allowed=ai_allowed)
-    message = await database_sync_to_async(services.reply_record)(
+    message = await in_database_pool(services.reply_record)(
         session_id=session_id, request=turn.request, reply=reply
     )
     _log_ai_requests_later(log, reply)
@@ -182,7 +182,7 @@ async def command_handle(*, session_id: str, command: Command, sink: TurnSink, o
         _in_background(sync_to_async(_integrations_sync_closing, thread_sensitive=False)(
             presskit_id=str(turn.session.presskit_id), version=services.finish_version(turn.message)),
             f"integrations of presskit {turn.session.presskit_id}")
-    html = await database_sync_to_async(rendering.render_turn_done)(session_id, message, state.level)
+    html = await in_database_pool(rendering.render_turn_done)(session_id, message, state.level)
     await _publish(session_id, html, sink, origin)
     return ""
 

@@ -13,6 +13,7 @@ from django.conf import settings
 from django.template.loader import render_to_string
 from django.utils import timezone, translation
 from django.utils.formats import date_format
+from django.utils.html import format_html
 from redis.exceptions import RedisError
 
 from chat.bios import JOB_TYPE as BIO_JOB_TYPE
@@ -240,8 +241,12 @@ def render_stream_wait(language: str) -> str:
     return _render("stream_wait.html", {"text": catalogue_for(language).ui["still_here"]})
 
 
+STREAM_TOKEN = '<span id="stream-text" hx-swap-oob="beforeend">{}</span>'
+
+
 def render_stream_token(text: str) -> str:
-    return _render("stream_token.html", {"text": text})
+    """A streamed word, escaped: once per word of every reply, so no template engine."""
+    return format_html(STREAM_TOKEN, text)
 
 
 def render_stream_discard() -> str:

@@ -10,23 +10,20 @@ every Daphne process counts together.
   expires after SOCKET_ENTRY_TTL, so the sockets of a process that died or restarted stop
   counting within minutes.
 
-A client is its address: REMOTE_ADDR, or the address in the header CLIENT_IP_HEADER names when
-the request comes from a proxy in CLIENT_IP_TRUSTED_PROXIES (deploy/nginx.conf sets X-Real-IP).
-An IPv6 client is its /64: one host holds a whole /64. Without Redis nothing is refused: a limit
+A client is its address (presskit.clients: REMOTE_ADDR, or the address a trusted proxy names;
+an IPv6 client is its /64). Without Redis nothing is refused: a limit
 that cannot be counted must not stop the chat (the breakers and the level deal with Redis).
 """
 from __future__ import annotations
 
 import asyncio
 import functools
-import ipaddress
 import logging
 import time
 
 import redis
 import redis.asyncio
 from django.conf import settings
-from django.http import HttpRequest
 from limits import RateLimitItem, parse_many
 from limits.aio.storage import RedisStorage as AsyncRedisStorage
 from limits.aio.strategies import MovingWindowRateLimiter as AsyncMovingWindow
@@ -34,11 +31,12 @@ from limits.errors import StorageError
 from limits.storage import RedisStorage
 from limits.strategies import MovingWindowRateLimiter
 
+from presskit.async_redis import waiting_pool
+
 logger = logging.getLogger(__name__)
 
 SOCKET_COUNT_REFRESH = 60  # seconds between an open socket's renewals of its entry
 SOCKET_ENTRY_TTL = 3 * SOCKET_COUNT_REFRESH  # an entry not renewed this long no longer counts
-IPV6_CLIENT_PREFIX = 64
 REDIS_ERRORS = (redis.RedisError, OSError, StorageError)
 
 
@@ -49,41 +47,6 @@ def _prefix() -> str:
 def _options() -> dict[str, float]:
     timeout = settings.RESILIENCE_REDIS_TIMEOUTS["limits"]
     return {"socket_timeout": timeout, "socket_connect_timeout": timeout}
-
-
-# --- Who is asking ---------------------------------------------------------------------------------
-def client_of_request(request: HttpRequest) -> str:
-    header = "HTTP_" + settings.CLIENT_IP_HEADER.upper().replace("-", "_") if settings.CLIENT_IP_HEADER else ""
-    return _client(request.META.get("REMOTE_ADDR"), request.META.get(header) if header else None)
-
-
-def client_of_scope(scope: dict) -> str:
-    header = settings.CLIENT_IP_HEADER.lower().encode()
-    value = next((v.decode("latin-1") for k, v in scope.get("headers", []) if header and k == header), None)
-    return _client((scope.get("client") or (None,))[0], value)
-
-
-def _address(text: str | None) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
-    try:
-        return ipaddress.ip_address((text or "").strip())
-    except ValueError:
-        return None
-
-
-def _client(remote_addr: str | None, header_value: str | None) -> str:
-    """The client's address (its /64 for IPv6) as a key. The header counts only from a trusted
-    proxy: anyone can send it."""
-    address = _address(remote_addr)
-    if header_value and address is not None and any(address in network
-                                                    for network in settings.CLIENT_IP_TRUSTED_PROXIES):
-        address = _address(header_value.split(",")[-1]) or address  # the address the proxy itself saw
-    if address is None:
-        return "unknown"
-    if address.version == 6:
-        if address.ipv4_mapped:  # a dual-stack socket's view of an IPv4 client
-            return str(address.ipv4_mapped)
-        return str(ipaddress.ip_network(f"{address}/{IPV6_CLIENT_PREFIX}", strict=False))
-    return str(address)
 
 
 # --- Rate windows ----------------------------------------------------------------------------------
@@ -110,8 +73,9 @@ def _async_limiter() -> AsyncMovingWindow:
     per_loop = _of_this_loop(_async_limiters)
     key = (settings.REDIS_URL, _prefix())
     if key not in per_loop:
-        per_loop[key] = AsyncMovingWindow(AsyncRedisStorage(f"async+{settings.REDIS_URL}", implementation="redispy",
-                                                            key_prefix=_prefix(), **_options()))
+        per_loop[key] = AsyncMovingWindow(AsyncRedisStorage(
+            f"async+{settings.REDIS_URL}", implementation="redispy", key_prefix=_prefix(),
+            connection_pool=waiting_pool(settings.REDIS_URL, **_options())))
     return per_loop[key]
 
 
@@ -169,7 +133,7 @@ return 0
 def _async_redis() -> redis.asyncio.Redis:
     per_loop = _of_this_loop(_async_clients)
     if settings.REDIS_URL not in per_loop:
-        per_loop[settings.REDIS_URL] = redis.asyncio.Redis.from_url(settings.REDIS_URL, **_options())
+        per_loop[settings.REDIS_URL] = redis.asyncio.Redis(connection_pool=waiting_pool(settings.REDIS_URL, **_options()))
     return per_loop[settings.REDIS_URL]
 
 

@@ -29,6 +29,7 @@ from chat.texts import catalogue_for
 from presskit.photos import (
     PhotoBusy, PhotoInvalid, PhotoNotKept, PhotoSizeLimit, photo_max_mb, photo_max_megapixels, photo_upload,
 )
+from presskit.clients import client_of_request
 from presskit.models import PHOTO_CREDIT_MAX_CHARS
 from presskit.riders import RIDER_MAX_PAGES, RiderInvalid, RiderSizeLimit, rider_upload
 from presskit.services import edit_link_use
@@ -78,7 +79,7 @@ def _session_for_request(request: HttpRequest) -> ChatSession:
         request.session[CURRENT_SESSION_KEY] = new_id
         return session
     if new_id is None:
-        if not throttle.chat_creation_allowed(throttle.client_of_request(request)):
+        if not throttle.chat_creation_allowed(client_of_request(request)):
             raise TooManyChats
         new_id = str(uuid.uuid4())
     return chat_session_unsaved(session_id=new_id, language=language)

@@ -127,10 +127,12 @@ TEMPLATES = [
 # Database: SQLite in the data folder unless DATABASE_URL names another (Postgres in production).
 DATABASES = {"default": env.db("DATABASE_URL", default=f"sqlite:///{DATA_DIR / 'db.sqlite3'}")}
 DATABASES["default"]["CONN_MAX_AGE"] = 0  # Daphne: connections are not reused across events
+# Connections each process's pool holds (Postgres), and threads the chat's database work runs on (chat.db).
+DATABASE_POOL_MAX = env.int("DATABASE_POOL_MAX", default=10)
 if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     # psycopg 3's pool instead of persistent connections, which leak under ASGI.
     DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
-        "min_size": 1, "max_size": env.int("DATABASE_POOL_MAX", default=10),
+        "min_size": 1, "max_size": DATABASE_POOL_MAX,
         # Seconds a request waits for a pooled connection (psycopg's default is 30): a database
         # that is down fails a request quickly and the `database` breaker takes over.
         "timeout": env.float("DATABASE_POOL_TIMEOUT", default=5.0),
@@ -181,9 +183,14 @@ CACHES = {
 # receiving connections never are), and with retry_on_timeout a connection dropped meanwhile
 # (a Redis restart) is reconnected once instead of failing the chat.
 CHANNEL_LAYER_SOCKET_TIMEOUT = 15.0
+# Asyncio Redis pools (the channel layer, the chat's limits) hold this many connections per process
+# and event loop, and a call waits up to REDIS_POOL_WAIT seconds for a free one (presskit.async_redis):
+# a burst of sockets opening or closing at once waits a moment instead of failing.
+REDIS_ASYNC_MAX_CONNECTIONS = env.int("REDIS_ASYNC_MAX_CONNECTIONS", default=200)
+REDIS_POOL_WAIT = env.float("REDIS_POOL_WAIT", default=5.0)
 CHANNEL_LAYERS = {
     "default": {
-        "BACKEND": "channels_redis.core.RedisChannelLayer",
+        "BACKEND": "presskit.async_redis.WaitingRedisChannelLayer",
         "CONFIG": {
             "hosts": [{
                 "address": REDIS_URL,

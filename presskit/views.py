@@ -24,7 +24,7 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_POST, require_safe
 from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, generate_latest
 
-from chat.throttle import client_of_request
+from presskit.clients import client_of_request
 from presskit.csp import origin_of
 from presskit.documents import LINK_KINDS, document_photos, served
 from presskit.clock import today

@@ -15,6 +15,7 @@ from asgiref.sync import sync_to_async
 from django.test import Client
 
 from chat.models import ChatMessage
+from presskit.clients import client_of_scope
 from tests.conftest import answer, error_text, make_artist
 from tests.servers import REPO, BrowserLikeClient, database_url_of_test_db, server_environment, socket_answer, start_daphne
 
@@ -137,7 +138,7 @@ async def test_sockets_a_dead_process_left_counted_stop_counting(settings, conne
     settings.CLIENT_SOCKETS_MAX = 1
     monkeypatch.setattr(throttle, "SOCKET_COUNT_REFRESH", 0.2)
     monkeypatch.setattr(throttle, "SOCKET_ENTRY_TTL", 0.6)
-    test_client = throttle.client_of_scope({})  # the test communicator's scope names no client
+    test_client = client_of_scope({})  # the test communicator's scope names no client
     assert await throttle.socket_open(test_client, "socket-of-a-dead-process")
     artist = await sync_to_async(make_artist)()
     refused, _, _ = await connect(artist)
