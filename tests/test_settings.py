@@ -21,7 +21,7 @@ from tests.servers import REPO
 def test_every_redis_user_points_at_the_one_redis():
     assert settings.CACHES["default"]["BACKEND"] == "django_redis.cache.RedisCache"
     assert isinstance(caches["default"], RedisCache)
-    assert settings.CHANNEL_LAYERS["default"]["BACKEND"] == "channels_redis.core.RedisChannelLayer"
+    assert settings.CHANNEL_LAYERS["default"]["BACKEND"] == "presskit.async_redis.WaitingRedisChannelLayer"  # channels-redis
     assert [host["address"] for host in settings.CHANNEL_LAYERS["default"]["CONFIG"]["hosts"]] == [settings.REDIS_URL]
     assert celery_app.conf.broker_url == settings.REDIS_URL
 
