@@ -42,6 +42,12 @@ async def _publish(session_id: str, html: str, sink: TurnSink, origin: str | Non
     await group_publish(session_id, html, origin=origin)
 
 
+def _replay_then_apply(session_id: str, command: Command, language: str) -> services.Turn:
+    """Answers kept during an outage come first, in order, before anything new."""
+    pending_answers_replay_chat(session_id)
+    return _apply(session_id, command, language)
+
+
 def _apply(session_id: str, command: Command, language: str) -> services.Turn:
     match command.kind:
         case CommandKind.MESSAGE:
@@ -156,21 +162,24 @@ async def command_handle(*, session_id: str, command: Command, sink: TurnSink, o
             request_evaluation()
             raise ServiceReadOnly("read_only") from error
     try:
-        # Answers kept during an outage come first, in order, before anything new.
-        await sync_to_async(pending_answers_replay_chat, thread_sensitive=False)(session_id)
-        turn = await in_database_pool(_apply)(session_id, command, language)
+        turn = await in_database_pool(_replay_then_apply)(session_id, command, language)
     except DATABASE_AWAY as error:  # the database went away before the level said so
         logger.exception("chat turn without its database (session %s)", session_id)
         request_evaluation()
         await _keep(session_id, command, language, sink, origin, error)
         return ""
+    echo = None
     if turn.message is not None:
         html = rendering.render_user_turn(turn.message, turn.session.language)
-        await _publish(session_id, html, sink, origin)
+        await sink.show(html)
+        # The other tabs get the answer while the provider is asked, not before.
+        echo = asyncio.create_task(group_publish(session_id, html, origin=origin))
     log = TurnLog(session_id, turn.request.step)
     ai_allowed = not (state.forced and state.level >= Level.LIMITED)  # maintenance: templates only
     await sink.typing()  # never a silent page while a provider thinks (or fails)
     reply = await chain_from_settings().reply(turn.request, sink, log, ai_allowed=ai_allowed)
+    if echo is not None:
+        await echo  # before any later fragment, so every tab shows the turn in order
     message = await in_database_pool(services.reply_record)(
         session_id=session_id, request=turn.request, reply=reply
     )

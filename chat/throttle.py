@@ -93,12 +93,10 @@ async def turn_allowed(session_id: str) -> bool:
     if not items:
         return True
     limiter = _async_limiter()
-    try:
-        for item in items:  # all windows first: a refused turn is counted in none
-            if not await limiter.test(item, "turn", session_id):
-                return False
-        for item in items:
-            await limiter.hit(item, "turn", session_id)
+    try:  # all windows first, at once: a refused turn is counted in none
+        if not all(await asyncio.gather(*(limiter.test(item, "turn", session_id) for item in items))):
+            return False
+        await asyncio.gather(*(limiter.hit(item, "turn", session_id) for item in items))
     except REDIS_ERRORS as error:
         logger.warning("turn limit not counted (Redis: %s)", type(error).__name__)
     return True
