@@ -38,7 +38,8 @@ browser was shown (the floor: its 20 frames); and each Daphne's warnings and err
   the product's own functions by inclusive time. The raw samples stay in the run's data folder.
 
 Uses DATABASE_URL when set (e.g. PostgreSQL), else a throw-away SQLite file; REDIS_URL when set,
-else an embedded Redis. Prints figures; asserts nothing.
+else an embedded Redis. Prints figures; asserts nothing (tests/test_chat_load.py runs it small, 50
+artists, and fails on any error or row lost, never on a figure).
 """
 from __future__ import annotations
 
@@ -58,6 +59,7 @@ import sys
 import threading
 import time
 from collections import Counter, defaultdict
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
@@ -76,6 +78,11 @@ ANSWERS = (ARTIST_NAME, "house, techno melódico", "desde 2014", "Madrid; salas 
            "Empecé pinchando los vinilos de mi padre en Vallecas y hoy toco en festivales de toda España.",
            "@lunaroja soundcloud.com/lunaroja", "booking@lunaroja.com")
 APPLICATIONS = {"product": "presskit.asgi:application", "floor": "bench.channels_floor:application"}
+# The servers' environment: warnings and up logged; each artist a client of its own behind a proxy
+# (deploy/nginx.conf), so the per-client limits apply as in production; no AI provider but the
+# template responder.
+SERVER_ENVIRONMENT = {"LOG_LEVEL": "WARNING", "PYTHONUNBUFFERED": "1", "CLIENT_IP_HEADER": "X-Real-IP",
+                      "CLIENT_IP_TRUSTED_PROXIES": "127.0.0.1/32", "AI_PROVIDER_CHAIN": "template"}
 TURN_TIMEOUT = 60.0  # seconds an answer may wait for its turn to end
 CONNECT_TIMEOUT = 30.0
 PROFILE_RATE = 100  # py-spy samples per second
@@ -216,6 +223,47 @@ def worker_main(config: dict, numbers: list[int], events, close) -> None:
     events.put(("results", {"results": results, "cpu": time.process_time()}))
 
 
+class Load:
+    """`artists` browsers spread over `base_urls`, started over `ramp` seconds, thinking `think`
+    seconds, in `workers` generator processes (spawned, an asyncio loop each; daemonic, they go
+    with this process). start(); through() returns once every artist is through its turns, their
+    sockets still open; finish() closes them and returns what each artist went through
+    (artist_turns), by number; then `generator_cpu` is the workers' CPU seconds."""
+
+    def __init__(self, base_urls: list[str], artists: int, think: tuple[float, float], ramp: float,
+                 workers: int = 1) -> None:
+        self.config = {"artists": artists, "base_urls": base_urls, "ramp": ramp, "think": think}
+        self.context = multiprocessing.get_context("spawn")
+        self.events, self.close = self.context.Queue(), self.context.Event()
+        self.shares = [list(range(index, artists, workers)) for index in range(workers)]
+        self.workers: list[multiprocessing.process.BaseProcess] = []
+
+    @property
+    def ramped_at(self) -> float:
+        """When the last artist starts."""
+        return self.config["start_at"] + self.config["ramp"]
+
+    def start(self) -> None:
+        self.config["start_at"] = time.time() + 1.5  # the workers' imports first
+        self.workers = [self.context.Process(target=worker_main, args=(self.config, numbers, self.events, self.close),
+                                             daemon=True) for numbers in self.shares]
+        for worker in self.workers:
+            worker.start()
+
+    def through(self) -> None:
+        deadline = self.ramped_at + len(ANSWERS) * (self.config["think"][1] + TURN_TIMEOUT) + 60
+        for _ in self.workers:
+            self.events.get(timeout=max(1.0, deadline - time.time()))  # ("finished", None)
+
+    def finish(self) -> list[dict]:
+        self.close.set()
+        outcomes = [self.events.get(timeout=120)[1] for _ in self.workers]
+        for worker in self.workers:
+            worker.join()
+        self.generator_cpu = sum(outcome["cpu"] for outcome in outcomes)
+        return sorted((result for outcome in outcomes for result in outcome["results"]), key=lambda r: r["number"])
+
+
 # --- The servers ---------------------------------------------------------------------------------------
 class Server:
     """A child process of this benchmark, its output in a log file."""
@@ -266,6 +314,12 @@ def fake_llm_start(env: dict[str, str], log: Path) -> tuple[Server, str]:
     base_url = f"http://127.0.0.1:{port}"
     server.wait_until(f"{base_url}/_fake/health")
     return server, base_url
+
+
+def ai_environment(fake_llm_url: str) -> dict[str, str]:
+    """The servers' environment for the AI path: OpenAI is the fake LLM server, then the template."""
+    return {"AI_PROVIDER_CHAIN": "openai,template", "OPENAI_API_KEY": "fake",
+            "OPENAI_BASE_URL": f"{fake_llm_url}/openai/v1"}
 
 
 class Sampler:
@@ -383,6 +437,20 @@ def error_lines(results: list[dict]) -> list[str]:
     return lines
 
 
+def troubles(results: list[dict]) -> list[str]:
+    """What went wrong, a line each: an artist's page load or handshake failed, its socket closed
+    unexpectedly, a turn refused or timed out, a reply discarded mid-way."""
+    lines = []
+    for result in results:
+        artist = f"artist {result['number']}"
+        lines += [f"{artist}: {what}" for what in (result["failure"], result["closed"] and f"closed {result['closed']}")
+                  if what]
+        for turn in result["turns"]:
+            lines += [f"{artist}, answer {turn['step']}: {turn['error']}"] if turn["error"] else []
+            lines += [f"{artist}, answer {turn['step']}: reply discarded mid-way"] * turn["discards"]
+    return lines
+
+
 def ai_lines(results: list[dict], timings: list[dict]) -> list[str]:
     """Our overhead before the provider's request, and each token's trip from the provider to the
     browser, by matching the fake's requests to the artists' answers (one clock)."""
@@ -414,7 +482,23 @@ def ai_lines(results: list[dict], timings: list[dict]) -> list[str]:
             f"retried {retried}; tokens shown differently {differing}"]
 
 
-def database_lines(results: list[dict], target: str) -> list[str]:
+@dataclass
+class Rows:
+    """What the database holds of the artists' chats, against what they sent and were shown."""
+
+    sent: int = 0  # answers that must be stored: every one sent but those refused for their pace
+    stored: int = 0  # of those, stored in order, with the text sent
+    extra: int = 0  # answers stored that should not be
+    refused: int = 0  # answers refused for their pace, which must not be stored
+    finished: int = 0  # turns finished, their answer stored
+    replied: int = 0  # of those, with their reply (the product's message, the floor's 20 frames)
+    differ: int = 0  # the product's replies stored otherwise than the browser was shown them
+    complete: int = 0  # chats complete in the database
+    seven: int = 0  # artists who finished all seven turns
+    providers: Counter[str] = field(default_factory=Counter)  # the product's replies, by provider
+
+
+def database_check(results: list[dict], target: str) -> Rows:
     """Row by row: every answer sent is stored, in order (but one refused for its pace, which must
     not be); every turn has its reply (the product's: the assistant's message, the same text the
     browser was shown; the floor's: its 20 frames)."""
@@ -427,9 +511,9 @@ def database_lines(results: list[dict], target: str) -> list[str]:
     for session_id, role, text, provider in (ChatMessage.objects.filter(session_id__in=list(chats)).order_by("id")
                                              .values_list("session_id", "role", "text", "provider")):
         rows[str(session_id)].append((role, text, provider))
-    complete = ChatSession.objects.filter(pk__in=list(chats), current_step=COMPLETE_STEP).count()
-    sent = stored = refused = turns_done = replied = differ = extra = 0
-    providers: Counter[str] = Counter()
+    check = Rows(complete=ChatSession.objects.filter(pk__in=list(chats), current_step=COMPLETE_STEP).count(),
+                 seven=sum(1 for result in chats.values()
+                           if sum(1 for t in result["turns"] if t["done"]) == len(ANSWERS)))
     for chat_id, result in chats.items():
         # Each stored answer, with the assistant's messages after it (the greeting comes before any).
         answers: list[tuple[str, list[tuple[str, str]]]] = []
@@ -439,42 +523,52 @@ def database_lines(results: list[dict], target: str) -> list[str]:
             elif answers:
                 answers[-1][1].append((text, provider))
         expected = [turn for turn in result["turns"] if turn["error"] != too_fast]
-        refused += len(result["turns"]) - len(expected)
-        extra += max(0, len(answers) - len(expected))
-        sent += len(expected)
+        check.refused += len(result["turns"]) - len(expected)
+        check.extra += max(0, len(answers) - len(expected))
+        check.sent += len(expected)
         for turn, (text, replies) in zip(expected, answers):
             if text != turn["text"]:
                 continue
-            stored += 1
+            check.stored += 1
             if not turn["done"]:
                 continue
-            turns_done += 1
+            check.finished += 1
             if target == "floor":
-                replied += len(turn["tokens"]) == FLOOR_WORDS
+                check.replied += len(turn["tokens"]) == FLOOR_WORDS
             elif replies:
-                replied += 1
-                providers[replies[0][1]] += 1
-                differ += replies[0][0] != "".join(token for _, token in turn["tokens"]).strip()
-    lines = [f"  database: {stored}/{sent} answers stored in order, {extra} stored that should not be "
-             f"({refused} refused for their pace); {replied}/{turns_done} finished turns with their reply"]
+                check.replied += 1
+                check.providers[replies[0][1]] += 1
+                check.differ += replies[0][0] != "".join(token for _, token in turn["tokens"]).strip()
+    return check
+
+
+def database_lines(results: list[dict], target: str) -> list[str]:
+    check = database_check(results, target)
+    lines = [f"  database: {check.stored}/{check.sent} answers stored in order, {check.extra} stored that should "
+             f"not be ({check.refused} refused for their pace); {check.replied}/{check.finished} finished turns "
+             f"with their reply"]
     if target == "product":
-        seven = sum(1 for result in chats.values() if sum(1 for t in result["turns"] if t["done"]) == len(ANSWERS))
-        lines.append(f"    {differ} replies differ from what the browser was shown; chats complete in the "
-                     f"database {complete} ({seven} finished all seven turns); replies by provider "
-                     + ", ".join(f"{name} {count}" for name, count in providers.most_common()))
+        lines.append(f"    {check.differ} replies differ from what the browser was shown; chats complete in the "
+                     f"database {check.complete} ({check.seven} finished all seven turns); replies by provider "
+                     + ", ".join(f"{name} {count}" for name, count in check.providers.most_common()))
     return lines
 
 
 PROBLEM = re.compile(r" (WARNING|ERROR|CRITICAL) |^\w+(\.\w+)*(Error|Exception): |took too long")
 
 
+def log_problems(text: str) -> Counter[str]:
+    """A server's warnings, errors and exceptions in its output, counted by message (timestamps
+    left out)."""
+    return Counter(re.sub(r"^[\d-]+ [\d:,]+ ", "", line.strip())[:150] for line in text.splitlines()
+                   if PROBLEM.search(line))
+
+
 def daphne_log_lines(logs: list[Path]) -> list[str]:
-    """Each Daphne's warnings and errors, counted by message (timestamps left out)."""
+    """Each Daphne's warnings and errors, counted by message."""
     lines = []
     for log in logs:
-        problems = Counter(re.sub(r"^[\d-]+ [\d:,]+ ", "", line.strip())[:150]
-                           for line in log.read_text(errors="replace").splitlines()
-                           if PROBLEM.search(line))
+        problems = log_problems(log.read_text(errors="replace"))
         lines.append(f"  {log.name}: {sum(problems.values())} warnings, errors and exceptions"
                      + "".join(f"\n    {count} × {line}" for line, count in problems.most_common(5)))
     return lines
@@ -551,9 +645,7 @@ def main() -> None:
 
     with bench_project("chat-load") as where:
         data_dir = Path(os.environ["PRESSKIT_DATA_DIR"])
-        env = {**os.environ, "LOG_LEVEL": "WARNING", "PYTHONUNBUFFERED": "1",
-               "CLIENT_IP_HEADER": "X-Real-IP", "CLIENT_IP_TRUSTED_PROXIES": "127.0.0.1/32",
-               "AI_PROVIDER_CHAIN": "template"}
+        env = {**os.environ, **SERVER_ENVIRONMENT}
         servers: list[Server] = []
         daphnes: list[Server] = []
         fake_llm = None
@@ -561,8 +653,7 @@ def main() -> None:
             if args.path == "ai":
                 fake_llm = fake_llm_start(env, data_dir / "fake_llm.log")
                 servers.append(fake_llm[0])
-                env.update({"AI_PROVIDER_CHAIN": "openai,template", "OPENAI_API_KEY": "fake",
-                            "OPENAI_BASE_URL": f"{fake_llm[1]}/openai/v1"})
+                env.update(ai_environment(fake_llm[1]))
             base_urls = []
             for index in range(args.daphnes):
                 daphne, base_url = daphne_start(APPLICATIONS[args.target], env, data_dir / f"daphne-{index + 1}.log")
@@ -586,32 +677,20 @@ def run(args: argparse.Namespace, where: str, base_urls: list[str], daphnes: lis
     for base_url in base_urls:  # warm: the first page loads the templates and opens connections
         httpx.get(f"{base_url}/", timeout=30, trust_env=False, headers={"X-Real-IP": "198.19.255.254"})
     sampler = Sampler([daphne.process.pid for daphne in daphnes], fake_llm[0].process.pid if fake_llm else None)
-    context = multiprocessing.get_context("spawn")
-    events, close = context.Queue(), context.Event()
-    config = {"artists": args.artists, "base_urls": base_urls, "ramp": args.ramp, "think": args.think,
-              "start_at": time.time() + 1.5}
-    workers = [context.Process(target=worker_main, args=(config, list(range(index, args.artists, args.workers)),
-                                                          events, close)) for index in range(args.workers)]
+    load = Load(base_urls, args.artists, args.think, args.ramp, args.workers)
     sampler.start()
-    for worker in workers:
-        worker.start()
+    load.start()
     raw = Path(os.environ["PRESSKIT_DATA_DIR"]) / "profile.txt"
     profiler = None
     if args.profile and (py_spy := py_spy_path()):
-        time.sleep(max(0.0, config["start_at"] + args.ramp - time.time()))
+        time.sleep(max(0.0, load.ramped_at - time.time()))
         profiler = subprocess.Popen(
             [py_spy, "record", "--pid", str(daphnes[0].process.pid), "--gil", "--nonblocking", "--threads", "--rate",
              str(PROFILE_RATE), "--duration", str(args.profile_seconds), "--format", "raw", "--output", str(raw)],
             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    deadline = config["start_at"] + args.ramp + len(ANSWERS) * (args.think[1] + TURN_TIMEOUT) + 60
-    for _ in workers:
-        events.get(timeout=max(1.0, deadline - time.time()))  # ("finished", None)
+    load.through()
     sampler.stop()
-    close.set()
-    outcomes = [events.get(timeout=120)[1] for _ in workers]
-    for worker in workers:
-        worker.join()
-    results = sorted((result for outcome in outcomes for result in outcome["results"]), key=lambda r: r["number"])
+    results = load.finish()
 
     turns = finished_turns(results)
     span = max(t["done"] for t in turns) - min(t["sent"] for t in turns) if turns else float("nan")
@@ -621,7 +700,7 @@ def run(args: argparse.Namespace, where: str, base_urls: list[str], daphnes: lis
     if fake_llm:
         timings = httpx.get(f"{fake_llm[1]}/_bench/timings", timeout=30, trust_env=False).json()["requests"]
         lines += ai_lines(results, timings)
-    lines += cpu_lines(sampler, results, base_urls, sum(outcome["cpu"] for outcome in outcomes), bool(fake_llm))
+    lines += cpu_lines(sampler, results, base_urls, load.generator_cpu, bool(fake_llm))
     time.sleep(1.0)  # anything still being written when the generator gave up on a turn
     lines += database_lines(results, args.target)
     if args.profile and profiler is None:
