@@ -88,6 +88,7 @@ bench: $(VENV)/.app-installed
 	$(PY) bench/failover.py
 	$(PY) bench/drain.py
 	$(PY) bench/public_page.py
+	$(PY) bench/chat_load.py
 
 # The fake LLM server (OpenAI and Anthropic APIs with fault injection) on port 8090.
 fake-llm: $(VENV)/.app-installed

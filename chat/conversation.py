@@ -176,10 +176,12 @@ async def command_handle(*, session_id: str, command: Command, sink: TurnSink, o
         echo = asyncio.create_task(group_publish(session_id, html, origin=origin))
     log = TurnLog(session_id, turn.request.step)
     ai_allowed = not (state.forced and state.level >= Level.LIMITED)  # maintenance: templates only
-    await sink.typing()  # never a silent page while a provider thinks (or fails)
-    reply = await chain_from_settings().reply(turn.request, sink, log, ai_allowed=ai_allowed)
-    if echo is not None:
-        await echo  # before any later fragment, so every tab shows the turn in order
+    try:
+        await sink.typing()  # never a silent page while a provider thinks (or fails)
+        reply = await chain_from_settings().reply(turn.request, sink, log, ai_allowed=ai_allowed)
+    finally:
+        if echo is not None:
+            await echo  # before any later fragment, so every tab shows the turn in order
     message = await in_database_pool(services.reply_record)(
         session_id=session_id, request=turn.request, reply=reply
     )
