@@ -42,6 +42,14 @@ async def _publish(session_id: str, html: str, sink: TurnSink, origin: str | Non
     await group_publish(session_id, html, origin=origin)
 
 
+async def _publish_to_other_tabs(session_id: str, html: str, origin: str | None) -> None:
+    """Best effort: a tab that misses the answer shows it on its next load (it is saved)."""
+    try:
+        await group_publish(session_id, html, origin=origin)
+    except Exception:  # noqa: BLE001 - only the live display in the other tabs is lost
+        logger.exception("answer not pushed to the other tabs of chat %s", session_id)
+
+
 def _replay_then_apply(session_id: str, command: Command, language: str) -> services.Turn:
     """Answers kept during an outage come first, in order, before anything new."""
     pending_answers_replay_chat(session_id)
@@ -119,7 +127,7 @@ def _panel_change(session_id: str, command: Command):
         return services.player_choose_from_chat(session_id=session_id, item=command.item)
     if command.kind is CommandKind.PHOTO:
         return services.photo_change_from_chat(session_id=session_id, operation=command.operation,
-                                               item=command.item, credit=command.text)
+                                               photo_id=command.photo_id, credit=command.text)
     return services.section_item_remove_from_chat(session_id=session_id, name=command.section, item=command.item)
 
 
@@ -173,7 +181,7 @@ async def command_handle(*, session_id: str, command: Command, sink: TurnSink, o
         html = rendering.render_user_turn(turn.message, turn.session.language)
         await sink.show(html)
         # The other tabs get the answer while the provider is asked, not before.
-        echo = asyncio.create_task(group_publish(session_id, html, origin=origin))
+        echo = asyncio.create_task(_publish_to_other_tabs(session_id, html, origin))
     log = TurnLog(session_id, turn.request.step)
     ai_allowed = not (state.forced and state.level >= Level.LIMITED)  # maintenance: templates only
     try:

@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import re
 import unicodedata
+import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import StrEnum
@@ -31,7 +32,7 @@ class CommandKind(StrEnum):
     SECTION = "section"  # start adding an optional section: `section`
     REMOVE = "remove"  # take a date or a quote out (`section`, `item`), or empty a section of one answer
     PLAYER = "player"  # the link whose player the public page shows: `item`, its place among the links
-    PHOTO = "photo"  # a press photo (`item`, its place) changed: `operation`, and a credit in `message`
+    PHOTO = "photo"  # a press photo (`photo`, its id) changed: `operation`, and a credit in `message`
 
 
 # Actions on the presskit itself rather than on an answer: no reply is asked of any provider.
@@ -50,6 +51,7 @@ class Command:
     section: str = ""
     item: int | None = None
     operation: str = ""  # what a PHOTO command does (PHOTO_OPERATIONS)
+    photo_id: str = ""  # the press photo it changes (its id, not its place: another tab may reorder)
 
 
 _CONTROL_CHARACTERS = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
@@ -135,13 +137,13 @@ def _photo_command(values: Mapping[str, object]) -> Command:
     if operation not in PHOTO_OPERATIONS:
         raise FrameError("unknown_action")
     try:
-        item = int(str(values.get("item")))
+        photo_id = str(uuid.UUID(str(values.get("photo"))))
     except ValueError:
         raise FrameError("unknown_action") from None
     credit = values.get("message", "") if operation == "credit" else ""
     if not isinstance(credit, str):
         raise FrameError("no_message")
-    return Command(CommandKind.PHOTO, item=item, operation=str(operation), text=credit_clean(credit))
+    return Command(CommandKind.PHOTO, photo_id=photo_id, operation=str(operation), text=credit_clean(credit))
 
 
 def _message_of(values: Mapping[str, object]) -> str:

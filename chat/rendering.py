@@ -118,7 +118,7 @@ def _photos_context(presskit: Presskit, catalogue: Catalogue) -> dict[str, Any]:
     photos = [] if presskit._state.adding else list(presskit.photos.all())
     limit = settings.PHOTOS_PER_PRESSKIT
     return {
-        "items": [{"item": index, "number": index + 1, "pending": not photo.name, "credit": photo.credit,
+        "items": [{"id": photo.pk, "number": index + 1, "pending": not photo.name, "credit": photo.credit,
                    "thumb": photo_thumbnail_url(photo), "alt": ui["photo_alt"].format(number=index + 1),
                    "first": index == 0, "last": index == len(photos) - 1,
                    **{f"{name}_aria": ui[f"photo_{name}_aria"].format(number=index + 1)

@@ -243,23 +243,24 @@ def player_choose_from_chat(*, session_id: str, item: int | None) -> ChatSession
         return session
 
 
-def photo_change_from_chat(*, session_id: str, operation: str, item: int | None, credit: str = "") -> ChatSession:
+def photo_change_from_chat(*, session_id: str, operation: str, photo_id: str, credit: str = "") -> ChatSession:
     """A press photo changed in the panel: its credit set, moved earlier or later in the order
-    (nothing happens at either end), or taken out."""
+    (nothing happens at either end), or taken out. The presskit's photos are locked: a worker
+    recording a stored copy, or another tab, waits for this change."""
     with transaction.atomic():
         session = _locked(session_id)
         presskit = session.presskit
-        photos = list(presskit.photos.all())
-        if item is None or not 0 <= item < len(photos):
+        photos = list(presskit.photos.select_for_update())
+        photo = next((each for each in photos if str(each.pk) == photo_id), None)
+        if photo is None:
             raise InvalidAction("photo_gone")
-        photo = photos[item]
         if operation == "credit":
             photo.credit = credit
             photo.save(update_fields=["credit"])
         elif operation == "remove":
             photo_remove(presskit, photo)
         else:
-            photo_move(presskit, photo, -1 if operation == "earlier" else 1)
+            photo_move(photos, photo, -1 if operation == "earlier" else 1)
         presskit.save(update_fields=["updated_at"])
         return session
 

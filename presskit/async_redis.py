@@ -20,7 +20,8 @@ def waiting_pool(url: str, **options: object) -> redis.asyncio.BlockingConnectio
 
 
 class WaitingRedisChannelLayer(RedisChannelLayer):
-    """channels-redis's layer, its pools waiting for a connection (hosts given by "address")."""
+    """channels-redis's layer, its pools waiting for a connection. Hosts are given by "address"
+    (a URL), as presskit.settings does; channels-redis's Sentinel hosts are not supported here."""
 
     def create_pool(self, index: int) -> redis.asyncio.BlockingConnectionPool:
         host = dict(self.hosts[index])

@@ -30,7 +30,7 @@ from django.urls import reverse
 
 from presskit.documents import document_photos, served
 from presskit.models import PresskitVersion
-from presskit.photos import CONTENT_TYPES, photo_storage, photo_variants, stored_name_valid
+from presskit.photos import CONTENT_TYPES, photo_read, photo_variants, stored_name_valid
 from presskit.texts import public_texts, shows_dated, version_caption
 from resilience.queue import JobRequest, JobType, Priority, describe_error
 
@@ -69,7 +69,7 @@ def day_pdfs_remove_others(document: dict, day: str) -> None:
         for name in storage.listdir("pdf")[1]:
             if (found := made_on_a_day.fullmatch(name)) and found.group(1) != day:
                 storage.delete(f"pdf/{name}")
-    except OSError as error:
+    except Exception as error:  # noqa: BLE001 - any storage's error: best effort, the sheet is served
         logger.warning("older sheets of %s not removed: %s", document["slug"], describe_error(error))
 
 
@@ -126,8 +126,7 @@ def snapshot_remove_later(slug: str) -> None:
 def _fetch_own(url: str) -> tuple[bytes, str]:
     """WeasyPrint's only way to the outside: our stored photos and static files, nothing else."""
     if url.startswith(PHOTO_PREFIX) and stored_name_valid(name := url.removeprefix(PHOTO_PREFIX)):
-        with photo_storage().open(name) as photo:
-            return photo.read(), CONTENT_TYPES[PurePosixPath(name).suffix[1:]]
+        return photo_read(name), CONTENT_TYPES[PurePosixPath(name).suffix[1:]]
     path = url.removeprefix(STATIC_PREFIX) if url.startswith(STATIC_PREFIX) else ""
     suffix = PurePosixPath(path).suffix[1:]
     if suffix in STATIC_TYPES and (found := finders.find(path)):

@@ -92,6 +92,12 @@ def photo_storage() -> Storage:
     return storages["photos"]
 
 
+def photo_read(name: str) -> bytes:
+    """A stored photo whole (at most PHOTO_MAX_BYTES, encoded again). Raises the storage's errors."""
+    with photo_storage().open(name) as photo:
+        return photo.read()
+
+
 def photo_max_mb() -> int:
     """The limit as the artist reads it, in whole megabytes."""
     return max(1, round(settings.PHOTO_MAX_BYTES / (1024 * 1024)))
@@ -385,8 +391,11 @@ def photo_record(payload: dict, value: dict) -> dict:
         if value.get("stored"):
             transaction.on_commit(lambda: _remove_stored(presskit_id, value["name"]))
         return {"stored": False, "reason": "removed"}
+    previous = photo.name  # a photo moved over from the one-photo draft with a newer upload waiting
     photo.name, photo.staged, photo.widths = value["name"], "", value.get("widths", [])
     photo.save(update_fields=["name", "staged", "widths"])
+    if previous and previous != value["name"]:
+        transaction.on_commit(lambda: _remove_stored(presskit_id, previous))
     Presskit.objects.filter(pk=presskit_id).update(updated_at=timezone.now())
     if not value.get("shown"):  # stored by a worker: the artist's open pages show it now
         transaction.on_commit(lambda: presskit_changed_send(presskit_id=presskit_id))
@@ -443,9 +452,9 @@ def photo_remove(presskit: Presskit, photo: PressPhoto) -> None:
         transaction.on_commit(lambda: _remove_stored(presskit_id, name))
 
 
-def photo_move(presskit: Presskit, photo: PressPhoto, offset: int) -> None:
-    """Move a photo `offset` places (-1: earlier, 1: later) in the order; at either end it stays."""
-    photos = list(presskit.photos.all())
+def photo_move(photos: list[PressPhoto], photo: PressPhoto, offset: int) -> None:
+    """Move `photo` `offset` places (-1: earlier, 1: later) among its presskit's `photos` (all
+    of them, in order); at either end it stays."""
     at = next(index for index, each in enumerate(photos) if each.pk == photo.pk)
     if not 0 <= at + offset < len(photos):
         return

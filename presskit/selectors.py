@@ -8,10 +8,9 @@ from datetime import datetime
 from django.db import DatabaseError
 from django.urls import reverse
 
-from presskit.documents import document_content, version_document
+from presskit.documents import document_content, document_photos, version_document
 from presskit.exports import snapshot_read
 from presskit.models import EditLink, Presskit, PresskitVersion
-from presskit.photos import photo_documents
 from resilience.breakers import CircuitOpenError, get_breaker
 
 logger = logging.getLogger(__name__)
@@ -75,10 +74,9 @@ def publication_of(presskit: Presskit, *, language: str) -> Publication:
     public = presskit.published_version
     changed = False
     if public is not None:  # compared without asking the photo storage (this runs on every turn)
-        draft = version_document(presskit, number=public.number, language=language,
-                                 photos=photo_documents(list(presskit.photos.all())))
-        changed = (document_content(draft) != document_content(public.document)
-                   or presskit.rider_pdf_name != public.rider_source)
+        draft = version_document(presskit, number=public.number, language=language, photos=[])
+        changed = (_comparable(draft) != _comparable(public.document)
+                   or presskit.rider_pdf_name != public.rider_source or _photos_changed(presskit, public))
     return Publication(
         slug=presskit.slug,
         version_number=public.number if public else None,
@@ -87,6 +85,21 @@ def publication_of(presskit: Presskit, *, language: str) -> Publication:
         taken_down=presskit.taken_down_at is not None,
         ever_published=bool(presskit.slug),
     )
+
+
+# Not what the artist wrote: the schema's number, and the photos (compared by name and credit,
+# never by address: a storage may sign its addresses anew on every call).
+NOT_COMPARED = ("schema_version", "photo", "photos")
+
+
+def _comparable(document: dict) -> dict:
+    return {key: value for key, value in document_content(document).items() if key not in NOT_COMPARED}
+
+
+def _photos_changed(presskit: Presskit, public: PresskitVersion) -> bool:
+    draft = [(photo.name, photo.credit) for photo in presskit.photos.all() if photo.name]
+    published = [(name, photo["credit"]) for name, photo in zip(public.photo_names, document_photos(public.document))]
+    return draft != published
 
 
 def dashboard_figures() -> list[dict]:

@@ -30,7 +30,7 @@ from presskit.documents import LINK_KINDS, document_photos, served
 from presskit.clock import today
 from presskit.exports import day_pdf_name, day_pdfs_remove_others, exports_read, exports_replace, pdf_name, pdf_render
 from presskit.operator_access import may_read_readiness_details, may_scrape_metrics
-from presskit.photos import CONTENT_TYPES, photo_storage, stored_name_valid
+from presskit.photos import CONTENT_TYPES, photo_read, stored_name_valid
 from presskit.players import Player
 from presskit.riders import version_rider_name
 from presskit.stats import count as stats_count
@@ -94,8 +94,7 @@ def photo_file(request: HttpRequest, name: str) -> HttpResponse:
     if not stored_name_valid(name):
         raise Http404("no such photo")
     try:
-        with photo_storage().open(name) as photo:
-            content = photo.read()
+        content = photo_read(name)
     except (FileNotFoundError, SuspiciousFileOperation):
         raise Http404("no such photo") from None
     except OSError as error:
@@ -264,13 +263,20 @@ def sitemap_xml(request: HttpRequest) -> HttpResponse:
     """The listed pages (presskit.sitemaps), read from the database through its breaker. While
     the database is away the list cannot be known (the snapshots do not say which pages are
     listed): 503 with Retry-After, which crawlers take as "later", never a made-up list."""
+    def rendered() -> HttpResponse | None:
+        try:
+            return sitemap(request, sitemaps=SITEMAPS).render()  # rendered here: the query runs inside
+        except Http404:  # a page of the sitemap that does not exist (?p=99): no database failure
+            return None
+
     try:
-        response = get_breaker(DATABASE_BREAKER).call_sync(
-            lambda: sitemap(request, sitemaps=SITEMAPS).render())  # rendered inside: the query runs here
+        response = get_breaker(DATABASE_BREAKER).call_sync(rendered)
     except (DatabaseError, CircuitOpenError) as error:
         logger.warning("sitemap.xml unavailable: database away (%s)", type(error).__name__)
         response = HttpResponse("The sitemap is briefly unavailable.\n", status=503, content_type="text/plain")
         response["Retry-After"] = str(SITEMAP_RETRY_AFTER)
+    if response is None:
+        raise Http404("no such sitemap page")
     return response
 
 
@@ -382,25 +388,25 @@ def public_rider(request: HttpRequest, slug: str) -> HttpResponse:
 
 
 @require_safe
-def public_photo(request: HttpRequest, slug: str, number: int) -> HttpResponse:
+async def public_photo(request: HttpRequest, slug: str, number: int) -> HttpResponse:
     """Photo `number` (from 1) of the public version at full resolution, as a download named after
-    the page. Served from the snapshot (the database away) the stored names are unknown: the
-    browser is sent to the photo's own address instead."""
+    the page, read in a worker thread (up to PHOTO_MAX_BYTES, maybe from a remote storage). Served
+    from the snapshot (the database away) the stored names are unknown: the browser is sent to the
+    photo's own address instead."""
     try:
-        public = _public(slug)
+        public = await sync_to_async(_public)(slug)
     except Http404:
-        return _not_found(request)
+        return await sync_to_async(_not_found)(request)
     photos = document_photos(public.document)
     if not 1 <= number <= len(photos):
-        return _not_found(request)
+        return await sync_to_async(_not_found)(request)
     if public.from_snapshot:
         return HttpResponseRedirect(photos[number - 1]["url"])
     name = public.photo_names[number - 1]
     try:
-        with photo_storage().open(name) as photo:
-            content = photo.read()
+        content = await sync_to_async(photo_read, thread_sensitive=False)(name)
     except FileNotFoundError:
-        return _not_found(request)
+        return await sync_to_async(_not_found)(request)
     except OSError as error:
         logger.warning("photo %s of %s unreadable: %s", number, slug, describe_error(error))
         return HttpResponse("Photo storage unavailable", status=503, content_type="text/plain")

@@ -21,7 +21,7 @@ from django.utils import translation
 
 from presskit.documents import document_photos, served
 from presskit.exports import exports_read, exports_replace, pdf_name, pdf_render
-from presskit.photos import photo_storage
+from presskit.photos import photo_read
 from presskit.riders import version_rider_name
 from presskit.selectors import PublicPresskit
 from presskit.texts import public_texts
@@ -81,8 +81,7 @@ def zip_build(document: dict, *, photo_names: list[str]) -> bytes:
              "bios.txt": bios_text(document).encode(),
              "presskit.pdf": stored_pdf or pdf_render(document, photo_names=photo_names)}
     for number, name in enumerate(photo_names, start=1):
-        with photo_storage().open(name) as photo:
-            files[photo_file_name(number, name)] = photo.read()
+        files[photo_file_name(number, name)] = photo_read(name)
     if photo_names:
         files["fotos.txt"] = photos_text(document, photo_names).encode()
     if (document.get("rider") or {}).get("pdf"):

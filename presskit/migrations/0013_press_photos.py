@@ -25,15 +25,16 @@ def photos_forward(apps, schema_editor):
     PressPhoto = apps.get_model("presskit", "PressPhoto")
     PresskitVersion = apps.get_model("presskit", "PresskitVersion")
     for presskit in Presskit.objects.exclude(photo_name="", photo_staged="").iterator():
-        # A stored photo and a newer upload still waiting: the waiting one is the artist's choice.
-        if presskit.photo_staged:
-            PressPhoto.objects.create(presskit=presskit, staged=presskit.photo_staged)
-        else:
-            PressPhoto.objects.create(presskit=presskit, name=presskit.photo_name,
-                                      widths=_widths_stored(presskit.photo_name))
+        # A stored photo and a newer upload still waiting: one photo showing the stored one until
+        # the copy of the newer is recorded (which then replaces it, presskit.photos.photo_record).
+        name = presskit.photo_name
+        PressPhoto.objects.create(presskit=presskit, name=name, staged=presskit.photo_staged,
+                                  widths=_widths_stored(name) if name else [])
     for version in PresskitVersion.objects.exclude(photo_name="").iterator():
         version.photo_names = [version.photo_name]
         version.save(update_fields=["photo_names"])
+    # The rider a version was published from is not known: taken to be the draft's today (a rider
+    # replaced before this migration is not seen as a change).
     for version in PresskitVersion.objects.select_related("presskit").iterator():
         if (version.document.get("rider") or {}).get("pdf"):
             version.rider_source = version.presskit.rider_pdf_name

@@ -157,6 +157,26 @@ async def test_a_second_tab_of_the_same_chat_sees_the_turn(artist, connect):
     assert "Paso 2 de 7" in seen[1]  # the finished reply and progress (tokens go only to the asking tab)
 
 
+async def test_when_the_other_tabs_cannot_be_told_the_turn_still_ends_and_is_saved(artist, open_chat, monkeypatch):
+    from chat import conversation
+
+    publish = conversation.group_publish
+    calls = []
+
+    async def first_fails(session_id, html, *, origin):
+        calls.append(html)
+        if len(calls) == 1:  # the answer's push to the other tabs: Redis blinked
+            raise ConnectionError("channel layer away")
+        await publish(session_id, html, origin=origin)
+
+    monkeypatch.setattr(conversation, "group_publish", first_fails)
+    communicator = await open_chat(artist)
+    frames = await answer(communicator, "Luna Roja")
+    assert "Paso 2 de 7" in frames[-1] and "Luna Roja" in "".join(frames)  # the asking tab has it all
+    roles = [role async for role in ChatMessage.objects.filter(session_id=artist.chat_id).values_list("role", flat=True)]
+    assert roles == ["assistant", "user", "assistant"]  # greeting, the answer, and the reply: saved
+
+
 async def test_after_completion_a_message_gets_a_helpful_reply(artist, open_chat):
     communicator = await open_chat(artist)
     for text in SEVEN_ANSWERS:

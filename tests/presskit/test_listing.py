@@ -20,6 +20,7 @@ from presskit.services import (
     PublishRefused, presskit_listed_set, presskit_publish, presskit_take_down, presskit_unpublish,
 )
 from resilience.breakers import get_breaker
+from resilience.machine import State
 from tests.chat.test_consumer import SEVEN_ANSWERS
 from tests.conftest import error_text, make_artist, message_texts, send_and_collect
 from tests.presskit.test_public_snapshot import own_breakers, published  # noqa: F401 (a fixture)
@@ -150,6 +151,12 @@ def test_with_the_database_away_the_sitemap_says_later_never_a_wrong_list(own_br
     assert response.status_code == 503 and response["Retry-After"] == "300"
     get_breaker("database").reset()
     assert list(sitemap_urls()) == [f"http://localhost/p/{presskit.slug}/"]  # back: the list again
+
+
+def test_a_sitemap_page_that_does_not_exist_is_a_404_never_a_database_failure(own_breakers):  # noqa: F811
+    for _ in range(6):
+        assert Client(HTTP_HOST="localhost").get("/sitemap.xml?p=99").status_code == 404
+    assert get_breaker("database").state is State.CLOSED
 
 
 def test_the_sitemap_lists_listed_public_pages_with_their_version_date(settings):

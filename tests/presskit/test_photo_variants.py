@@ -61,8 +61,9 @@ def test_a_published_photo_stays_when_the_draft_takes_it_out(browser, places):
     presskit_publish(presskit_id=str(browser.presskit.pk), language="es")
     browser.upload(photo(800, 600))
     draft_only = browser.photos[2].name
-    for _ in range(3):
-        assert browser.client.post("/", {"action": "photo", "operation": "remove", "item": "0"}).status_code == 302
+    for each in browser.photos:
+        form = {"action": "photo", "operation": "remove", "photo": str(each.pk)}
+        assert browser.client.post("/", form).status_code == 302
     assert browser.photos == []
     assert photo_storage().exists(published_name) and photo_storage().exists(unpublished_name)  # version 1 shows them
     assert not photo_storage().exists(draft_only) and not photo_storage().exists(draft_only[:-4] + "-w480.jpg")

@@ -76,7 +76,8 @@ def test_a_photo_taken_out_while_its_copy_waits_is_only_cleaned_up(browser, plac
     browser.upload(png_bytes(), htmx=True)
     browser.upload(jpeg_bytes(), name="nueva.jpg", content_type="image/jpeg", htmx=True)
     removed, kept = (photo.staged for photo in browser.photos)
-    assert browser.client.post("/", {"action": "photo", "operation": "remove", "item": "0"}).status_code == 302
+    form = {"action": "photo", "operation": "remove", "photo": str(browser.photos[0].pk)}
+    assert browser.client.post("/", form).status_code == 302
     assert not (places.staging / removed).exists()  # no copy to wait for any more
     storage_down.restore()
 

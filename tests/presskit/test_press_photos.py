@@ -13,8 +13,9 @@ from html import unescape
 import jsonschema
 import pypdfium2
 import pytest
+from asgiref.sync import sync_to_async
 from django.core.files.base import ContentFile
-from django.db import connection
+from django.db import connection, transaction
 from django.db.migrations.executor import MigrationExecutor
 from django.test import Client
 
@@ -22,11 +23,11 @@ from chat.models import ChatSession
 from chat.steps import TOTAL_STEPS
 from presskit.documents import json_schema
 from presskit.models import Presskit, PresskitVersion, PressPhoto
-from presskit.photos import photo_storage
+from presskit.photos import photo_record, photo_storage, photo_store
 from presskit.services import edit_link_create
 from resilience.breakers import get_breaker
 from tests.chat.test_consumer import SEVEN_ANSWERS
-from tests.conftest import answer, error_text
+from tests.conftest import answer, error_text, make_artist
 from tests.presskit.images import jpeg_bytes, png_bytes
 from tests.presskit.test_public_snapshot import own_breakers, published  # noqa: F401 - a fixture
 
@@ -103,13 +104,21 @@ def test_from_the_snapshot_a_download_goes_to_the_photo_itself(two_photos, own_b
 
 
 def test_a_published_photo_changed_in_the_draft_shows_unpublished_changes(places, png):
-    presskit = published("Luna Roja", photos=({"name": stored(png), "credit": "Ana"},))
+    presskit = published("Luna Roja", photos=({"name": stored(png), "credit": ""},))
     ChatSession.objects.filter(presskit=presskit).update(current_step=TOTAL_STEPS + 1)  # the seven answered
     browser = Client()
     browser.get("/")  # a browser of its own: the edit link is how it owns this chat
     browser.get(f"/e/{edit_link_create(presskit_id=str(presskit.pk))}/")
     assert "Tienes cambios sin publicar." not in unescape(browser.get("/").content.decode())
-    assert browser.post("/", {"action": "photo", "operation": "credit", "item": "0", "message": "Ana Gil"}).status_code == 302
+    # A version published before several photos (schema 2, one "photo") is not a change either.
+    version = PresskitVersion.objects.get(presskit=presskit)
+    older = {key: value for key, value in version.document.items() if key != "photos"}
+    older.update(schema_version=2, photo={key: version.document["photos"][0][key] for key in ("url", "variants")})
+    PresskitVersion.objects.filter(pk=version.pk).update(document=older)
+    assert "Tienes cambios sin publicar." not in unescape(browser.get("/").content.decode())
+    photo = PressPhoto.objects.get(presskit=presskit)
+    form = {"action": "photo", "operation": "credit", "photo": str(photo.pk), "message": "Ana Gil"}
+    assert browser.post("/", form).status_code == 302
     assert PressPhoto.objects.get(presskit=presskit).credit == "Ana Gil"
     assert "Tienes cambios sin publicar." in unescape(browser.get("/").content.decode())
 
@@ -120,30 +129,37 @@ async def test_the_panel_changes_credits_and_order_and_takes_photos_out(artist, 
     for text in SEVEN_ANSWERS:
         await answer(communicator, text)
     chat = await ChatSession.objects.aget(pk=artist.chat_id)
-    names = []
+    names, ids = [], []
     for position, content in enumerate((png, jpeg_bytes(), png_bytes(20, 20))):
         name = stored(content, "png" if position != 1 else "jpg", presskit=str(chat.presskit_id))
         names.append(name)
-        await PressPhoto.objects.acreate(presskit_id=chat.presskit_id, name=name, position=position)
+        photo = await PressPhoto.objects.acreate(presskit_id=chat.presskit_id, name=name, position=position)
+        ids.append(str(photo.pk))
 
     async def panel_after(values: dict) -> str:
         await communicator.send_to(text_data=json.dumps({"action": "photo", "HEADERS": {"HX-Request": "true"}, **values}))
         return await communicator.receive_from(5)
 
-    panel = await panel_after({"operation": "credit", "item": "1", "message": f"  {CREDIT}\n"})
+    panel = await panel_after({"operation": "credit", "photo": ids[1], "message": f"  {CREDIT}\n"})
     assert 'id="draft"' in panel and f'value="{ESCAPED}"' in panel and "<script>alert(1)" not in panel
-    panel = await panel_after({"operation": "later", "item": "0"})
+    panel = await panel_after({"operation": "later", "photo": ids[0]})
     order = [photo async for photo in PressPhoto.objects.filter(presskit_id=chat.presskit_id).values_list("name", flat=True)]
     assert order == [names[1], names[0], names[2]]
     assert panel.index(names[1].rsplit("/", 1)[1]) < panel.index(names[0].rsplit("/", 1)[1])
     assert panel.index("Portada") < panel.index(names[0].rsplit("/", 1)[1])  # the new first one is the cover
-    await panel_after({"operation": "earlier", "item": "0"})  # already first: it stays
-    panel = await panel_after({"operation": "remove", "item": "2"})
+    await panel_after({"operation": "earlier", "photo": ids[1]})  # already first: it stays
+    panel = await panel_after({"operation": "remove", "photo": ids[2]})
     assert "2 de 8 fotos" in panel and not photo_storage().exists(names[2])  # never published: its file goes
-    assert error_text(await panel_after({"operation": "remove", "item": "5"})) == "Esa foto ya no estaba en tu presskit."
-    assert error_text(await panel_after({"operation": "credit", "item": "0", "message": "x" * 121})).startswith(
+    assert error_text(await panel_after({"operation": "remove", "photo": ids[2]})) == "Esa foto ya no estaba en tu presskit."
+    stranger = await ChatSession.objects.aget(pk=(await sync_to_async(make_artist)()).chat_id)
+    other = await PressPhoto.objects.acreate(presskit_id=stranger.presskit_id)
+    assert error_text(await panel_after({"operation": "remove", "photo": str(other.pk)})) == (
+        "Esa foto ya no estaba en tu presskit.")  # another artist's photo: not reachable from this chat
+    assert await PressPhoto.objects.filter(pk=other.pk).aexists()
+    assert error_text(await panel_after({"operation": "remove", "photo": "1"})) == "No reconozco esa acción."
+    assert error_text(await panel_after({"operation": "credit", "photo": ids[0], "message": "x" * 121})).startswith(
         "El crédito de la foto puede tener hasta 120 caracteres.")
-    assert error_text(await panel_after({"operation": "rotate", "item": "0"})) == "No reconozco esa acción."
+    assert error_text(await panel_after({"operation": "rotate", "photo": ids[0]})) == "No reconozco esa acción."
     credits = [credit async for credit in PressPhoto.objects.filter(presskit_id=chat.presskit_id).values_list("credit", flat=True)]
     assert credits == [CREDIT, ""]
 
@@ -152,7 +168,7 @@ def test_without_javascript_a_photo_change_goes_back_to_the_photos(browser, plac
     browser.upload(png, htmx=True)
     browser.upload(jpeg_bytes(), name="b.jpg", content_type="image/jpeg", htmx=True)
     first, second = browser.photos
-    response = browser.client.post("/", {"action": "photo", "operation": "earlier", "item": "1"})
+    response = browser.client.post("/", {"action": "photo", "operation": "earlier", "photo": str(second.pk)})
     assert response.status_code == 302 and response["Location"] == "/#photo"
     assert [photo.pk for photo in browser.photos] == [second.pk, first.pk]
 
@@ -184,6 +200,25 @@ def test_the_migration_moves_the_one_photo_into_the_photos(places, before_photos
     executor.migrate(executor.loader.graph.leaf_nodes())
     assert list(PressPhoto.objects.filter(presskit_id=with_photo.pk).values_list("name", "widths", "staged")) == [
         (name, [480], "")]
-    assert list(PressPhoto.objects.filter(presskit_id=waiting.pk).values_list("name", "staged")) == [("", "abc.png")]
+    # The stored photo shows until the newer upload's copy is recorded (which replaces it).
+    assert list(PressPhoto.objects.filter(presskit_id=waiting.pk).values_list("name", "staged")) == [
+        ("presskits/x/old.png", "abc.png")]
     assert not PressPhoto.objects.filter(presskit_id=bare.pk).exists()
     assert PresskitVersion.objects.get(presskit_id=with_photo.pk).photo_names == [name]
+
+
+def test_a_photo_moved_over_with_a_newer_upload_waiting_shows_the_newer_once_stored(places, png):
+    from chat.services import chat_session_create
+
+    presskit_id = str(chat_session_create(language="es").presskit_id)
+    old = stored(png_bytes(30, 20), presskit=presskit_id)
+    staged = f"{uuid.uuid4().hex}.png"
+    places.staging.mkdir(parents=True, exist_ok=True)
+    (places.staging / staged).write_bytes(png)
+    photo = PressPhoto.objects.create(presskit_id=presskit_id, name=old, staged=staged)  # as 0013 leaves it
+    payload = {"presskit": presskit_id, "staged": staged}
+    with transaction.atomic():
+        photo_record(payload, photo_store(payload))
+    photo.refresh_from_db()
+    assert photo.name == f"presskits/{presskit_id}/{staged}" and photo.staged == ""
+    assert photo_storage().exists(photo.name) and not photo_storage().exists(old)  # replaced, not left behind
