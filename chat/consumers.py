@@ -27,6 +27,9 @@ CLOSE_SESSION_UNKNOWN = 4404
 CLOSE_SESSION_NOT_OWNED = 4403
 CLOSE_TRY_AGAIN_LATER = 1013
 STILL_HERE_AFTER = 1.5  # seconds a typing bubble waits for its first word before the calm line
+# Seconds a closed socket may spend leaving its groups and its client's count: well within
+# Daphne's application_close_timeout (10 s), after which it kills the consumer and says so.
+DISCONNECT_CLEANUP_SECONDS = 3.0
 
 
 class SocketSink:
@@ -143,10 +146,15 @@ class ChatConsumer(AsyncWebsocketConsumer):
     async def disconnect(self, code: int) -> None:
         if self.counted is not None:
             self.counted.cancel()
-            await throttle.socket_closed(self.client, self.channel_name)
-        if self.session_id:
-            await self.channel_layer.group_discard(group_name(self.session_id), self.channel_name)
-            await self.channel_layer.group_discard(BROADCAST_GROUP, self.channel_name)
+        try:  # bounded: what is not undone here expires by itself (the count, the group entries)
+            async with asyncio.timeout(DISCONNECT_CLEANUP_SECONDS):
+                if self.counted is not None:
+                    await throttle.socket_closed(self.client, self.channel_name)
+                if self.session_id:
+                    await self.channel_layer.group_discard(group_name(self.session_id), self.channel_name)
+                    await self.channel_layer.group_discard(BROADCAST_GROUP, self.channel_name)
+        except TimeoutError:
+            logger.info("closed socket's cleanup left to expire (chat %s): Redis too slow", self.session_id)
 
     async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
         if not self.session_id:

@@ -187,7 +187,7 @@ CHANNEL_LAYER_SOCKET_TIMEOUT = 15.0
 # and event loop, and a call waits up to REDIS_POOL_WAIT seconds for a free one (presskit.async_redis):
 # a burst of sockets opening or closing at once waits a moment instead of failing.
 REDIS_ASYNC_MAX_CONNECTIONS = env.int("REDIS_ASYNC_MAX_CONNECTIONS", default=200)
-REDIS_POOL_WAIT = env.float("REDIS_POOL_WAIT", default=5.0)
+REDIS_POOL_WAIT = env.float("REDIS_POOL_WAIT", default=2.0)
 CHANNEL_LAYERS = {
     "default": {
         "BACKEND": "presskit.async_redis.WaitingRedisChannelLayer",
