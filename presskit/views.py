@@ -362,6 +362,17 @@ def _day_pdf_keep(document: dict, day: str, content: bytes) -> None:
     day_pdfs_remove_others(document, day)
 
 
+def _download(content: bytes, content_type: str, filename: str) -> HttpResponse:
+    """A file of the public version, always saved, never shown in our origin (and able to run
+    nothing if opened); `filename` is ours (the slug and fixed names), never the artist's."""
+    response = HttpResponse(content, content_type=content_type)
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    response["Cache-Control"] = PUBLIC_CACHE
+    response["X-Content-Type-Options"] = "nosniff"
+    response["Content-Security-Policy"] = "default-src 'none'; sandbox"
+    return response
+
+
 @require_safe
 def public_rider(request: HttpRequest, slug: str) -> HttpResponse:
     """The public version's tech rider PDF, as the artist uploaded it (checked as a PDF, but its
@@ -379,12 +390,7 @@ def public_rider(request: HttpRequest, slug: str) -> HttpResponse:
         return HttpResponse("Storage unavailable", status=503, content_type="text/plain")
     if content is None:
         return _not_found(request)
-    response = HttpResponse(content, content_type="application/pdf")
-    response["Content-Disposition"] = f'attachment; filename="{public.document["slug"]}-rider.pdf"'
-    response["Cache-Control"] = PUBLIC_CACHE
-    response["X-Content-Type-Options"] = "nosniff"
-    response["Content-Security-Policy"] = "default-src 'none'; sandbox"
-    return response
+    return _download(content, "application/pdf", f"{public.document['slug']}-rider.pdf")
 
 
 @require_safe
@@ -410,12 +416,7 @@ async def public_photo(request: HttpRequest, slug: str, number: int) -> HttpResp
     except OSError as error:
         logger.warning("photo %s of %s unreadable: %s", number, slug, describe_error(error))
         return HttpResponse("Photo storage unavailable", status=503, content_type="text/plain")
-    response = HttpResponse(content, content_type=CONTENT_TYPES[PurePosixPath(name).suffix[1:]])
-    response["Content-Disposition"] = f'attachment; filename="{slug}-{photo_file_name(number, name)}"'
-    response["Cache-Control"] = PUBLIC_CACHE
-    response["X-Content-Type-Options"] = "nosniff"
-    response["Content-Security-Policy"] = "default-src 'none'; sandbox"
-    return response
+    return _download(content, CONTENT_TYPES[PurePosixPath(name).suffix[1:]], f"{slug}-{photo_file_name(number, name)}")
 
 
 @require_safe
@@ -433,8 +434,4 @@ async def public_zip(request: HttpRequest, slug: str) -> HttpResponse:
     except OSError as error:
         logger.warning("ZIP of %s not made: %s", slug, describe_error(error))
         return HttpResponse("Storage unavailable", status=503, content_type="text/plain")
-    response = HttpResponse(content, content_type="application/zip")
-    response["Content-Disposition"] = f'attachment; filename="{public.document["slug"]}-presskit.zip"'
-    response["Cache-Control"] = PUBLIC_CACHE
-    response["X-Content-Type-Options"] = "nosniff"
-    return response
+    return _download(content, "application/zip", f"{public.document['slug']}-presskit.zip")
