@@ -136,18 +136,19 @@ async def test_sockets_a_dead_process_left_counted_stop_counting(settings, conne
     from chat import throttle
 
     settings.CLIENT_SOCKETS_MAX = 1
-    monkeypatch.setattr(throttle, "SOCKET_COUNT_REFRESH", 0.2)
-    monkeypatch.setattr(throttle, "SOCKET_ENTRY_TTL", 0.6)
+    # A TTL of seconds, not tenths: a loaded CI machine may take most of a second to connect.
+    monkeypatch.setattr(throttle, "SOCKET_COUNT_REFRESH", 0.3)
+    monkeypatch.setattr(throttle, "SOCKET_ENTRY_TTL", 2.0)
+    artist, other_artist = await sync_to_async(lambda: (make_artist(), make_artist()))()
     test_client = client_of_scope({})  # the test communicator's scope names no client
     assert await throttle.socket_open(test_client, "socket-of-a-dead-process")
-    artist = await sync_to_async(make_artist)()
     refused, _, _ = await connect(artist)
     assert error_text(await refused.receive_from(5)).startswith("Tienes demasiadas pestañas")
-    await asyncio.sleep(0.7)  # the dead process's entry expires
+    await asyncio.sleep(2.1)  # the dead process's entry expires
     alive, _, _ = await connect(artist)
     assert 'id="progress"' in await alive.receive_from(5)
-    await asyncio.sleep(1.0)  # longer than the TTL: the open socket renewed its place
-    other, _, _ = await connect(await sync_to_async(make_artist)())
+    await asyncio.sleep(2.5)  # longer than the TTL: the open socket renewed its place
+    other, _, _ = await connect(other_artist)
     assert error_text(await other.receive_from(5)).startswith("Tienes demasiadas pestañas")
 
 
