@@ -10,7 +10,10 @@ HEADERS, as JSON), `--think` seconds (uniform) after each finished reply before 
 Its socket stays open until every artist is done. Artists start spread over `--ramp` seconds,
 round-robin over `--daphnes` Daphne processes started here; each is its own client (X-Real-IP
 from a trusted proxy, as behind deploy/nginx.conf), so the per-client limits apply as in
-production. The generator is one asyncio process per `--workers`. No Celery worker runs.
+production. The generator is one asyncio process per `--workers`. No Celery worker runs. An
+artist a busy server turns away (load shedding: the 503 page, a socket closed with 1013
+"overloaded") comes back as a browser does (after Retry-After; the page's reconnect backoff) and
+is counted as turned away, not as failed.
 
 Measured, per answer: answer → the answer shown back (saved), → first reply word (the first frame
 carrying reply text), → finished reply (the frame carrying the finished message: for the seventh
@@ -85,6 +88,7 @@ SERVER_ENVIRONMENT = {"LOG_LEVEL": "WARNING", "PYTHONUNBUFFERED": "1", "CLIENT_I
                       "CLIENT_IP_TRUSTED_PROXIES": "127.0.0.1/32", "AI_PROVIDER_CHAIN": "template"}
 TURN_TIMEOUT = 60.0  # seconds an answer may wait for its turn to end
 CONNECT_TIMEOUT = 30.0
+SHED_RETRIES = 12  # times a browser comes back after a busy server turned it away
 PROFILE_RATE = 100  # py-spy samples per second
 FLOOR_WORDS = 19  # bench/channels_floor.py: its 20 frames per message, the last one ending the turn
 
@@ -140,12 +144,24 @@ async def turn_run(socket: ClientConnection, turn: dict, csrf: str, base_url: st
                 turn["reply"] = now
 
 
+async def page_load(http: httpx.AsyncClient, result: dict) -> httpx.Response:
+    """GET / as a browser does, coming back after a busy page's Retry-After (as its refresh does)."""
+    for _ in range(SHED_RETRIES):
+        page = await http.get("/", headers={"Accept": "text/html"})
+        if page.status_code != 503 or "retry-after" not in page.headers:
+            return page
+        result["shed"]["page"] += 1
+        await asyncio.sleep(float(page.headers["retry-after"]))
+    return page
+
+
 async def artist_turns(number: int, base_url: str, start_at: float, think: tuple[float, float],
                        tls: ssl.SSLContext) -> tuple[dict, ClientConnection | None]:
     """The artist's page, socket and seven answers; its socket is returned, still open unless the
-    server closed it (None if there is none)."""
+    server closed it (None if there is none). Turned away by a busy server (a 503 page, a socket
+    closed with 1013 "overloaded"), it comes back as the browser would: counted in `shed`."""
     result = {"number": number, "base_url": base_url, "chat_id": None, "failure": None, "closed": None,
-              "page": None, "handshake": None, "turns": []}
+              "page": None, "handshake": None, "turns": [], "shed": Counter()}
     pace = random.Random(number)
     headers = {"X-Real-IP": client_address(number), "Accept-Language": "es-ES,es;q=0.9"}
     await asyncio.sleep(max(0.0, start_at - time.time()))
@@ -153,7 +169,7 @@ async def artist_turns(number: int, base_url: str, start_at: float, think: tuple
     try:
         async with httpx.AsyncClient(base_url=base_url, timeout=CONNECT_TIMEOUT, headers=headers, verify=tls,
                                      trust_env=False) as http:
-            page = await http.get("/", headers={"Accept": "text/html"})
+            page = await page_load(http, result)
             cookie = "; ".join(f"{name}={value}" for name, value in http.cookies.items())
     except httpx.HTTPError as error:
         result["failure"] = f"page: {type(error).__name__}"
@@ -165,22 +181,31 @@ async def artist_turns(number: int, base_url: str, start_at: float, think: tuple
     result["page"], result["chat_id"] = time.time() - started, chat_id.group(1)
     csrf = csrf.group(1) if csrf else ""
     started = time.time()
-    try:
-        socket = await connect(f"{base_url.replace('http://', 'ws://')}/ws/chat/{result['chat_id']}/",
-                               origin=base_url, additional_headers={"Cookie": cookie, **headers},
-                               open_timeout=CONNECT_TIMEOUT, ping_interval=None, max_size=None, proxy=None)
-    except (OSError, TimeoutError, WebSocketException) as error:
-        result["failure"] = f"handshake: {type(error).__name__}"
+    for attempt in range(SHED_RETRIES):
+        try:
+            socket = await connect(f"{base_url.replace('http://', 'ws://')}/ws/chat/{result['chat_id']}/",
+                                   origin=base_url, additional_headers={"Cookie": cookie, **headers},
+                                   open_timeout=CONNECT_TIMEOUT, ping_interval=None, max_size=None, proxy=None)
+        except (OSError, TimeoutError, WebSocketException) as error:
+            result["failure"] = f"handshake: {type(error).__name__}"
+            return result, None
+        try:
+            state = await asyncio.wait_for(socket.recv(), CONNECT_TIMEOUT)
+        except (TimeoutError, ConnectionClosed) as error:
+            result["failure"] = f"handshake: {type(error).__name__} {socket.close_code or ''}".strip()
+            return result, socket
+        if 'id="progress"' in state:
+            break
+        await socket.wait_closed()
+        if socket.close_reason != "overloaded":  # refused with a reason, then closed
+            reason = ERROR_SHOWN.search(state)
+            result["failure"] = f"handshake: refused ({html.unescape(reason.group(1)).strip() if reason else state[:80]})"
+            return result, socket
+        result["shed"]["socket"] += 1
+        await asyncio.sleep(pace.uniform(0, min(30.0, 2.0 ** attempt)))  # static/js/chat.js's backoff
+    else:
+        result["failure"] = "handshake: still turned away"
         return result, None
-    try:
-        state = await asyncio.wait_for(socket.recv(), CONNECT_TIMEOUT)
-    except (TimeoutError, ConnectionClosed) as error:
-        result["failure"] = f"handshake: {type(error).__name__} {socket.close_code or ''}".strip()
-        return result, socket
-    if 'id="progress"' not in state:  # refused with a reason, then closed
-        reason = ERROR_SHOWN.search(state)
-        result["failure"] = f"handshake: refused ({html.unescape(reason.group(1)).strip() if reason else state[:80]})"
-        return result, socket
     result["handshake"] = time.time() - started
     for step, text in enumerate(ANSWERS, start=1):
         if step > 1:
@@ -434,6 +459,11 @@ def error_lines(results: list[dict]) -> list[str]:
              f"discarded mid-way {discarded}"]
     for what, count in [*failures.most_common(), *closes.most_common(), *turn_errors.most_common()]:
         lines.append(f"    {count} × {what}")
+    shed = sum((r["shed"] for r in results), Counter())
+    if shed:
+        lines.append(f"  turned away by a busy server (load shedding), then back as a browser comes back: "
+                     f"{shed['page']} page loads (503), {shed['socket']} sockets (1013), "
+                     f"{sum(1 for r in results if r['shed'])} artists")
     return lines
 
 

@@ -7,17 +7,17 @@ import logging
 from asgiref.sync import sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
-from django.http import HttpRequest
 from django.utils.translation import get_language_from_request
 
 from chat import conversation, rendering, throttle
 from chat.db import in_database_pool
 from chat.groups import group_name
+from resilience import overload
 from resilience.degradation import BROADCAST_GROUP, Level, degradation_current
 from chat.frames import CommandKind, FrameError, command_from_frame
 from chat.selectors import OWNED_SESSIONS_KEY, SessionNotOwned, SessionUnknown, chat_session_get_owned, new_chat_id
 from chat.services import InvalidAction
-from presskit.clients import client_of_scope
+from presskit.clients import client_of_scope, request_of_scope
 
 logger = logging.getLogger(__name__)
 
@@ -84,15 +84,6 @@ class SocketSink:
         await self._send(html)
 
 
-def _handshake_request(scope: dict) -> HttpRequest:
-    """The handshake's cookies and Accept-Language as a request, for Django's own readers of
-    them: the signed NEW_CHAT_COOKIE, and the language LocaleMiddleware chose for the page."""
-    request = HttpRequest()
-    request.COOKIES = scope.get("cookies", {})
-    request.META["HTTP_ACCEPT_LANGUAGE"] = dict(scope.get("headers", ())).get(b"accept-language", b"").decode("latin-1")
-    return request
-
-
 class NoSuchSocketConsumer(AsyncWebsocketConsumer):
     """A socket path we do not serve: accepted, then closed as an unknown chat."""
 
@@ -111,6 +102,10 @@ class ChatConsumer(AsyncWebsocketConsumer):
         await self.accept()
         session_id = self.scope["url_route"]["kwargs"]["session_id"]
         self.client = client_of_scope(self.scope)
+        self.language = get_language_from_request(request_of_scope(self.scope))  # the chat's, once read
+        if overload.shedding("socket"):  # this process is swamped: the page retries 1013 by itself
+            await self._refuse("overloaded", CLOSE_TRY_AGAIN_LATER)
+            return
         if not await throttle.socket_open(self.client, self.channel_name):
             # The page retries 1013 with a growing backoff: a tab closed elsewhere frees a place.
             await self._refuse("too_many_sockets", CLOSE_TRY_AGAIN_LATER)
@@ -135,9 +130,8 @@ class ChatConsumer(AsyncWebsocketConsumer):
 
     def _owned_session(self, session_id: str):
         owned = self.scope["session"].get(OWNED_SESSIONS_KEY, []) if "session" in self.scope else []
-        handshake = _handshake_request(self.scope)
-        return chat_session_get_owned(session_id=session_id, owned_ids=owned, new_id=new_chat_id(handshake),
-                                      language=get_language_from_request(handshake))
+        return chat_session_get_owned(session_id=session_id, owned_ids=owned,
+                                      new_id=new_chat_id(request_of_scope(self.scope)), language=self.language)
 
     async def _refuse(self, code: str, close_code: int) -> None:
         await self.send(text_data=rendering.render_error(code, self.language))

@@ -196,6 +196,10 @@ CATALOGUE = Catalogue(
         "binary": "I can only read text messages.",
         "too_large": "Your message is too long. Please shorten it and send it again.",
         "too_fast": "Slow down a little, please: wait a few seconds and send it again. Your message is still in the box.",
+        "overloaded": (
+            "Lots of artists are connected right now. What you have written is saved: this tab will connect by "
+            "itself in a moment."
+        ),
         "too_many_sockets": (
             "You have too many ÍTERA tabs open at once. Close one: this one will connect by itself as soon as it can."
         ),

@@ -187,6 +187,10 @@ CATALOGUE = Catalogue(
         "binary": "Solo puedo leer mensajes de texto.",
         "too_large": "Tu mensaje es demasiado largo. Resúmelo un poco y vuelve a enviarlo.",
         "too_fast": "Más despacio, por favor: espera unos segundos y vuelve a enviarlo. Tu mensaje sigue en la caja.",
+        "overloaded": (
+            "Hay mucha gente conectada ahora mismo. Lo que has escrito está guardado: esta pestaña se conectará sola "
+            "en un momento."
+        ),
         "too_many_sockets": (
             "Tienes demasiadas pestañas de ÍTERA abiertas a la vez. Cierra alguna: esta se conectará sola en cuanto pueda."
         ),

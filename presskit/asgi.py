@@ -14,13 +14,14 @@ from chat.routing import websocket_urlpatterns  # noqa: E402
 from presskit.body_limit import RequestBodyLimit  # noqa: E402
 from presskit.daphne_patches import daphne_form_parsing_off, daphne_websocket_close_codes_on  # noqa: E402
 from presskit.origins import WebsocketOriginValidator  # noqa: E402
+from presskit.shedding import ShedNewChats  # noqa: E402
 
 daphne_form_parsing_off()
 daphne_websocket_close_codes_on()
 
 application = ProtocolTypeRouter(
     {
-        "http": RequestBodyLimit(django_asgi_app),
+        "http": ShedNewChats(RequestBodyLimit(django_asgi_app)),
         "websocket": WebsocketOriginValidator(AuthMiddlewareStack(URLRouter(websocket_urlpatterns))),
     }
 )

@@ -25,6 +25,15 @@ def client_of_scope(scope: dict) -> str:
     return _client((scope.get("client") or (None,))[0], value)
 
 
+def request_of_scope(scope: dict) -> HttpRequest:
+    """An ASGI scope's cookies (as Channels parsed them) and Accept-Language as a request, for
+    Django's own readers of them (signed cookies, the language LocaleMiddleware would choose)."""
+    request = HttpRequest()
+    request.COOKIES = scope.get("cookies", {})
+    request.META["HTTP_ACCEPT_LANGUAGE"] = dict(scope.get("headers", ())).get(b"accept-language", b"").decode("latin-1")
+    return request
+
+
 def _address(text: str | None) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
     try:
         return ipaddress.ip_address((text or "").strip())

@@ -502,6 +502,13 @@ CHAT_TURN_LIMITS = _rate_limits(env("CHAT_TURN_LIMITS", default="5/10seconds;20/
 # network is one client, hence room for many artists.
 CLIENT_CHATS_LIMIT = _rate_limits(env("CLIENT_CHATS_LIMIT", default="60/hour"))
 CLIENT_SOCKETS_MAX = env.int("CLIENT_SOCKETS_MAX", default=30)  # chat sockets open at once per client
+# Load shedding (resilience.overload): when this process's event loop runs LOAD_SHED_LAG_MS late
+# (smoothed, timed every LOAD_SHED_SAMPLE_SECONDS), new chats are refused politely — the chat page
+# answers 503 with Retry-After: LOAD_SHED_RETRY_AFTER, a new socket closes with 1013 — while the
+# chats already open go on. 0 turns it off.
+LOAD_SHED_LAG_MS = env.float("LOAD_SHED_LAG_MS", default=500.0)
+LOAD_SHED_SAMPLE_SECONDS = env.float("LOAD_SHED_SAMPLE_SECONDS", default=0.1)
+LOAD_SHED_RETRY_AFTER = env.int("LOAD_SHED_RETRY_AFTER", default=10)
 # The header a proxy we run puts the client's address in (deploy/nginx.conf: X-Real-IP), believed
 # only from the proxies' own addresses (CIDRs): anyone can send the header. Empty: REMOTE_ADDR.
 CLIENT_IP_HEADER = env("CLIENT_IP_HEADER", default="")

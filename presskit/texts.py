@@ -1,5 +1,5 @@
-"""The public page's, the PDF's and the 404's words, by language (the presskit's own: a booker
-reads them, not the artist in the chat)."""
+"""The words of the pages outside the chat, by language: the public page's, the PDF's and the
+404's (a booker reads them), and the busy page's (the load-shedding 503)."""
 from __future__ import annotations
 
 import datetime
@@ -42,6 +42,9 @@ PUBLIC_TEXTS: dict[str, dict[str, str]] = {
         "not_found_text": "El enlace puede estar mal escrito, o el artista ha retirado su página. "
                           "Pídele el enlace nuevo o escríbele directamente.",
         "not_found_home": "Crea tu propio presskit",
+        "busy_title": "Hay mucha gente creando su presskit ahora mismo",
+        "busy_text": "Vuelve en un momento: esta página lo intentará sola en {seconds} segundos. "
+                     "Lo que ya hayas escrito sigue guardado.",
         "language_switch": "Esta página en español",
         "sounds_like": "Suena a",
         "shows": "Próximas fechas",
@@ -92,6 +95,9 @@ PUBLIC_TEXTS: dict[str, dict[str, str]] = {
         "not_found_text": "The link may be mistyped, or the artist has taken the page down. "
                           "Ask them for the new link or write to them directly.",
         "not_found_home": "Make your own presskit",
+        "busy_title": "Lots of artists are making their presskit right now",
+        "busy_text": "Come back in a moment: this page will try again by itself in {seconds} seconds. "
+                     "Whatever you have written is still saved.",
         "language_switch": "This page in English",
         "sounds_like": "Sounds like",
         "shows": "Upcoming dates",

@@ -2,8 +2,10 @@
 and on the database named by DATABASE_URL (SQLite by default). A missing service fails the run."""
 from __future__ import annotations
 
+import asyncio
 import json
 import re
+import time
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from html import unescape
@@ -45,11 +47,30 @@ def instant_template_replies(settings) -> None:
 @pytest.fixture(autouse=True)
 def no_chat_limits(settings) -> None:
     """A test answers faster than any artist and starts many chats from 127.0.0.1: the limits
-    are off, except in tests/security/test_chat_limits.py, which sets its own (servers started
-    by a test get the same: tests.servers.server_environment)."""
+    and load shedding are off, except in tests/security/test_chat_limits.py and the shedding
+    tests, which set their own (servers started by a test get the same:
+    tests.servers.server_environment)."""
     settings.CHAT_TURN_LIMITS = ""
     settings.CLIENT_CHATS_LIMIT = ""
     settings.CLIENT_SOCKETS_MAX = 1_000_000
+    settings.LOAD_SHED_LAG_MS = 0  # a busy CI machine is not an overloaded server (see shedding_on)
+
+
+@pytest.fixture
+def shedding_on(settings) -> None:
+    """Load shedding as in production, on a smaller scale: past 30 ms of lag, timed every 10 ms
+    (so that swamp() sheds while the loop still serves the chats already open)."""
+    settings.LOAD_SHED_LAG_MS = 30
+    settings.LOAD_SHED_SAMPLE_SECONDS = 0.01
+
+
+async def swamp(seconds: float) -> None:
+    """Block the event loop in 60 ms stretches, as CPU-bound work would, letting everything else
+    in the loop (its timers, other requests) run between them."""
+    until = time.monotonic() + seconds
+    while time.monotonic() < until:
+        time.sleep(0.06)
+        await asyncio.sleep(0)
 
 
 @dataclass(frozen=True)

@@ -144,6 +144,7 @@ def server_environment(**overrides: str) -> dict[str, str]:
     env = dict(os.environ)
     env.update({"CHAT_TEMPLATE_TOKEN_DELAY": "0", "PYTHONUNBUFFERED": "1",
                 # As in-process tests (tests/conftest.py, no_chat_limits): a test is not an artist.
-                "CHAT_TURN_LIMITS": "", "CLIENT_CHATS_LIMIT": "", "CLIENT_SOCKETS_MAX": "1000000"})
+                "CHAT_TURN_LIMITS": "", "CLIENT_CHATS_LIMIT": "", "CLIENT_SOCKETS_MAX": "1000000",
+                "LOAD_SHED_LAG_MS": "0"})
     env.update(overrides)
     return env

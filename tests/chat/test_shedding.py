@@ -1,0 +1,76 @@
+"""Load shedding through the doors artists use: while a process's event loop runs late, the chat
+page answers "vuelve en un momento" and a new socket is told to wait, while the chats already open
+go on; once the loop is on time again, everything is welcome."""
+import asyncio
+from contextlib import asynccontextmanager
+
+import pytest
+from channels.testing import HttpCommunicator
+
+from presskit.asgi import application
+from resilience import overload
+from tests.conftest import HOST, answer, error_text, message_texts, swamp
+
+pytestmark = pytest.mark.asyncio
+
+
+async def get(path: str, method: str = "GET", **headers: str) -> dict:
+    communicator = HttpCommunicator(application, method, path, headers=[
+        (b"host", HOST), *((name.replace("_", "-").encode(), value.encode()) for name, value in headers.items())])
+    return await communicator.get_response(timeout=10)
+
+
+def header(response: dict, name: bytes) -> str:
+    return dict(response["headers"]).get(name, b"").decode()
+
+
+@asynccontextmanager
+async def swamped():
+    """The loop kept late (as by CPU-bound work) until the block ends; yields once shedding."""
+    load = asyncio.create_task(swamp(60))
+    try:
+        async with asyncio.timeout(5):
+            while not overload.shedding("probe"):
+                await asyncio.sleep(0.01)
+        yield
+    finally:
+        load.cancel()
+
+
+async def test_a_swamped_process_turns_new_chats_away_politely_while_open_ones_go_on(shedding_on, artist,
+                                                                                     other_artist, open_chat, connect):
+    chat = await open_chat(artist)
+    async with swamped():
+        page = await get("/", accept_language="es-ES,es;q=0.9")
+        assert page["status"] == 503
+        assert header(page, b"retry-after") == "10"
+        assert header(page, b"cache-control") == "no-store"
+        assert "default-src 'none'" in header(page, b"content-security-policy")
+        body = page["body"].decode()
+        assert '<html lang="es">' in body and "Hay mucha gente creando su presskit ahora mismo" in body
+        assert '<meta http-equiv="refresh" content="10">' in body and "en 10 segundos" in body
+
+        english = await get("/", accept_language="en-GB,en;q=0.8")
+        assert "Lots of artists are making their presskit right now" in english["body"].decode()
+        head = await get("/", method="HEAD")
+        assert head["status"] == 503 and head["body"] == b""
+
+        # What is not a new chat passes: health checks, the admin, the public pages, static files.
+        assert (await get("/healthz"))["status"] == 200
+        assert (await get("/admin/login/"))["status"] == 200
+        assert (await get("/p/nadie-publico/"))["status"] == 404
+
+        refused, connected, _ = await connect(other_artist)
+        assert error_text(await refused.receive_from(10)).startswith("Hay mucha gente conectada ahora mismo")
+        assert (await refused.receive_output(10)) == {"type": "websocket.close", "code": 1013, "reason": "overloaded"}
+
+        frames = await answer(chat, "Luna Roja")  # the chat already open is served
+        assert not any(error_text(frame) for frame in frames)
+        assert "Luna Roja" in " ".join(text for frame in frames for text in message_texts(frame))
+
+    async with asyncio.timeout(5):  # the loop on time again: the page and the socket are back
+        while overload.shedding("probe"):
+            await asyncio.sleep(0.01)
+    assert (await get("/"))["status"] == 200
+    again, _, _ = await connect(other_artist)
+    assert 'id="progress"' in await again.receive_from(5)
