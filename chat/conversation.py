@@ -21,7 +21,7 @@ from chat.frames import PRESSKIT_ACTIONS, Command, CommandKind
 from chat.groups import group_publish
 from chat.kept import pending_answer_keep
 from chat.pending import pending_answers_replay_chat
-from chat.providers.base import ReplySink
+from chat.providers.base import ReplyRequest, ReplySink
 from chat.turn_log import TurnLog, turn_log_write
 from presskit.integrations import integrations_sync
 from resilience.degradation import DegradationState, Level, degradation_current, request_evaluation
@@ -190,20 +190,28 @@ async def command_handle(*, session_id: str, command: Command, sink: TurnSink, o
     finally:
         if echo is not None:
             await echo  # before any later fragment, so every tab shows the turn in order
-    message = await in_database_pool(services.reply_record)(
-        session_id=session_id, request=turn.request, reply=reply
-    )
     _log_ai_requests_later(log, reply)
-    if bios.finishes_presskit(turn.request):  # the bio ends this turn; then the integrations
-        await _publish(session_id, rendering.render_reply_then_typing(message, turn.session.language), sink, origin)
-        message = await bios.bio_after_answers(session_id=session_id, version=services.finish_version(turn.message),
-                                               ai_allowed=ai_allowed)
-        _in_background(sync_to_async(_integrations_sync_closing, thread_sensitive=False)(
-            presskit_id=str(turn.session.presskit_id), version=services.finish_version(turn.message)),
-            f"integrations of presskit {turn.session.presskit_id}")
+    if not bios.finishes_presskit(turn.request):
+        html = await in_database_pool(_record_then_render)(session_id, turn.request, reply, state.level)
+        await _publish(session_id, html, sink, origin)
+        return ""
+    # The last answer: the reply, then the bio ends this turn; then the integrations.
+    message = await in_database_pool(services.reply_record)(session_id=session_id, request=turn.request, reply=reply)
+    await _publish(session_id, rendering.render_reply_then_typing(message, turn.session.language), sink, origin)
+    message = await bios.bio_after_answers(session_id=session_id, version=services.finish_version(turn.message),
+                                           ai_allowed=ai_allowed)
+    _in_background(sync_to_async(_integrations_sync_closing, thread_sensitive=False)(
+        presskit_id=str(turn.session.presskit_id), version=services.finish_version(turn.message)),
+        f"integrations of presskit {turn.session.presskit_id}")
     html = await in_database_pool(rendering.render_turn_done)(session_id, message, state.level)
     await _publish(session_id, html, sink, origin)
     return ""
+
+
+def _record_then_render(session_id: str, request: ReplyRequest, reply: Reply, level: Level) -> str:
+    """The reply stored and the turn's last fragment rendered in one database call (one thread hop)."""
+    message = services.reply_record(session_id=session_id, request=request, reply=reply)
+    return rendering.render_turn_done(session_id, message, level)
 
 
 _background: set[asyncio.Task] = set()

@@ -346,7 +346,6 @@ def reply_record(*, session_id: str, request: ReplyRequest, reply: Reply) -> Cha
     )
 
 
-
 @dataclass(frozen=True)
 class PresskitActionDone:
     """What publish, unpublish, (un)listing or a new edit link did: the assistant's word on it,
