@@ -192,7 +192,9 @@ async def command_handle(*, session_id: str, command: Command, sink: TurnSink, o
             await echo  # before any later fragment, so every tab shows the turn in order
     _log_ai_requests_later(log, reply)
     if not bios.finishes_presskit(turn.request):
-        html = await in_database_pool(_record_then_render)(session_id, turn.request, reply, state.level)
+        # A restart may take a finished presskit back to its first step: the whole panel then.
+        html = await in_database_pool(_record_then_render)(session_id, turn.request, reply, state.level,
+                                                           steps_only=command.kind is not CommandKind.RESTART)
         await _publish(session_id, html, sink, origin)
         return ""
     # The last answer: the reply, then the bio ends this turn; then the integrations.
@@ -208,10 +210,11 @@ async def command_handle(*, session_id: str, command: Command, sink: TurnSink, o
     return ""
 
 
-def _record_then_render(session_id: str, request: ReplyRequest, reply: Reply, level: Level) -> str:
+def _record_then_render(session_id: str, request: ReplyRequest, reply: Reply, level: Level, *,
+                        steps_only: bool) -> str:
     """The reply stored and the turn's last fragment rendered in one database call (one thread hop)."""
     message = services.reply_record(session_id=session_id, request=request, reply=reply)
-    return rendering.render_turn_done(session_id, message, level)
+    return rendering.render_turn_done(session_id, message, level, steps_only=steps_only)
 
 
 _background: set[asyncio.Task] = set()

@@ -39,7 +39,9 @@ from resilience.queue import job_waiting_exists
 logger = logging.getLogger(__name__)
 
 
-def chat_context(session: ChatSession, *, with_messages: bool, level: Level) -> dict[str, Any]:
+def chat_context(session: ChatSession, *, with_messages: bool, level: Level, with_panel: bool = True) -> dict[str, Any]:
+    """What the chat's templates show; `with_panel=False` leaves out the draft panel's own parts
+    (photos, sections, publishing): for a fragment that swaps only its steps."""
     catalogue = catalogue_for(session.language)
     presskit = session.presskit
     in_question = session.step_in_question
@@ -93,6 +95,8 @@ def chat_context(session: ChatSession, *, with_messages: bool, level: Level) -> 
         if session.editing_step
         else "",
     }
+    if not with_panel:
+        return context
     context["photo_panel"] = _photos_context(presskit, catalogue)
     if session.is_complete and not session._state.adding:
         context.update(_sections_context(session, catalogue))
@@ -204,11 +208,17 @@ def render_reply_then_typing(message: ChatMessage, language: str) -> str:
     return _render("reply_then_typing.html", {"t": catalogue_for(language).ui, "message": message})
 
 
-def render_turn_done(session_id: str, message: ChatMessage | None, level: Level) -> str:
+def render_turn_done(session_id: str, message: ChatMessage | None, level: Level, *, steps_only: bool = False) -> str:
     """The finished reply with the state the session is in *now* (another tab may have moved it
-    while the reply streamed): progress, draft, hint, suggestions, and the service mode."""
+    while the reply streamed): progress, draft, hint, suggestions, and the service mode.
+    `steps_only`: the turn changed no more of the draft panel than its steps (an answer or an edit
+    during the seven steps): while the presskit is still unfinished, only the panel's summary,
+    steps and restart button are sent (the photos, sections and publishing parts, the costliest
+    to render, change by their own fragments); once it is finished, the whole panel."""
     session = ChatSession.objects.select_related("presskit").get(pk=session_id)
-    return _render("turn_done.html", {**chat_context(session, with_messages=False, level=level), "message": message})
+    steps_only = steps_only and not session.is_complete
+    context = chat_context(session, with_messages=False, level=level, with_panel=not steps_only)
+    return _render("turn_done.html", {**context, "message": message, "steps_only": steps_only})
 
 
 def render_draft(session: ChatSession, level: Level) -> str:

@@ -72,6 +72,11 @@ def test_an_artist_chats_edits_and_stays_safe_in_a_real_browser(server_env, page
         send(page, "Luna Llena")
         expect(page.locator("#draft")).to_contain_text("Luna Llena")
         expect(page.locator("#progress")).to_contain_text("Paso 5 de 7")
+        # The turn swapped the panel's steps, not the panel: it stays open, its summary and
+        # restart button are current.
+        expect(page.locator("#draft-panel")).to_have_attribute("open", "")
+        expect(page.locator("#draft-panel > summary")).to_have_text("Tu presskit · 4 de 7")
+        expect(page.get_by_role("button", name="Empezar de nuevo")).to_be_visible()
         shoot(page, "chat-after-edit")
 
         page.reload()
