@@ -11,7 +11,7 @@ Its socket stays open until every artist is done. Artists start spread over `--r
 round-robin over `--daphnes` Daphne processes started here; each is its own client (X-Real-IP
 from a trusted proxy, as behind deploy/nginx.conf), so the per-client limits apply as in
 production. The generator is one asyncio process per `--workers`. No Celery worker runs. An
-artist a busy server turns away (load shedding: the 503 page, a socket closed with 1013
+artist a busy server turns away (load shedding: the 503 page, a socket closed with 4013
 "overloaded") comes back as a browser does (after Retry-After; the page's reconnect backoff) and
 is counted as turned away, not as failed.
 
@@ -89,6 +89,7 @@ SERVER_ENVIRONMENT = {"LOG_LEVEL": "WARNING", "PYTHONUNBUFFERED": "1", "CLIENT_I
 TURN_TIMEOUT = 60.0  # seconds an answer may wait for its turn to end
 CONNECT_TIMEOUT = 30.0
 SHED_RETRIES = 12  # times a browser comes back after a busy server turned it away
+CLOSE_TRY_AGAIN_LATER = 4013  # chat.consumers (Daphne passes no close reason: the chat's fragment says why)
 PROFILE_RATE = 100  # py-spy samples per second
 FLOOR_WORDS = 19  # bench/channels_floor.py: its 20 frames per message, the last one ending the turn
 
@@ -159,7 +160,7 @@ async def artist_turns(number: int, base_url: str, start_at: float, think: tuple
                        tls: ssl.SSLContext) -> tuple[dict, ClientConnection | None]:
     """The artist's page, socket and seven answers; its socket is returned, still open unless the
     server closed it (None if there is none). Turned away by a busy server (a 503 page, a socket
-    closed with 1013 "overloaded"), it comes back as the browser would: counted in `shed`."""
+    closed with 4013 "overloaded"), it comes back as the browser would: counted in `shed`."""
     result = {"number": number, "base_url": base_url, "chat_id": None, "failure": None, "closed": None,
               "page": None, "handshake": None, "turns": [], "shed": Counter()}
     pace = random.Random(number)
@@ -197,7 +198,7 @@ async def artist_turns(number: int, base_url: str, start_at: float, think: tuple
         if 'id="progress"' in state:
             break
         await socket.wait_closed()
-        if socket.close_reason != "overloaded":  # refused with a reason, then closed
+        if socket.close_code != CLOSE_TRY_AGAIN_LATER:  # refused for good, with a reason
             reason = ERROR_SHOWN.search(state)
             result["failure"] = f"handshake: refused ({html.unescape(reason.group(1)).strip() if reason else state[:80]})"
             return result, socket
@@ -462,7 +463,7 @@ def error_lines(results: list[dict]) -> list[str]:
     shed = sum((r["shed"] for r in results), Counter())
     if shed:
         lines.append(f"  turned away by a busy server (load shedding), then back as a browser comes back: "
-                     f"{shed['page']} page loads (503), {shed['socket']} sockets (1013), "
+                     f"{shed['page']} page loads (503), {shed['socket']} sockets (4013), "
                      f"{sum(1 for r in results if r['shed'])} artists")
     return lines
 

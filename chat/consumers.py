@@ -9,9 +9,8 @@ from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
 from django.utils.translation import get_language_from_request
 
-from chat import conversation, rendering, throttle
+from chat import conversation, groups, rendering, throttle
 from chat.db import in_database_pool
-from chat.groups import group_name
 from resilience import overload
 from resilience.degradation import BROADCAST_GROUP, Level, degradation_current
 from chat.frames import CommandKind, FrameError, command_from_frame
@@ -22,10 +21,11 @@ from presskit.clients import client_of_scope, request_of_scope
 logger = logging.getLogger(__name__)
 
 # Close codes for refused sockets (4000-4999 are the application's). The browser does not
-# reconnect after them: the page explains and offers a reload.
+# reconnect after 4403/4404: the page explains and offers a reload. After 4013, "try again later"
+# (the standard 1013 is one Daphne's autobahn refuses to send), it reconnects with its backoff.
 CLOSE_SESSION_UNKNOWN = 4404
 CLOSE_SESSION_NOT_OWNED = 4403
-CLOSE_TRY_AGAIN_LATER = 1013
+CLOSE_TRY_AGAIN_LATER = 4013
 STILL_HERE_AFTER = 1.5  # seconds a typing bubble waits for its first word before the calm line
 # Seconds a closed socket may spend leaving its groups and its client's count: well within
 # Daphne's application_close_timeout (10 s), after which it kills the consumer and says so.
@@ -95,7 +95,7 @@ class NoSuchSocketConsumer(AsyncWebsocketConsumer):
 class ChatConsumer(AsyncWebsocketConsumer):
     session_id: str | None = None
     language: str = settings.LANGUAGE_CODE
-    counted: asyncio.Task | None = None  # renews this socket's place among its client's open ones
+    counted: asyncio.Task | None = None  # renews this socket's place among its client's and chat's open ones
 
     async def connect(self) -> None:
         # Accept, then close with a reason: a refused handshake makes browsers retry in a loop.
@@ -103,20 +103,21 @@ class ChatConsumer(AsyncWebsocketConsumer):
         session_id = self.scope["url_route"]["kwargs"]["session_id"]
         self.client = client_of_scope(self.scope)
         self.language = get_language_from_request(request_of_scope(self.scope))  # the chat's, once read
-        if overload.shedding("socket"):  # this process is swamped: the page retries 1013 by itself
+        if overload.shedding("socket"):  # this process is swamped: the page retries 4013 by itself
             await self._refuse("overloaded", CLOSE_TRY_AGAIN_LATER)
             return
         if not await throttle.socket_open(self.client, self.channel_name):
-            # The page retries 1013 with a growing backoff: a tab closed elsewhere frees a place.
+            # The page retries 4013 with a growing backoff: a tab closed elsewhere frees a place.
             await self._refuse("too_many_sockets", CLOSE_TRY_AGAIN_LATER)
             return
-        self.counted = asyncio.create_task(throttle.socket_kept_counted(self.client, self.channel_name))
+        self.counted = asyncio.create_task(self._kept_counted())
         try:
             session = await in_database_pool(self._owned_session)(session_id)
             state = await sync_to_async(degradation_current, thread_sensitive=False)()
             self.session_id = str(session.pk)
             self.language = session.language
-            await self.channel_layer.group_add(group_name(self.session_id), self.channel_name)
+            await self.channel_layer.group_add(groups.group_name(self.session_id), self.channel_name)
+            await groups.tab_open(self.session_id, self.channel_name)  # in the group first, then listed
             await self.channel_layer.group_add(BROADCAST_GROUP, self.channel_name)
             await self.send(text_data=await in_database_pool(rendering.render_state)(session, state.level))
         except SessionUnknown:
@@ -133,6 +134,15 @@ class ChatConsumer(AsyncWebsocketConsumer):
         return chat_session_get_owned(session_id=session_id, owned_ids=owned,
                                       new_id=new_chat_id(request_of_scope(self.scope)), language=self.language)
 
+    async def _kept_counted(self) -> None:
+        """While the socket is open, its entries among its client's sockets and its chat's tabs
+        are renewed (a process that dies leaves entries that expire)."""
+        while True:
+            await asyncio.sleep(throttle.SOCKET_COUNT_REFRESH)
+            await throttle.socket_open(self.client, self.channel_name)
+            if self.session_id:
+                await groups.tab_open(self.session_id, self.channel_name)
+
     async def _refuse(self, code: str, close_code: int) -> None:
         await self.send(text_data=rendering.render_error(code, self.language))
         await self.close(code=close_code, reason=code)
@@ -145,7 +155,8 @@ class ChatConsumer(AsyncWebsocketConsumer):
                 if self.counted is not None:
                     await throttle.socket_closed(self.client, self.channel_name)
                 if self.session_id:
-                    await self.channel_layer.group_discard(group_name(self.session_id), self.channel_name)
+                    await groups.tab_closed(self.session_id, self.channel_name)
+                    await self.channel_layer.group_discard(groups.group_name(self.session_id), self.channel_name)
                     await self.channel_layer.group_discard(BROADCAST_GROUP, self.channel_name)
         except TimeoutError:
             logger.info("closed socket's cleanup left to expire (chat %s): Redis too slow", self.session_id)

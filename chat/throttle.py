@@ -6,9 +6,9 @@ every Daphne process counts together.
   over any of them is refused with "más despacio", counted in none, and nothing is stored.
 - Chats one client creates: CLIENT_CHATS_LIMIT (a page load without a chat makes one).
 - Sockets one client holds open: CLIENT_SOCKETS_MAX, a sorted set of open sockets per client.
-  An open socket renews its entry every SOCKET_COUNT_REFRESH seconds; an entry not renewed
-  expires after SOCKET_ENTRY_TTL, so the sockets of a process that died or restarted stop
-  counting within minutes.
+  An open socket renews its entry every SOCKET_COUNT_REFRESH seconds (chat.consumers); an entry
+  not renewed expires after SOCKET_ENTRY_TTL, so the sockets of a process that died or
+  restarted stop counting within minutes.
 
 A client is its address (presskit.clients: REMOTE_ADDR, or the address a trusted proxy names;
 an IPv6 client is its /64). Without Redis nothing is refused: a limit
@@ -31,7 +31,7 @@ from limits.errors import StorageError
 from limits.storage import RedisStorage
 from limits.strategies import MovingWindowRateLimiter
 
-from presskit.async_redis import waiting_pool
+from presskit.async_redis import loop_client, waiting_pool
 
 logger = logging.getLogger(__name__)
 
@@ -59,7 +59,6 @@ def _items(spec: str) -> tuple[RateLimitItem, ...]:
 # One client (and pool) per process, and for asyncio one per event loop (an asyncio connection
 # belongs to the loop that opened it); those of closed loops are dropped.
 _async_limiters: dict[asyncio.AbstractEventLoop, dict[tuple[str, str], AsyncMovingWindow]] = {}
-_async_clients: dict[asyncio.AbstractEventLoop, dict[str, redis.asyncio.Redis]] = {}
 _sync_limiters: dict[tuple[str, str], MovingWindowRateLimiter] = {}
 
 
@@ -128,11 +127,9 @@ return 0
 """
 
 
-def _async_redis() -> redis.asyncio.Redis:
-    per_loop = _of_this_loop(_async_clients)
-    if settings.REDIS_URL not in per_loop:
-        per_loop[settings.REDIS_URL] = redis.asyncio.Redis(connection_pool=waiting_pool(settings.REDIS_URL, **_options()))
-    return per_loop[settings.REDIS_URL]
+def async_redis() -> redis.asyncio.Redis:
+    """This loop's client for the chat's counts in Redis (their short timeouts: uncounted rather than slow)."""
+    return loop_client(settings.REDIS_URL, **_options())
 
 
 def _sockets_key(client: str) -> str:
@@ -144,7 +141,7 @@ async def socket_open(client: str, socket: str) -> bool:
     CLIENT_SOCKETS_MAX open already."""
     now = time.time()
     try:
-        return bool(await _async_redis().eval(
+        return bool(await async_redis().eval(
             _SOCKET_OPEN, 1, _sockets_key(client), now, now + SOCKET_ENTRY_TTL, socket,
             settings.CLIENT_SOCKETS_MAX, int(SOCKET_ENTRY_TTL * 1000)))
     except REDIS_ERRORS as error:
@@ -152,15 +149,8 @@ async def socket_open(client: str, socket: str) -> bool:
         return True
 
 
-async def socket_kept_counted(client: str, socket: str) -> None:
-    """Renew the socket's entry while it is open (run as a task; cancelled when it closes)."""
-    while True:
-        await asyncio.sleep(SOCKET_COUNT_REFRESH)
-        await socket_open(client, socket)
-
-
 async def socket_closed(client: str, socket: str) -> None:
     try:
-        await _async_redis().zrem(_sockets_key(client), socket)
+        await async_redis().zrem(_sockets_key(client), socket)
     except REDIS_ERRORS as error:  # its entry expires by itself
         logger.warning("closed socket not uncounted (Redis: %s)", type(error).__name__)

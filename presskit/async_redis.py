@@ -5,9 +5,12 @@ raises "Too many connections" past them: a few hundred sockets closing at once, 
 groups, then failed to leave them. A BlockingConnectionPool of REDIS_ASYNC_MAX_CONNECTIONS waits
 up to REDIS_POOL_WAIT seconds for a connection instead. One pool per event loop, as before: an
 asyncio connection belongs to the loop that opened it. Used by the channel layer (the
-CHANNEL_LAYERS backend below) and the chat's limits (chat.throttle).
+CHANNEL_LAYERS backend below), the chat's limits (chat.throttle) and its list of open tabs
+(chat.groups), through loop_client.
 """
 from __future__ import annotations
+
+import asyncio
 
 import redis.asyncio
 from channels_redis.core import RedisChannelLayer
@@ -17,6 +20,21 @@ from django.conf import settings
 def waiting_pool(url: str, **options: object) -> redis.asyncio.BlockingConnectionPool:
     return redis.asyncio.BlockingConnectionPool.from_url(
         url, max_connections=settings.REDIS_ASYNC_MAX_CONNECTIONS, timeout=settings.REDIS_POOL_WAIT, **options)
+
+
+_clients: dict[asyncio.AbstractEventLoop, dict[tuple, redis.asyncio.Redis]] = {}
+
+
+def loop_client(url: str, **options: float) -> redis.asyncio.Redis:
+    """This event loop's client for `url` and `options` (built once per loop, on a waiting pool);
+    those of closed loops are dropped."""
+    for gone in [loop for loop in _clients if loop.is_closed()]:
+        del _clients[gone]
+    per_loop = _clients.setdefault(asyncio.get_running_loop(), {})
+    key = (url, *sorted(options.items()))
+    if key not in per_loop:
+        per_loop[key] = redis.asyncio.Redis(connection_pool=waiting_pool(url, **options))
+    return per_loop[key]
 
 
 class WaitingRedisChannelLayer(RedisChannelLayer):

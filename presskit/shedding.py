@@ -5,7 +5,7 @@ the reader's language (Retry-After, and a refresh after as many seconds, so the 
 by itself) answered here, before Django's middleware, sessions or database do any work for it.
 Everything else passes: the chats already running (their sockets, their form posts), the public
 pages bookers read, the admin staff steer from, health checks and static files. The chat's socket
-handshake sheds in its consumer (1013, with the reason in the chat).
+handshake sheds in its consumer (4013, with the reason in the chat).
 """
 from __future__ import annotations
 

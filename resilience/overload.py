@@ -4,7 +4,7 @@ Every chat a process serves shares its one event loop, so the loop's lag (how la
 is what every artist waits on top of the work itself. A timer fires every LOAD_SHED_SAMPLE_SECONDS
 and measures how late it woke; the lag is smoothed (EWMA) so one slow callback does not flip it.
 Past LOAD_SHED_LAG_MS the process sheds: callers refuse new arrivals politely (a 503 page with
-Retry-After, a socket closed with 1013, which the page retries by itself) while the chats already
+Retry-After, a socket closed with "try again later", which the page retries by itself) while the chats already
 running go on. It stops shedding once the lag is below half the limit (hysteresis: no flapping at
 the edge). Per process and per event loop, in memory: no Redis round trip on the hot path, and a
 process that is fine keeps serving even when its neighbour is swamped. LOAD_SHED_LAG_MS = 0 is off.

@@ -6,6 +6,7 @@
 
   const RETRYABLE_BY_HTMX = [1006, 1011, 1012, 1013]; // htmx-ext-ws reconnects after these itself
   const REFUSED = [4403, 4404]; // the server refused this chat: reconnecting would not help
+  // Any other close (4013 "try again later" among them) is retried here with the backoff.
   // Failed attempts since the server last *answered* (not merely accepted): a server that
   // accepts and then closes must not be retried in a tight loop.
   let retries = 0;

@@ -65,7 +65,7 @@ async def test_a_swamped_process_turns_new_chats_away_politely_while_open_ones_g
 
         refused, connected, _ = await connect(other_artist)
         assert error_text(await refused.receive_from(10)).startswith("Hay mucha gente conectada ahora mismo")
-        assert (await refused.receive_output(10)) == {"type": "websocket.close", "code": 1013, "reason": "overloaded"}
+        assert (await refused.receive_output(10)) == {"type": "websocket.close", "code": 4013, "reason": "overloaded"}
 
         frames = await answer(chat, "Luna Roja")  # the chat already open is served
         assert not any(error_text(frame) for frame in frames)

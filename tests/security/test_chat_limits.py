@@ -11,6 +11,7 @@ from html import unescape
 
 import pytest
 import yaml
+from websockets.exceptions import ConnectionClosed
 from asgiref.sync import sync_to_async
 from django.test import Client
 
@@ -122,7 +123,7 @@ async def test_a_client_with_too_many_sockets_open_is_asked_to_close_one(setting
         opened.append(communicator)
     third, connected, _ = await connect(artists[2])
     assert error_text(await third.receive_from(5)).startswith("Tienes demasiadas pestañas")
-    assert (await third.receive_output(5)) == {"type": "websocket.close", "code": 1013, "reason": "too_many_sockets"}
+    assert (await third.receive_output(5)) == {"type": "websocket.close", "code": 4013, "reason": "too_many_sockets"}
 
     await opened[0].disconnect()  # a tab closed frees its place
     again, connected, _ = await connect(artists[2])
@@ -180,3 +181,26 @@ def test_the_compose_stack_counts_clients_by_the_address_nginx_saw():
     conf = (REPO / "deploy" / "nginx.conf").read_text()
     # Set in every location that reaches Daphne, from the connection (never the client's header).
     assert conf.count("proxy_set_header X-Real-IP $remote_addr;") == conf.count("proxy_pass ") == 2
+
+
+@pytest.mark.subprocess
+def test_through_daphne_a_tab_too_many_is_told_why_and_closed_to_try_again_later(settings):
+    """The reason (in the chat) and the close code reach the browser through Daphne itself: its
+    WebSocket library sends no 1013, and the refusal once died there as an error. (Daphne passes
+    no close reason on: the fragment before the close says why.)"""
+    env = server_environment(DATABASE_URL=database_url_of_test_db(), CLIENT_SOCKETS_MAX="1",
+                             REDIS_KEY_PREFIX=settings.REDIS_KEY_PREFIX)
+    server, base_url = start_daphne(env)
+    try:
+        browser = BrowserLikeClient(base_url)
+        _, chat_id = browser.open_page()
+        with browser.open_socket(chat_id) as first:
+            assert 'id="progress"' in first.recv(timeout=10)
+            with browser.open_socket(chat_id) as second:
+                assert error_text(second.recv(timeout=10)).startswith("Tienes demasiadas pestañas")
+                with pytest.raises(ConnectionClosed):
+                    second.recv(timeout=10)
+                assert second.close_code == 4013
+        assert "Exception inside application" not in server.output
+    finally:
+        server.stop()
