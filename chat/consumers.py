@@ -5,6 +5,7 @@ import asyncio
 import logging
 
 from asgiref.sync import sync_to_async
+from channels.consumer import get_handler_name
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
 from django.utils.translation import get_language_from_request
@@ -96,6 +97,16 @@ class ChatConsumer(AsyncWebsocketConsumer):
     session_id: str | None = None
     language: str = settings.LANGUAGE_CODE
     counted: asyncio.Task | None = None  # renews this socket's place among its client's and chat's open ones
+
+    async def dispatch(self, message: dict) -> None:
+        """Channels' dispatch but for its `aclose_old_connections()` before every event: a hop
+        through Channels' one thread-sensitive thread for each frame, fragment and broadcast, all
+        the process's sockets in one queue (a third of a 5,000-socket broadcast's time). This
+        consumer touches the database only in chat.db's threads, which close their own."""
+        handler = getattr(self, get_handler_name(message), None)
+        if handler is None:
+            raise ValueError(f"No handler for message type {message['type']}")
+        await handler(message)
 
     async def connect(self) -> None:
         # Accept, then close with a reason: a refused handshake makes browsers retry in a loop.

@@ -1,10 +1,13 @@
 """The chat over its WebSocket, through the full ASGI stack on the Redis channel layer."""
 from __future__ import annotations
 
+import asyncio
 import re
+import time
 from html import unescape
 
 import pytest
+from asgiref.sync import sync_to_async
 from channels.layers import get_channel_layer
 from channels_redis.core import RedisChannelLayer
 
@@ -144,6 +147,18 @@ async def test_a_reconnect_resumes_the_same_step_with_the_transcript(artist, con
     assert all(text in texts for text in SEVEN_ANSWERS[:4])
     frames = await answer(again, SEVEN_ANSWERS[4])
     assert "Paso 6 de 7" in frames[-1]
+
+
+async def test_a_turn_never_waits_for_channels_shared_database_thread(artist, open_chat):
+    """Channels' consumers hop through its one thread-sensitive thread before every event; the
+    chat's database work has threads of its own, so that thread busy holds no chat up."""
+    tab = await open_chat(artist)
+    busy = asyncio.create_task(sync_to_async(time.sleep)(8))  # thread_sensitive: Channels' thread
+    await asyncio.sleep(0.1)
+    frames = await answer(tab, "Luna Roja")
+    assert "Paso 2 de 7" in frames[-1]
+    assert not busy.done()
+    await busy
 
 
 async def test_a_second_tab_of_the_same_chat_sees_the_turn(artist, connect):
