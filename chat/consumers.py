@@ -127,9 +127,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
             state = await sync_to_async(degradation_current, thread_sensitive=False)()
             self.session_id = str(session.pk)
             self.language = session.language
-            await self.channel_layer.group_add(groups.group_name(self.session_id), self.channel_name)
-            await groups.tab_open(self.session_id, self.channel_name)  # in the group first, then listed
-            await self.channel_layer.group_add(BROADCAST_GROUP, self.channel_name)
+            await self._groups_joined()
             await self.send(text_data=await in_database_pool(rendering.render_state)(session, state.level))
         except SessionUnknown:
             await self._refuse("session_unknown", CLOSE_SESSION_UNKNOWN)
@@ -146,13 +144,24 @@ class ChatConsumer(AsyncWebsocketConsumer):
                                       new_id=new_chat_id(request_of_scope(self.scope)), language=self.language)
 
     async def _kept_counted(self) -> None:
-        """While the socket is open, its entries among its client's sockets and its chat's tabs
-        are renewed (a process that dies leaves entries that expire)."""
+        """While the socket is open, its entries among its client's sockets, its chat's tabs and
+        in its groups are renewed (a process that dies leaves entries that expire: the groups'
+        after CHANNEL_LAYERS' group_expiry)."""
         while True:
             await asyncio.sleep(throttle.SOCKET_COUNT_REFRESH)
             await throttle.socket_open(self.client, self.channel_name)
             if self.session_id:
-                await groups.tab_open(self.session_id, self.channel_name)
+                try:
+                    await self._groups_joined()
+                except Exception as error:  # noqa: BLE001 - tried again next time, well within the expiry
+                    logger.warning("chat socket's groups not renewed (chat %s): %s", self.session_id,
+                                   type(error).__name__)
+
+    async def _groups_joined(self) -> None:
+        """Join (or renew) the chat's group, its listing among the chat's tabs, and the broadcasts."""
+        await self.channel_layer.group_add(groups.group_name(self.session_id), self.channel_name)
+        await groups.tab_open(self.session_id, self.channel_name)  # in the group first, then listed
+        await self.channel_layer.group_add(BROADCAST_GROUP, self.channel_name)
 
     async def _refuse(self, code: str, close_code: int) -> None:
         await self.send(text_data=rendering.render_error(code, self.language))
@@ -161,14 +170,14 @@ class ChatConsumer(AsyncWebsocketConsumer):
     async def disconnect(self, code: int) -> None:
         if self.counted is not None:
             self.counted.cancel()
-        try:  # bounded: what is not undone here expires by itself (the count, the group entries)
+        cleanup = [throttle.socket_closed(self.client, self.channel_name)] if self.counted is not None else []
+        if self.session_id:
+            cleanup += [groups.tab_closed(self.session_id, self.channel_name),
+                        self.channel_layer.group_discard(groups.group_name(self.session_id), self.channel_name),
+                        self.channel_layer.group_discard(BROADCAST_GROUP, self.channel_name)]
+        try:  # at once, and bounded: what is not undone here expires by itself (counts, group entries)
             async with asyncio.timeout(DISCONNECT_CLEANUP_SECONDS):
-                if self.counted is not None:
-                    await throttle.socket_closed(self.client, self.channel_name)
-                if self.session_id:
-                    await groups.tab_closed(self.session_id, self.channel_name)
-                    await self.channel_layer.group_discard(groups.group_name(self.session_id), self.channel_name)
-                    await self.channel_layer.group_discard(BROADCAST_GROUP, self.channel_name)
+                await asyncio.gather(*cleanup)
         except TimeoutError:
             logger.info("closed socket's cleanup left to expire (chat %s): Redis too slow", self.session_id)
 

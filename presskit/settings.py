@@ -203,6 +203,11 @@ CHANNEL_LAYERS = {
             # Room for bursts of fragments to a busy chat; the default of 100 drops silently.
             "capacity": 1000,
             "expiry": 60,
+            # A group entry not renewed within this many seconds is dropped: open chat sockets renew
+            # theirs every minute (chat.consumers), so the entries of sockets whose cleanup never ran
+            # (a process killed, a close burst past its timeout) stop costing every broadcast within
+            # minutes, not the library's default day.
+            "group_expiry": 300,
         },
     }
 }

@@ -9,6 +9,7 @@ import redis.asyncio
 from channels.layers import get_channel_layer
 
 from chat import groups, throttle
+from resilience.degradation import BROADCAST_EVENT, BROADCAST_GROUP, Level
 from tests.conftest import answer
 
 pytestmark = [pytest.mark.asyncio, pytest.mark.django_db(transaction=True)]
@@ -70,3 +71,20 @@ async def test_when_the_list_cannot_be_read_the_fragments_are_sent_anyway(artist
     monkeypatch.setattr(throttle, "async_redis", lambda: unreachable)
     await answer(tab, "Luna Roja")
     assert "Luna Roja" in (await listener(5))["html"]
+
+
+async def test_an_open_socket_renews_its_groups_and_entries_left_behind_expire(artist, open_chat, monkeypatch):
+    """Group entries live CHANNEL_LAYERS' group_expiry unless renewed: an open socket renews its
+    own; one whose cleanup never ran (a killed process) stops costing every broadcast."""
+    layer = get_channel_layer()
+    monkeypatch.setattr(layer, "group_expiry", 2)
+    monkeypatch.setattr(throttle, "SOCKET_COUNT_REFRESH", 0.3)
+    tab = await open_chat(artist)
+    left_behind = await layer.new_channel()
+    await layer.group_add(BROADCAST_GROUP, left_behind)
+    await asyncio.sleep(2.5)
+    await layer.group_send(BROADCAST_GROUP, {"type": BROADCAST_EVENT, "level": int(Level.DEGRADED), "forced": True,
+                                             "reason": "test"})
+    assert "banner--degraded" in await tab.receive_from(5)
+    with pytest.raises(TimeoutError):
+        await asyncio.wait_for(layer.receive(left_behind), 0.5)
