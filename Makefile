@@ -89,6 +89,7 @@ bench: $(VENV)/.app-installed
 	$(PY) bench/drain.py
 	$(PY) bench/public_page.py
 	$(PY) bench/chat_load.py
+	$(PY) bench/idle_sockets.py
 
 # The fake LLM server (OpenAI and Anthropic APIs with fault injection) on port 8090.
 fake-llm: $(VENV)/.app-installed

@@ -46,8 +46,8 @@ async def tab_open(session_id: str, channel: str) -> None:
 async def tab_closed(session_id: str, channel: str) -> None:
     try:
         await throttle.async_redis().zrem(_tabs_key(session_id), channel)
-    except throttle.REDIS_ERRORS as error:  # its entry expires by itself
-        logger.warning("closed tab not unlisted (chat %s, Redis: %s)", session_id, type(error).__name__)
+    except throttle.REDIS_ERRORS as error:  # its entry expires by itself: nothing for an operator to do
+        logger.info("closed tab not unlisted, left to expire (chat %s, Redis: %s)", session_id, type(error).__name__)
 
 
 async def _has_other_tabs(session_id: str, origin: str | None) -> bool:

@@ -152,5 +152,5 @@ async def socket_open(client: str, socket: str) -> bool:
 async def socket_closed(client: str, socket: str) -> None:
     try:
         await async_redis().zrem(_sockets_key(client), socket)
-    except REDIS_ERRORS as error:  # its entry expires by itself
-        logger.warning("closed socket not uncounted (Redis: %s)", type(error).__name__)
+    except REDIS_ERRORS as error:  # its entry expires by itself: nothing for an operator to do
+        logger.info("closed socket not uncounted, left to expire (Redis: %s)", type(error).__name__)
