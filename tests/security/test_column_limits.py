@@ -58,6 +58,8 @@ async def test_a_poisoned_kept_answer_is_replayed_once_and_the_chat_recovers(art
     await sync_to_async(pending_answer_keep)(session_id=artist.chat_id, text=LONG_EMAIL, language="es")
     assert await sync_to_async(pending_answers_replay_chat)(artist.chat_id) == 1
     assert await sync_to_async(pending_answers_count)(artist.chat_id) == 0  # never replayed again
+    while not await communicator.receive_nothing(1):  # the replay's own fragments reach the open tab first
+        await communicator.receive_from(5)
     frames = await answer(communicator, "booking@lunaroja.com")  # edits and answers work again
     assert "Presskit completo" in frames[-1] and not error_text(frames[-1])
     assert (await ChatSession.objects.aget(pk=artist.chat_id)).is_complete
