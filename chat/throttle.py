@@ -31,7 +31,7 @@ from limits.errors import StorageError
 from limits.storage import RedisStorage
 from limits.strategies import MovingWindowRateLimiter
 
-from presskit.async_redis import loop_client, waiting_pool
+from presskit.async_redis import loop_client, of_this_loop, waiting_pool
 
 logger = logging.getLogger(__name__)
 
@@ -62,14 +62,8 @@ _async_limiters: dict[asyncio.AbstractEventLoop, dict[tuple[str, str], AsyncMovi
 _sync_limiters: dict[tuple[str, str], MovingWindowRateLimiter] = {}
 
 
-def _of_this_loop(clients: dict) -> dict:
-    for gone in [loop for loop in clients if loop.is_closed()]:
-        del clients[gone]
-    return clients.setdefault(asyncio.get_running_loop(), {})
-
-
 def _async_limiter() -> AsyncMovingWindow:
-    per_loop = _of_this_loop(_async_limiters)
+    per_loop = of_this_loop(_async_limiters)
     key = (settings.REDIS_URL, _prefix())
     if key not in per_loop:
         per_loop[key] = AsyncMovingWindow(AsyncRedisStorage(

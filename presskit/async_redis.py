@@ -25,12 +25,17 @@ def waiting_pool(url: str, **options: object) -> redis.asyncio.BlockingConnectio
 _clients: dict[asyncio.AbstractEventLoop, dict[tuple, redis.asyncio.Redis]] = {}
 
 
+def of_this_loop(registry: dict) -> dict:
+    """The running event loop's entry of a per-loop registry (an asyncio connection belongs to the
+    loop that opened it); the entries of closed loops are dropped."""
+    for gone in [loop for loop in registry if loop.is_closed()]:
+        del registry[gone]
+    return registry.setdefault(asyncio.get_running_loop(), {})
+
+
 def loop_client(url: str, **options: float) -> redis.asyncio.Redis:
-    """This event loop's client for `url` and `options` (built once per loop, on a waiting pool);
-    those of closed loops are dropped."""
-    for gone in [loop for loop in _clients if loop.is_closed()]:
-        del _clients[gone]
-    per_loop = _clients.setdefault(asyncio.get_running_loop(), {})
+    """This event loop's client for `url` and `options` (built once per loop, on a waiting pool)."""
+    per_loop = of_this_loop(_clients)
     key = (url, *sorted(options.items()))
     if key not in per_loop:
         per_loop[key] = redis.asyncio.Redis(connection_pool=waiting_pool(url, **options))
