@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import math
 
 from asgiref.sync import sync_to_async
 from channels.consumer import get_handler_name
@@ -35,19 +36,26 @@ DISCONNECT_CLEANUP_SECONDS = 3.0
 
 class SocketSink:
     """Streams a reply into the asking tab: a typing bubble the moment the turn starts, a calm
-    line in it when the first word is slow (STILL_HERE_AFTER), then its words. Never raises: if
-    the tab went away, the reply is still written, saved and shown when it reconnects."""
+    line in it when the first word is slow (STILL_HERE_AFTER), then its words, at most one frame
+    per CHAT_STREAM_FRAME_SECONDS (the first word at once; those that come meanwhile wait for the
+    next frame, which a finished fragment never overtakes). Never raises: if the tab went away,
+    the reply is still written, saved and shown when it reconnects."""
 
     def __init__(self, consumer: ChatConsumer) -> None:
         self.consumer = consumer
         self.started = False
         self.waiting: asyncio.Task | None = None  # the calm line, due if no word comes first
+        self.held: list[str] = []  # words waiting for the next frame
+        self.frame_due: asyncio.Task | None = None  # sends them when the frame interval is over
+        self.framed_at = -math.inf  # the loop's time of the last frame of words
+        self.sending = asyncio.Lock()  # frames leave in the order they were made
 
     async def _send(self, html: str) -> None:
-        try:
-            await self.consumer.send(text_data=html)
-        except Exception:
-            logger.info("chat tab went away mid-reply (session %s)", self.consumer.session_id)
+        async with self.sending:
+            try:
+                await self.consumer.send(text_data=html)
+            except Exception:
+                logger.info("chat tab went away mid-reply (session %s)", self.consumer.session_id)
 
     async def typing(self) -> None:
         if not self.started:
@@ -64,24 +72,54 @@ class SocketSink:
             self.waiting.cancel()
             self.waiting = None
 
-    def turn_over(self) -> None:
-        """However the turn ended (a reply, a refusal, an error): no calm line after it."""
+    async def turn_over(self) -> None:
+        """However the turn ended (a reply, a refusal, an error): no calm line after it, and no
+        word left behind."""
         self._stop_waiting()
+        await self._words_sent()
 
     async def token(self, text: str) -> None:
         await self.typing()
         self._stop_waiting()  # the words replace the calm line (the bubble's CSS hides it)
-        await self._send(rendering.render_stream_token(text))
+        self.held.append(text)
+        if self.frame_due is not None:  # a frame is on its way: these words go with it
+            return
+        wait = self.framed_at + settings.CHAT_STREAM_FRAME_SECONDS - asyncio.get_running_loop().time()
+        if wait <= 0:
+            await self._words_sent()
+        else:
+            self.frame_due = asyncio.create_task(self._words_sent_after(wait))
+
+    async def _words_sent_after(self, wait: float) -> None:
+        await asyncio.sleep(wait)
+        self.frame_due = None
+        await self._words_sent()
+
+    def _frame_cancelled(self) -> None:
+        if self.frame_due is not None:
+            self.frame_due.cancel()
+            self.frame_due = None
+
+    async def _words_sent(self) -> None:
+        """The words held, in one frame, now."""
+        self._frame_cancelled()
+        if self.held:
+            text, self.held = "".join(self.held), []
+            self.framed_at = asyncio.get_running_loop().time()
+            await self._send(rendering.render_stream_token(text))
 
     async def discard(self) -> None:
         """The words so far go; the next provider's come into a new bubble, typing at once."""
         self._stop_waiting()
+        self._frame_cancelled()
+        self.held = []
         self.started = False
         await self._send(rendering.render_stream_discard())
         await self.typing()
 
     async def show(self, html: str) -> None:
         self._stop_waiting()
+        await self._words_sent()
         await self._send(html)
 
 
@@ -202,7 +240,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
             logger.exception("chat turn failed (session %s)", self.session_id)
             await self.send(text_data=rendering.render_error("internal", self.language))
         finally:
-            sink.turn_over()
+            await sink.turn_over()
 
     async def degradation_changed(self, event: dict) -> None:
         """The service level changed: the banner, status and placeholder change live."""

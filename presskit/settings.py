@@ -519,6 +519,10 @@ LOAD_SHED_RETRY_AFTER = env.int("LOAD_SHED_RETRY_AFTER", default=10)
 CLIENT_IP_HEADER = env("CLIENT_IP_HEADER", default="")
 CLIENT_IP_TRUSTED_PROXIES = _networks(env.list("CLIENT_IP_TRUSTED_PROXIES", default=[]))
 CHAT_TEMPLATE_TOKEN_DELAY = env.float("CHAT_TEMPLATE_TOKEN_DELAY", default=0.02)
+# A reply streams into its tab at most one frame per CHAT_STREAM_FRAME_SECONDS: its first word at
+# once, then the words that came meanwhile together (a frame costs the server far more than a word
+# does, and no reader sees 40 ms). 0: a frame per word.
+CHAT_STREAM_FRAME_SECONDS = env.float("CHAT_STREAM_FRAME_SECONDS", default=0.04)
 # The reply chain. A provider without its key (or URL, for `local`) is left out; the built-in
 # template responder is always last. No key anywhere: the chat runs on templates alone.
 AI_PROVIDER_CHAIN = env.list("AI_PROVIDER_CHAIN", default=["openai", "anthropic", "local", "template"])

@@ -41,7 +41,10 @@ def collected_static() -> None:
 
 @pytest.fixture(autouse=True)
 def instant_template_replies(settings) -> None:
+    """Replies written at once, a frame per word (tests/chat/test_stream_frames.py sets its own
+    frame interval; servers started by a test keep the default: tests.servers)."""
     settings.CHAT_TEMPLATE_TOKEN_DELAY = 0
+    settings.CHAT_STREAM_FRAME_SECONDS = 0
 
 
 @pytest.fixture(autouse=True)

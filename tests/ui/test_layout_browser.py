@@ -221,12 +221,18 @@ def test_on_a_phone_the_box_stays_in_view_and_the_draft_folds_into_a_live_summar
         indent=2))
 
 
-def test_a_streaming_reply_keeps_its_cursor_on_its_last_line_and_lines_up_with_the_messages(daphne, page):
-    open_chat(page, daphne)
-    page.evaluate(WATCH_STREAM)
-    for answer in ANSWERS[:5]:
-        send(page, answer)
-    samples = page.evaluate("window.__stream")
+def test_a_streaming_reply_keeps_its_cursor_on_its_last_line_and_lines_up_with_the_messages(page):
+    # A frame per word (not CHAT_STREAM_FRAME_SECONDS' few): the cursor is sampled after every word.
+    server_process, server = start_daphne(server_environment(
+        DATABASE_URL=database_url_of_test_db(), CHAT_TEMPLATE_TOKEN_DELAY="0.002", CHAT_STREAM_FRAME_SECONDS="0"))
+    try:
+        open_chat(page, server)
+        page.evaluate(WATCH_STREAM)
+        for answer in ANSWERS[:5]:
+            send(page, answer)
+        samples = page.evaluate("window.__stream")
+    finally:
+        server_process.stop()
     assert len(samples) > 50  # every word of five replies
     for sample in samples:
         assert abs(sample["cursorTop"] - sample["lastTop"]) <= 4, sample  # on the last word's line
