@@ -7,8 +7,8 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "presskit.settings")
 # Build the Django app (and so load settings and apps) before importing anything that uses models.
 django_asgi_app = get_asgi_application()
 
-from channels.auth import AuthMiddlewareStack  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
+from channels.sessions import SessionMiddlewareStack  # noqa: E402
 
 from chat.routing import websocket_urlpatterns  # noqa: E402
 from presskit.body_limit import RequestBodyLimit  # noqa: E402
@@ -22,6 +22,8 @@ daphne_websocket_close_codes_on()
 application = ProtocolTypeRouter(
     {
         "http": ShedNewChats(RequestBodyLimit(django_asgi_app)),
-        "websocket": WebsocketOriginValidator(AuthMiddlewareStack(URLRouter(websocket_urlpatterns))),
+        # The chat's sockets need the session (the chats it owns), never a user: no user is looked up
+        # (Channels' AuthMiddleware would, through its one thread-sensitive thread, at every handshake).
+        "websocket": WebsocketOriginValidator(SessionMiddlewareStack(URLRouter(websocket_urlpatterns))),
     }
 )
