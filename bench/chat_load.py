@@ -32,7 +32,8 @@ browser was shown (the floor: its 20 frames); and each Daphne's warnings and err
 - `--path ai`: OpenAI is the fake LLM server (bench/timed_fake_llm.py: chat.fake_llm streaming 30
   tokens 20 ms apart, the bios too); also measured: our overhead, answer frame sent → the
   provider's request arrived, and per-token forwarding, the fake writing a token → the browser
-  receiving its frame (one clock: time.time() on this machine).
+  receiving the frame that carries it, its wait for that frame included (CHAT_STREAM_FRAME_SECONDS;
+  one clock: time.time() on this machine).
 - `--target floor`: Daphne serves bench/channels_floor.py instead, the bare Channels floor (one ORM
   write and 20 frames per message), measured the same way.
 - `--profile`: py-spy (PY_SPY, or on PATH) samples the first Daphne's GIL-holding threads
@@ -482,6 +483,26 @@ def troubles(results: list[dict]) -> list[str]:
     return lines
 
 
+def token_trips(emitted: list[tuple[float, str]], frames: list[tuple[float, str]]) -> tuple[list[float], int]:
+    """Each token's trip, from the fake writing it to the browser receiving the frame that carries
+    it (a frame carries the tokens that came since the last one: CHAT_STREAM_FRAME_SECONDS), and
+    how many tokens were not shown where they belong (from the first one that was not, all)."""
+    shown = "".join(text for _, text in frames)
+    frame_ends, end = [], 0
+    for received, text in frames:
+        end += len(text)
+        frame_ends.append((end, received))
+    trips, offset, frame = [], 0, 0
+    for index, (written, token) in enumerate(emitted):
+        if shown[offset:offset + len(token)] != token:
+            return trips, len(emitted) - index
+        offset += len(token)
+        while frame_ends[frame][0] < offset:
+            frame += 1
+        trips.append(frame_ends[frame][1] - written)
+    return trips, 0
+
+
 def ai_lines(results: list[dict], timings: list[dict]) -> list[str]:
     """Our overhead before the provider's request, and each token's trip from the provider to the
     browser, by matching the fake's requests to the artists' answers (one clock)."""
@@ -501,11 +522,9 @@ def ai_lines(results: list[dict], timings: list[dict]) -> list[str]:
                 continue
             retried += len(asked) - 1
             overheads.append(asked[0]["arrived"] - turn["sent"])
-            for (emitted, token), (received, shown) in zip(asked[-1]["tokens"], turn["tokens"]):
-                if token != shown:
-                    differing += 1
-                    continue
-                forwarding.append(received - emitted)
+            trips, different = token_trips(asked[-1]["tokens"], turn["tokens"])
+            forwarding += trips
+            differing += different
     bios = sum(1 for request in timings if request["kind"] == "bio")
     return [series("answer frame → provider request", overheads),
             series("per token: provider → browser", forwarding),
