@@ -5,7 +5,6 @@ import asyncio
 import logging
 import math
 
-from asgiref.sync import sync_to_async
 from channels.consumer import get_handler_name
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
@@ -123,6 +122,12 @@ class SocketSink:
         await self._send(html)
 
 
+def _state_frame(session) -> str:
+    """The whole chat state at the service level of now: read after the socket joined the
+    broadcasts, so a later change reaches it as one (and in the same thread hop as the render)."""
+    return rendering.render_state(session, degradation_current().level)
+
+
 class NoSuchSocketConsumer(AsyncWebsocketConsumer):
     """A socket path we do not serve: accepted, then closed as an unknown chat."""
 
@@ -162,11 +167,10 @@ class ChatConsumer(AsyncWebsocketConsumer):
         self.counted = asyncio.create_task(self._kept_counted())
         try:
             session = await in_database_pool(self._owned_session)(session_id)
-            state = await sync_to_async(degradation_current, thread_sensitive=False)()
             self.session_id = str(session.pk)
             self.language = session.language
             await self._groups_joined()
-            await self.send(text_data=await in_database_pool(rendering.render_state)(session, state.level))
+            await self.send(text_data=await in_database_pool(_state_frame)(session))
         except SessionUnknown:
             await self._refuse("session_unknown", CLOSE_SESSION_UNKNOWN)
         except SessionNotOwned:
