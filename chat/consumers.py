@@ -111,7 +111,7 @@ class SocketSink:
         """The words so far go; the next provider's come into a new bubble, typing at once."""
         self._stop_waiting()
         self._frame_cancelled()
-        self.held = []
+        self.held, self.framed_at = [], -math.inf  # the next provider's first word goes at once
         self.started = False
         await self._send(rendering.render_stream_discard())
         await self.typing()
@@ -236,13 +236,14 @@ class ChatConsumer(AsyncWebsocketConsumer):
         except conversation.TooFast as error:
             # A message goes back into the composer; an edit in the review stays in its own box.
             restore = command.text if command.kind is CommandKind.MESSAGE else ""
-            await self.send(text_data=rendering.render_error(error.code, self.language, restore=restore))
+            await sink.show(rendering.render_error(error.code, self.language, restore=restore))
         except (FrameError, InvalidAction, conversation.ServiceReadOnly) as error:
-            await self.send(text_data=rendering.render_error(error.code, self.language))
+            await sink.show(rendering.render_error(error.code, self.language))
         except Exception:
             # The answer is saved before anything that can fail here; say so and keep the socket.
+            # Through the sink: the words of a reply it still holds go first.
             logger.exception("chat turn failed (session %s)", self.session_id)
-            await self.send(text_data=rendering.render_error("internal", self.language))
+            await sink.show(rendering.render_error("internal", self.language))
         finally:
             await sink.turn_over()
 

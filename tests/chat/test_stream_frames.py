@@ -8,7 +8,7 @@ from html import unescape
 import pytest
 
 from tests.chat.test_consumer_ai import timed_answer
-from tests.conftest import answer, message_texts
+from tests.conftest import answer, error_text, message_texts
 
 pytestmark = [pytest.mark.asyncio, pytest.mark.django_db(transaction=True)]
 
@@ -63,3 +63,37 @@ async def test_words_held_when_a_stream_stalls_are_shown_before_the_next_provide
     assert len("".join(before).split()) == 4
     assert 'data-provider="anthropic"' in frames[-1]
     assert "".join(word_frames(frames[discarded:])).strip() == message_texts(frames[-1])[-1]
+
+
+async def test_after_a_broken_stream_the_next_providers_first_word_goes_at_once(fake_llm, artist, open_chat, settings):
+    settings.CHAT_STREAM_FRAME_SECONDS = 0.5
+    fake_llm.inject("openai", kind="cut_after", tokens=3)
+    communicator = await open_chat(artist)
+    frames, _ = await timed_answer(communicator, "Luna Roja")
+    discarded = [frame.strip() for frame in frames].index(DISCARD)
+    after = word_frames(frames[discarded:])
+    final = message_texts(frames[-1])[-1]
+    assert 'data-provider="anthropic"' in frames[-1]
+    assert after[0] == final.split()[0] + " "  # not held for the broken stream's interval
+    assert "".join(after).strip() == final
+
+
+async def test_a_turn_that_fails_after_its_words_sends_them_before_the_error(artist, open_chat, settings, monkeypatch):
+    from django.db import OperationalError
+
+    from chat import services
+
+    def database_gone(**kwargs):
+        raise OperationalError("server closed the connection unexpectedly")
+
+    settings.CHAT_STREAM_FRAME_SECONDS = 0.5
+    communicator = await open_chat(artist)
+    monkeypatch.setattr(services, "reply_record", database_gone)  # the reply cannot be stored
+    await communicator.send_to(text_data='{"message": "Luna Roja"}')
+    frames = []
+    while not error_text(frames[-1] if frames else ""):
+        frames.append(await communicator.receive_from(5))
+    streamed = "".join(word_frames(frames))
+    assert len(streamed.split()) > 5 and "Luna Roja" in streamed  # the whole reply, the held words too
+    assert error_text(frames[-1]).startswith("Algo ha fallado")
+    assert await communicator.receive_nothing(0.7)  # and nothing after it
