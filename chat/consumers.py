@@ -44,6 +44,7 @@ class SocketSink:
         self.consumer = consumer
         self.started = False
         self.waiting: asyncio.Task | None = None  # the calm line, due if no word comes first
+        self.interval = settings.CHAT_STREAM_FRAME_SECONDS  # read once a turn, not once a word
         self.held: list[str] = []  # words waiting for the next frame
         self.frame_due: asyncio.Task | None = None  # sends them when the frame interval is over
         self.framed_at = -math.inf  # the loop's time of the last frame of words
@@ -71,11 +72,12 @@ class SocketSink:
             self.waiting.cancel()
             self.waiting = None
 
-    async def turn_over(self) -> None:
-        """However the turn ended (a reply, a refusal, an error): no calm line after it, and no
-        word left behind."""
+    def turn_over(self) -> None:
+        """However the turn ended (a reply, a refusal, an error, the socket closing): no calm line
+        and no frame timer after it. Its words are out by then: every ending but a closed socket
+        shows a fragment, which sends them first."""
         self._stop_waiting()
-        await self._words_sent()
+        self._frame_cancelled()
 
     async def token(self, text: str) -> None:
         await self.typing()
@@ -83,7 +85,7 @@ class SocketSink:
         self.held.append(text)
         if self.frame_due is not None:  # a frame is on its way: these words go with it
             return
-        wait = self.framed_at + settings.CHAT_STREAM_FRAME_SECONDS - asyncio.get_running_loop().time()
+        wait = self.framed_at + self.interval - asyncio.get_running_loop().time()
         if wait <= 0:
             await self._words_sent()
         else:
@@ -245,7 +247,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
             logger.exception("chat turn failed (session %s)", self.session_id)
             await sink.show(rendering.render_error("internal", self.language))
         finally:
-            await sink.turn_over()
+            sink.turn_over()
 
     async def degradation_changed(self, event: dict) -> None:
         """The service level changed: the banner, status and placeholder change live."""
