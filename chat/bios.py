@@ -36,6 +36,7 @@ from chat.prompts import BIO_LABELS, ONE_LINER_MAX_WORDS, BioTranslationRequest
 from chat.providers.ai import AIMember, ProviderFailed
 from chat.providers.base import ReplyKind, ReplyRequest
 from chat.providers.template import template_bios, template_one_liner
+from chat.selectors import chat_session_of, chat_session_stored
 from chat.steps import TOTAL_STEPS, answers_of
 from chat.texts import catalogue_for
 from chat.turn_log import TurnLog, current_turn_log, turn_log_write
@@ -187,7 +188,7 @@ def _save(session: ChatSession, fingerprint: str, one_liner: str, short: str, lo
 def template_bios_save(*, session_id: str, fingerprint: str) -> None:
     """The template bio for these answers, unless they changed meanwhile."""
     with transaction.atomic():
-        session = ChatSession.objects.select_for_update().select_related("presskit").get(pk=session_id)
+        session = chat_session_stored(session_id, lock=True)
         request = bio_request(session)
         presskit = session.presskit
         if presskit.bio_source == BioSource.AI and presskit.bio_answers_hash == fingerprint:
@@ -208,7 +209,7 @@ def ai_bios_apply(payload: dict, value: dict | None) -> dict:
     """The job's effect, once, in the transaction that marks it done: save the AI bio if the
     answers are still the ones it was written from. Written by a worker (not shown by the turn):
     tell the artist, push it to the open page, and send it to the integrations."""
-    session = ChatSession.objects.select_for_update().select_related("presskit").filter(pk=payload["session"]).first()
+    session = chat_session_of(payload["session"], lock=True)
     if value is None or session is None:
         return {"superseded": True}
     fingerprint = payload["fingerprint"]
@@ -232,7 +233,7 @@ def ai_bios_apply(payload: dict, value: dict | None) -> dict:
 
 def ai_bios_run(payload: dict) -> dict | None:
     """The queued job's work, in a worker: None (nothing to write) if the answers changed since."""
-    session = ChatSession.objects.select_related("presskit").filter(pk=payload["session"]).first()
+    session = chat_session_of(payload["session"])
     if session is None:  # the chat was deleted: nobody needs this bio
         return None
     request = bio_request(session)
@@ -276,7 +277,7 @@ def translations_enqueue(session: ChatSession) -> None:
 
 def bio_translate_run(payload: dict) -> dict | None:
     """The queued job's work, in a worker: None (nothing to write) if the bios changed since."""
-    session = ChatSession.objects.select_related("presskit").filter(pk=payload["session"]).first()
+    session = chat_session_of(payload["session"])
     if session is None or bios_hash(session.presskit) != payload["source_hash"]:
         return None
     return async_to_sync(ai_bios_write)(translation_request(session, payload["language"]))
@@ -285,7 +286,7 @@ def bio_translate_run(payload: dict) -> dict | None:
 def bio_translate_apply(payload: dict, value: dict | None) -> dict:
     """Save the translation if the bios are still the ones it was made from, and show it on the
     artist's open page."""
-    session = ChatSession.objects.select_for_update().select_related("presskit").filter(pk=payload["session"]).first()
+    session = chat_session_of(payload["session"], lock=True)
     if value is None or session is None or bios_hash(session.presskit) != payload["source_hash"]:
         return {"superseded": True}
     presskit = session.presskit
@@ -311,7 +312,7 @@ def bio_job_request(session: ChatSession, version: str, *, delay: float = 0.0) -
 
 
 def _prepare(session_id: str, version: str) -> tuple[ReplyRequest, JobRequest]:
-    session = ChatSession.objects.select_related("presskit").get(pk=session_id)
+    session = chat_session_stored(session_id)
     return bio_request(session), bio_job_request(session, version)
 
 

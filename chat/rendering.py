@@ -22,7 +22,7 @@ from chat.chain import configured_ai_providers
 from chat.kept import KeptAnswer, pending_answers_of
 from chat.models import ChatMessage, ChatSession
 from chat.sections import SECTIONS, quote_text, show_text
-from chat.selectors import chat_messages
+from chat.selectors import chat_messages, chat_session_stored
 from chat.service_mode import service_mode
 from chat.steps import STEPS, TOTAL_STEPS, display_value
 from chat.texts import catalogue_for
@@ -215,7 +215,7 @@ def render_turn_done(session_id: str, message: ChatMessage | None, level: Level,
     during the seven steps): while the presskit is still unfinished, only the panel's summary,
     steps and restart button are sent (the photos, sections and publishing parts, the costliest
     to render, change by their own fragments); once it is finished, the whole panel."""
-    session = ChatSession.objects.select_related("presskit").get(pk=session_id)
+    session = chat_session_stored(session_id)
     steps_only = steps_only and not session.is_complete
     context = chat_context(session, with_messages=False, level=level, with_panel=not steps_only)
     return _render("turn_done.html", {**context, "message": message, "steps_only": steps_only})

@@ -16,6 +16,7 @@ from django.http import HttpRequest
 from chat.models import ChatMessage, ChatSession
 from chat.steps import step_by_number
 from chat.texts import catalogue_for
+from presskit.compiled_reads import CompiledGet
 from presskit.models import Presskit
 
 # The browser session holds the ids of the chats it owns (its current one last): the WebSocket
@@ -61,6 +62,24 @@ def chat_messages(session: ChatSession) -> list[ChatMessage]:
     return [chat_greeting(session)] if session._state.adding else list(session.messages.all())
 
 
+_SESSION = CompiledGet(lambda: ChatSession.objects.select_related("presskit"))
+_SESSION_LOCKED = CompiledGet(lambda: ChatSession.objects.select_for_update().select_related("presskit"))
+
+
+def chat_session_of(session_id: object, *, lock: bool = False) -> ChatSession | None:
+    """A stored chat with its presskit, or None. `lock`: both rows locked until the transaction
+    ends (select_for_update; only inside one). Read several times a turn, so compiled once."""
+    return (_SESSION_LOCKED if lock else _SESSION).get(session_id)
+
+
+def chat_session_stored(session_id: object, *, lock: bool = False) -> ChatSession:
+    """`chat_session_of` for a chat that must be stored (ChatSession.DoesNotExist if not)."""
+    session = chat_session_of(session_id, lock=lock)
+    if session is None:
+        raise ChatSession.DoesNotExist(f"chat {session_id} is not stored")
+    return session
+
+
 def chat_session_get_owned(*, session_id: str, owned_ids: Iterable[str], new_id: str | None = None,
                            language: str = settings.LANGUAGE_CODE) -> ChatSession:
     """The chat, if this browser owns it: one of `owned_ids`, or `new_id` (its NEW_CHAT_COOKIE),
@@ -69,7 +88,7 @@ def chat_session_get_owned(*, session_id: str, owned_ids: Iterable[str], new_id:
         key = uuid.UUID(str(session_id))
     except ValueError:
         raise SessionUnknown(session_id) from None
-    session = ChatSession.objects.select_related("presskit").filter(pk=key).first()
+    session = chat_session_of(key)
     if session is None:
         if str(key) == new_id:
             return chat_session_unsaved(session_id=str(key), language=language)

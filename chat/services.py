@@ -19,7 +19,7 @@ from chat.bios import bio_job_request
 from chat.chain import Reply, configured_ai_providers
 from chat.models import ChatMessage, ChatSession
 from chat.sections import REMOVABLE, SECTION_FIELDS, SECTIONS, section_item_remove
-from chat.selectors import chat_greeting
+from chat.selectors import chat_greeting, chat_session_of, chat_session_stored
 from chat.providers.base import ReplyKind, ReplyRequest
 from chat.steps import STEPS, TOTAL_STEPS, InvalidAnswer, answers_of, display_value, step_by_number
 from chat.texts import catalogue_for
@@ -68,10 +68,10 @@ def _turn(session: ChatSession, kind: ReplyKind, step: int, next_step: int | Non
 
 
 def _locked(session_id: str) -> ChatSession:
-    try:
-        return ChatSession.objects.select_for_update().select_related("presskit").get(pk=session_id)
-    except ChatSession.DoesNotExist:  # a chat not stored yet: only an answer can start it
-        raise InvalidAction("not_started") from None
+    session = chat_session_of(session_id, lock=True)
+    if session is None:  # a chat not stored yet: only an answer can start it
+        raise InvalidAction("not_started")
+    return session
 
 
 def chat_session_create(*, language: str, session_id: str | None = None) -> ChatSession:
@@ -90,7 +90,7 @@ def chat_session_ensure(*, session_id: str, language: str) -> ChatSession:
         with transaction.atomic():  # a savepoint: another tab's first answer may store it first
             return chat_session_create(language=language, session_id=session_id)
     except IntegrityError:
-        return ChatSession.objects.select_related("presskit").get(pk=session_id)
+        return chat_session_stored(session_id)  # by the other tab
 
 
 def _locked_or_created(session_id: str, language: str | None) -> ChatSession:

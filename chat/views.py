@@ -23,7 +23,7 @@ from chat.frames import CommandKind, FrameError, command_from_values, credit_cle
 from chat.models import ChatSession
 from chat.selectors import (
     CURRENT_SESSION_KEY, NEW_CHAT_COOKIE, NEW_CHAT_SALT, OWNED_SESSIONS_KEY, SessionNotOwned, SessionUnknown,
-    chat_session_get_owned, chat_session_unsaved, new_chat_id,
+    chat_session_get_owned, chat_session_of, chat_session_unsaved, new_chat_id,
 )
 from chat.texts import catalogue_for
 from presskit.photos import (
@@ -69,12 +69,12 @@ def _session_for_request(request: HttpRequest) -> ChatSession:
     language = get_language_from_request(request)
     owned = request.session.get(OWNED_SESSIONS_KEY, [])
     current = request.session.get(CURRENT_SESSION_KEY)
-    session = ChatSession.objects.select_related("presskit").filter(pk=current).first() if current in owned else None
+    session = chat_session_of(current) if current in owned else None
     if session is not None:
         services.chat_session_set_language(session=session, language=language)
         return session
     new_id = new_chat_id(request)
-    if new_id and (session := ChatSession.objects.select_related("presskit").filter(pk=new_id).first()):
+    if new_id and (session := chat_session_of(new_id)):
         request.session[OWNED_SESSIONS_KEY] = [*owned, new_id][-20:]
         request.session[CURRENT_SESSION_KEY] = new_id
         return session
