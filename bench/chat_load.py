@@ -18,14 +18,16 @@ is counted as turned away, not as failed.
 Measured, per answer: answer → the answer shown back (saved), → first reply word (the first frame
 carrying reply text), → finished reply (the frame carrying the finished message: for the seventh
 answer it comes before the bio), → turn done (the frame carrying #progress, which ends every turn;
-shown for the seventh answer, whose turn ends after the bio): p50, p95, p99, max. Also the page
-load and the handshake (to the state frame); errors: page loads, handshakes, unexpected closes,
-turns refused or timed out; answers per second; per Daphne its CPU seconds over the run (page
-loads and sockets included: user and system), per answer and as a share of a core, and its peak
-RSS (psutil); the CPU of the generator, the fake LLM, Postgres and Redis (with their other
-clients), and what other processes took of the machine meanwhile. Then a row-by-row check in the
-database: every answer sent is stored, in order, and every turn has its reply, the same text the
-browser was shown (the floor: its 20 frames); and each Daphne's warnings and errors, counted.
+shown for the seventh answer, whose turn ends after the bio): p50, p95, p99, max; first reply word
+also for the answers sent once every artist is in (no newcomer's page load or handshake competing).
+Also the page load and the handshake (to the state frame); errors: page loads, handshakes,
+unexpected closes, turns refused or timed out; answers per second; per Daphne its CPU seconds over
+the run (page loads and sockets included: user and system), per answer (split: its event loop's
+thread, the others) and as a share of a core, and its peak RSS (psutil); the CPU of the generator,
+the fake LLM, Postgres and Redis (with their other clients), and what other processes took of the
+machine meanwhile. Then a row-by-row check in the database: every answer sent is stored, in order,
+and every turn has its reply, the same text the browser was shown (the floor: its 20 frames); and
+each Daphne's warnings and errors, counted.
 
 - `--path template` (default): the built-in template responder at its word delay
   (CHAT_TEMPLATE_TOKEN_DELAY), no AI provider configured.
@@ -379,12 +381,17 @@ class Sampler:
     def _cpu(self) -> list[tuple[float, float]]:
         return [tuple(process.cpu_times()[:2]) for process in self.daphnes]
 
+    def _loop_cpu(self) -> list[float]:
+        """Each Daphne's main thread, its event loop (the others: the database threads, page views)."""
+        return [next((t.user_time + t.system_time for t in process.threads() if t.id == process.pid), 0.0)
+                for process in self.daphnes]
+
     def _fake_llm_cpu(self) -> float:
         return sum(self.fake_llm.cpu_times()[:2]) if self.fake_llm else 0.0
 
     def start(self) -> None:
         self.started = time.time()
-        self.cpu_start, self.machine_start = self._cpu(), self.psutil.cpu_times()
+        self.cpu_start, self.machine_start, self.loop_start = self._cpu(), self.psutil.cpu_times(), self._loop_cpu()
         self.fake_llm_start, self.own_start = self._fake_llm_cpu(), time.process_time()
         self._services_sample(first=True)
         self.thread = threading.Thread(target=self._sample, daemon=True)
@@ -409,6 +416,7 @@ class Sampler:
                                           for part in (0, 1))
         self.own_cpu = time.process_time() - self.own_start
         self.cpu = [user + system for user, system in zip(self.cpu_user, self.cpu_system)]
+        self.loop_cpu = [end - start for start, end in zip(self.loop_start, self._loop_cpu())]
         self.fake_llm_cpu = self._fake_llm_cpu() - self.fake_llm_start
         self.services = dict.fromkeys(self.SERVICES, 0.0)
         for pid, (name, first) in self.services_first.items():
@@ -435,12 +443,16 @@ def finished_turns(results: list[dict]) -> list[dict]:
     return [turn for result in results for turn in result["turns"] if turn["done"]]
 
 
-def latency_lines(results: list[dict]) -> list[str]:
+def latency_lines(results: list[dict], ramped_at: float) -> list[str]:
+    """`ramped_at`: when the last artist started; the turns after it, while no page loads or
+    handshakes of newcomers compete with them (every artist in), are shown apart too."""
     turns = finished_turns(results)
     lines = [series("page load (GET /)", [r["page"] for r in results if r["page"] is not None]),
              series("handshake (to the state frame)", [r["handshake"] for r in results if r["handshake"] is not None]),
              series("answer → answer shown back", [t["echo"] - t["sent"] for t in turns if t["echo"]]),
              series("answer → first reply word", [t["first"] - t["sent"] for t in turns if t["first"]]),
+             series("  the same, every artist in", [t["first"] - t["sent"] for t in turns
+                                                    if t["first"] and t["sent"] > ramped_at]),
              series("answer → finished reply", [t["reply"] - t["sent"] for t in turns])]
     if any(t["reply"] != t["done"] for t in turns):
         lines.append(series("answer 7 → turn done (with the bio)",
@@ -746,7 +758,7 @@ def run(args: argparse.Namespace, where: str, base_urls: list[str], daphnes: lis
     span = max(t["done"] for t in turns) - min(t["sent"] for t in turns) if turns else float("nan")
     print(f"  answers: {sum(len(r['turns']) for r in results)} sent, {len(turns)} finished, in {span:.1f} s: "
           f"{len(turns) / span:.1f} answers/s ({sum(len(t['tokens']) for t in turns) / span:.0f} reply-word frames/s)")
-    lines = [*error_lines(results), *latency_lines(results)]
+    lines = [*error_lines(results), *latency_lines(results, load.ramped_at)]
     if fake_llm:
         timings = httpx.get(f"{fake_llm[1]}/_bench/timings", timeout=30, trust_env=False).json()["requests"]
         lines += ai_lines(results, timings)
@@ -770,7 +782,9 @@ def cpu_lines(sampler: Sampler, results: list[dict], base_urls: list[str], gener
         cpu = sampler.cpu[index]
         lines.append(f"  Daphne {index + 1}: CPU {cpu:.1f} s (user {sampler.cpu_user[index]:.1f}, system "
                      f"{sampler.cpu_system[index]:.1f}) over {sampler.wall:.1f} s ({100 * cpu / sampler.wall:.0f} % of "
-                     f"a core), {1000 * cpu / max(answered, 1):.1f} ms per answer ({answered}); peak RSS "
+                     f"a core), {1000 * cpu / max(answered, 1):.1f} ms per answer ({answered}): event loop "
+                     f"{1000 * sampler.loop_cpu[index] / max(answered, 1):.1f} ms, other threads "
+                     f"{1000 * (cpu - sampler.loop_cpu[index]) / max(answered, 1):.1f} ms; peak RSS "
                      f"{sampler.peak_rss[index] / 2**20:.0f} MiB")
     known = sum(sampler.cpu) + generator + sampler.fake_llm_cpu + sum(sampler.services.values()) + sampler.own_cpu
     lines.append(f"  CPU elsewhere: generator {generator:.1f} s"
