@@ -2,9 +2,14 @@
 every Daphne process counts together.
 
 - Turns of one chat (answers, edits, actions; on the socket and the form alike): the windows in
-  CHAT_TURN_LIMITS (a burst, then a steady pace), moving windows of the `limits` library. A turn
-  over any of them is refused with "más despacio", counted in none, and nothing is stored.
+  CHAT_TURN_LIMITS (a burst, then a steady pace), moving windows in the `limits` library's
+  notation. A turn over any of them is refused with "más despacio", counted in none, and nothing
+  is stored.
 - Chats one client creates: CLIENT_CHATS_LIMIT (a page load without a chat makes one).
+
+Each moving window is a list of its hits' times, newest first, as the `limits` library keeps
+them; all the windows of a limit are tested and hit by one script, in one round trip (`limits`
+takes one a window to test and one to hit: four a turn, the costliest Redis work of a turn).
 - Sockets one client holds open: CLIENT_SOCKETS_MAX, a sorted set of open sockets per client.
   An open socket renews its entry every SOCKET_COUNT_REFRESH seconds (chat.consumers); an entry
   not renewed expires after SOCKET_ENTRY_TTL, so the sockets of a process that died or
@@ -16,7 +21,6 @@ that cannot be counted must not stop the chat (the breakers and the level deal w
 """
 from __future__ import annotations
 
-import asyncio
 import functools
 import logging
 import time
@@ -25,19 +29,14 @@ import redis
 import redis.asyncio
 from django.conf import settings
 from limits import RateLimitItem, parse_many
-from limits.aio.storage import RedisStorage as AsyncRedisStorage
-from limits.aio.strategies import MovingWindowRateLimiter as AsyncMovingWindow
-from limits.errors import StorageError
-from limits.storage import RedisStorage
-from limits.strategies import MovingWindowRateLimiter
 
-from presskit.async_redis import loop_client, of_this_loop, waiting_pool
+from presskit.async_redis import loop_client
 
 logger = logging.getLogger(__name__)
 
 SOCKET_COUNT_REFRESH = 60  # seconds between an open socket's renewals of its entry
 SOCKET_ENTRY_TTL = 3 * SOCKET_COUNT_REFRESH  # an entry not renewed this long no longer counts
-REDIS_ERRORS = (redis.RedisError, OSError, StorageError)
+REDIS_ERRORS = (redis.RedisError, OSError)
 
 
 def _prefix() -> str:
@@ -56,28 +55,39 @@ def _items(spec: str) -> tuple[RateLimitItem, ...]:
     return tuple(parse_many(spec)) if spec else ()
 
 
-# One client (and pool) per process, and for asyncio one per event loop (an asyncio connection
-# belongs to the loop that opened it); those of closed loops are dropped.
-_async_limiters: dict[asyncio.AbstractEventLoop, dict[tuple[str, str], AsyncMovingWindow]] = {}
-_sync_limiters: dict[tuple[str, str], MovingWindowRateLimiter] = {}
+# All the windows or none: a hit over any window is counted in none. KEYS: a list per window;
+# ARGV: now (seconds), then each window's limit and length (seconds). 1 when the hit counted.
+_WINDOWS_HIT = """
+local now = tonumber(ARGV[1])
+for i, key in ipairs(KEYS) do
+  local entry = redis.call('LINDEX', key, tonumber(ARGV[2 * i]) - 1)
+  if entry and tonumber(entry) >= now - tonumber(ARGV[2 * i + 1]) then
+    return 0
+  end
+end
+for i, key in ipairs(KEYS) do
+  redis.call('LPUSH', key, ARGV[1])
+  redis.call('LTRIM', key, 0, tonumber(ARGV[2 * i]) - 1)
+  redis.call('EXPIRE', key, ARGV[2 * i + 1])
+end
+return 1
+"""
 
 
-def _async_limiter() -> AsyncMovingWindow:
-    per_loop = of_this_loop(_async_limiters)
-    key = (settings.REDIS_URL, _prefix())
-    if key not in per_loop:
-        per_loop[key] = AsyncMovingWindow(AsyncRedisStorage(
-            f"async+{settings.REDIS_URL}", implementation="redispy", key_prefix=_prefix(),
-            connection_pool=waiting_pool(settings.REDIS_URL, **_options())))
-    return per_loop[key]
+def _windows_hit(kind: str, key: str, items: tuple[RateLimitItem, ...]) -> tuple:
+    """The script's arguments (for `eval`) to count one hit of `key` in `items`' windows."""
+    keys = [f"{_prefix()}:{kind}:{key}:{item.amount}/{item.get_expiry()}" for item in items]
+    return (_WINDOWS_HIT, len(keys), *keys, time.time(),
+            *(value for item in items for value in (item.amount, item.get_expiry())))
 
 
-def _limiter() -> MovingWindowRateLimiter:
-    key = (settings.REDIS_URL, _prefix())
-    if key not in _sync_limiters:  # a race builds two; one is kept
-        _sync_limiters[key] = MovingWindowRateLimiter(RedisStorage(settings.REDIS_URL, key_prefix=_prefix(),
-                                                                   **_options()))
-    return _sync_limiters[key]
+_sync_clients: dict[str, redis.Redis] = {}
+
+
+def _sync_redis() -> redis.Redis:
+    if settings.REDIS_URL not in _sync_clients:  # a race builds two; one is kept
+        _sync_clients[settings.REDIS_URL] = redis.Redis.from_url(settings.REDIS_URL, **_options())
+    return _sync_clients[settings.REDIS_URL]
 
 
 async def turn_allowed(session_id: str) -> bool:
@@ -85,27 +95,23 @@ async def turn_allowed(session_id: str) -> bool:
     items = _items(settings.CHAT_TURN_LIMITS)
     if not items:
         return True
-    limiter = _async_limiter()
-    try:  # all windows first, at once: a refused turn is counted in none
-        if not all(await asyncio.gather(*(limiter.test(item, "turn", session_id) for item in items))):
-            return False
-        await asyncio.gather(*(limiter.hit(item, "turn", session_id) for item in items))
+    try:
+        return bool(await async_redis().eval(*_windows_hit("turn", session_id, items)))
     except REDIS_ERRORS as error:
         logger.warning("turn limit not counted (Redis: %s)", type(error).__name__)
-    return True
+        return True
 
 
 def chat_creation_allowed(client: str) -> bool:
     """Whether this client may start one more chat now (and it is counted)."""
     items = _items(settings.CLIENT_CHATS_LIMIT)
+    if not items:
+        return True
     try:
-        if not all(_limiter().test(item, "chats", client) for item in items):
-            return False
-        for item in items:
-            _limiter().hit(item, "chats", client)
+        return bool(_sync_redis().eval(*_windows_hit("chats", client, items)))
     except REDIS_ERRORS as error:
         logger.warning("chat creation limit not counted (Redis: %s)", type(error).__name__)
-    return True
+        return True
 
 
 # --- Open sockets --------------------------------------------------------------------------------

@@ -78,6 +78,20 @@ async def test_one_chat_over_its_pace_does_not_slow_another(artist, other_artist
     assert not error_text((await answer(second, "Sol Azul"))[-1])
 
 
+@pytest.mark.asyncio
+async def test_a_turn_refused_by_one_window_is_counted_in_none(artist, open_chat, settings):
+    """The burst refuses the third answer; had the minute counted it, the fourth, once the burst's
+    window has passed, would be refused too."""
+    settings.CHAT_TURN_LIMITS = "2/2seconds;3/minute"
+    communicator = await open_chat(artist)
+    last = [(await answer(communicator, text))[-1] for text in ("Luna Roja", "techno", "desde 2015")]
+    assert [error_text(frame).startswith(TOO_FAST) for frame in last] == [False, False, True]
+    await asyncio.sleep(2.1)
+    last = [(await answer(communicator, text))[-1] for text in ("desde 2015", "Madrid")]
+    assert [error_text(frame).startswith(TOO_FAST) for frame in last] == [False, True]  # the minute's third, then full
+    assert await user_messages(artist) == 3
+
+
 def test_a_client_that_starts_too_many_chats_is_told_to_wait(settings):
     settings.CLIENT_CHATS_LIMIT = "2/hour"
     browsers = [Client(HTTP_HOST="localhost", REMOTE_ADDR="203.0.113.7") for _ in range(3)]
