@@ -6,14 +6,14 @@ every Daphne process counts together.
   notation. A turn over any of them is refused with "más despacio", counted in none, and nothing
   is stored.
 - Chats one client creates: CLIENT_CHATS_LIMIT (a page load without a chat makes one).
-
-Each moving window is a list of its hits' times, newest first, as the `limits` library keeps
-them; all the windows of a limit are tested and hit by one script, in one round trip (`limits`
-takes one a window to test and one to hit: four a turn, the costliest Redis work of a turn).
 - Sockets one client holds open: CLIENT_SOCKETS_MAX, a sorted set of open sockets per client.
   An open socket renews its entry every SOCKET_COUNT_REFRESH seconds (chat.consumers); an entry
   not renewed expires after SOCKET_ENTRY_TTL, so the sockets of a process that died or
   restarted stop counting within minutes.
+
+Each moving window is a list of its hits' times, newest first, as the `limits` library keeps
+them; all the windows of a limit are tested and hit by one script, in one round trip (`limits`
+takes one a window to test and one to hit: four a turn).
 
 A client is its address (presskit.clients: REMOTE_ADDR, or the address a trusted proxy names;
 an IPv6 client is its /64). Without Redis nothing is refused: a limit

@@ -10,6 +10,7 @@ requires). The SQL is Django's own for the vendor in use (on SQLite, no FOR UPDA
 """
 from __future__ import annotations
 
+import functools
 import uuid
 import weakref
 from collections.abc import Callable
@@ -39,8 +40,13 @@ class CompiledGet(Generic[M]):
     """`queryset_of()`'s single object by primary key (a UUID), as `.get(pk=key)` returns it, or None."""
 
     def __init__(self, queryset_of: Callable[[], QuerySet[M]]) -> None:
-        self.queryset_of = queryset_of
+        self.queryset_of = queryset_of  # called on first use (the app registry is ready by then)
         self._by_connection: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+    @functools.cached_property
+    def queryset(self) -> QuerySet[M]:
+        """Built once, never evaluated: each connection compiles its own filtered copy."""
+        return self.queryset_of()
 
     def _compiled(self, queryset: QuerySet[M], connection) -> _Compiled:
         compiled = self._by_connection.get(connection)
@@ -65,7 +71,7 @@ class CompiledGet(Generic[M]):
     def get(self, key: object) -> M | None:
         """Raises what `.get(pk=key)` would for a malformed key (ValidationError), and for a
         locking read outside a transaction (TransactionManagementError)."""
-        queryset = self.queryset_of()
+        queryset = self.queryset
         connection = connections[queryset.db]
         if queryset.query.select_for_update and connection.get_autocommit():
             raise TransactionManagementError("select_for_update cannot be used outside of a transaction.")
