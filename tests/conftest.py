@@ -34,13 +34,6 @@ def pytest_configure(config: pytest.Config) -> None:
 
 
 @pytest.fixture(scope="session", autouse=True)
-def test_database_first(django_db_setup) -> None:
-    """Each test worker's test database exists before its first test, as when pytest-django runs
-    the database tests first in one process: a test without it may still open the connection
-    pool, which would then keep serving DATABASE_URL's own database to the rest of the run."""
-
-
-@pytest.fixture(scope="session", autouse=True)
 def collected_static() -> None:
     """The pages use the hashed names of collected static files, as in production."""
     call_command("collectstatic", "--noinput", verbosity=0)
