@@ -129,10 +129,15 @@ async def connect() -> AsyncIterator[Callable[..., object]]:
         return communicator, connected, close_code
 
     yield _connect
+    await communicators_closed(opened)
+
+
+async def communicators_closed(opened: list[WebsocketCommunicator]) -> None:
+    """A fixture's sockets disconnected at teardown. A receive that timed out has cancelled its
+    application already (asgiref): its disconnect would raise CancelledError, a BaseException,
+    which stops pytest's teardown and leaves that test's settings, patches and event loop to every
+    later test."""
     for communicator in opened:
-        # A receive that timed out has cancelled the application already (asgiref): its
-        # disconnect would raise CancelledError, a BaseException, which stops pytest's teardown
-        # and leaves this test's settings and other fixtures in place for every later test.
         if not communicator.future.cancelled():
             await communicator.disconnect()
 

@@ -24,7 +24,7 @@ from chat.tasks import remove_unanswered_chats
 from presskit.models import Presskit, PresskitVersion, PressPhoto
 from resilience import degradation
 from resilience.degradation import Level, degradation_force, degradation_release
-from tests.conftest import HOST, ORIGIN, answer, error_text, message_texts
+from tests.conftest import HOST, ORIGIN, answer, communicators_closed, error_text, message_texts
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -62,8 +62,7 @@ async def socket():
         return communicator
 
     yield _open
-    for communicator in opened:
-        await communicator.disconnect()
+    await communicators_closed(opened)
 
 
 @pytest.mark.asyncio
