@@ -2,6 +2,7 @@
 
     chaos_start(provider="openai", seconds=120, started_by="ana")   # every process sees it
     if chaos_active("openai"):                                      # the provider code, per call
+    if await chaos_active_async("openai"):                          # the same, on an event loop
         raise ChaosFault("openai")
     chaos_stop(provider="openai")                                   # or let it run out
 
@@ -22,6 +23,7 @@ process.
 """
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import threading
@@ -114,6 +116,15 @@ def chaos_active(provider: str) -> bool:
     if active is None:
         active = _read_active()
         _active_cache.put(scope, active)
+    return provider in active
+
+
+async def chaos_active_async(provider: str) -> bool:
+    """`chaos_active` for an event loop: from memory on the loop (most calls), in a worker thread
+    only when Redis must be asked."""
+    active = _active_cache.get(_scope())
+    if active is None:
+        return await asyncio.to_thread(chaos_active, provider)
     return provider in active
 
 

@@ -31,7 +31,7 @@ from chat.providers.streams import End
 from chat.turn_log import TurnLog, current_turn_log
 from resilience.ai_records import AIRequestRecord, RecoveryStrategy, RequestStatus, sha256_hex
 from resilience.breakers import CircuitOpenError, get_breaker
-from resilience.chaos import ChaosFault, chaos_active
+from resilience.chaos import ChaosFault, chaos_active_async
 
 logger = logging.getLogger(__name__)
 
@@ -235,7 +235,7 @@ class AIMember:
         loop = asyncio.get_running_loop()
         async with get_breaker(self.name).attempt(fallback_served=True):
             # A staff chaos drill makes this provider fail, as an outage would (and counts so).
-            if await asyncio.to_thread(chaos_active, self.name):
+            if await chaos_active_async(self.name):
                 raise ChaosFault(self.name)
             try:
                 async with (asyncio.timeout_at(first_deadline) as deadline,

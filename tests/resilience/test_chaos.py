@@ -4,11 +4,13 @@
 Each test has a key prefix of its own (conftest's `fresh_breaker_registry`)."""
 from __future__ import annotations
 
+import asyncio
 import io
 import logging
 import os
 import subprocess
 import sys
+import threading
 import time
 import uuid
 from pathlib import Path
@@ -19,7 +21,7 @@ from django.conf import settings
 from django.core.management import CommandError, call_command
 
 from resilience import chaos
-from resilience.chaos import ChaosFault, chaos_active, chaos_drills, chaos_start, chaos_stop
+from resilience.chaos import ChaosFault, chaos_active, chaos_active_async, chaos_drills, chaos_start, chaos_stop
 from resilience.breakers import get_breaker
 from resilience.machine import State
 from resilience.store import REDIS_BREAKER, REDIS_TROUBLE
@@ -165,6 +167,29 @@ def test_chaos_active_asks_redis_at_most_once_a_second(clock, redis_reads):
     clock.now += 0.002
     chaos_active("openai")
     assert len(redis_reads) == 2
+
+
+def test_on_an_event_loop_the_answer_comes_from_memory_and_redis_is_asked_off_the_loop(clock, monkeypatch):
+    """The provider code asks from its event loop: no Redis call on the loop, and none at all
+    while this process's answer is fresh."""
+    asked_on: list[str] = []
+    read = chaos._read_active
+
+    def noted() -> frozenset[str]:
+        asked_on.append(threading.current_thread().name)
+        return read()
+
+    monkeypatch.setattr(chaos, "_read_active", noted)
+
+    async def ask() -> list[bool]:
+        first = [await chaos_active_async(provider) for provider in chaos.PROVIDERS]
+        raw_redis().set(drill_key("openai"), '{"started_by": "elsewhere"}', ex=60)
+        fresh = await chaos_active_async("openai")
+        clock.now += 1.0
+        return [*first, fresh, await chaos_active_async("openai")]
+
+    assert asyncio.run(ask()) == [False, False, False, False, True]
+    assert len(asked_on) == 2 and threading.main_thread().name not in asked_on
 
 
 def test_another_processs_drill_is_seen_within_a_second(clock):
