@@ -33,9 +33,11 @@ each Daphne's warnings and errors, counted.
   (CHAT_TEMPLATE_TOKEN_DELAY), no AI provider configured.
 - `--path ai`: OpenAI is the fake LLM server (bench/timed_fake_llm.py: chat.fake_llm streaming 30
   tokens 20 ms apart, the bios too); also measured: our overhead, answer frame sent → the
-  provider's request arrived, and per-token forwarding, the fake writing a token → the browser
-  receiving the frame that carries it, its wait for that frame included (CHAT_STREAM_FRAME_SECONDS;
-  one clock: time.time() on this machine).
+  provider's request arrived, and the part of it after the save (the answer shown back → that
+  request: the answer is saved before any provider is asked; below zero when the echo's own frame
+  is slower than the request, as on a busy machine), and per-token forwarding, the fake
+  writing a token → the browser receiving the frame that carries it, its wait for that frame
+  included (CHAT_STREAM_FRAME_SECONDS; one clock: time.time() on this machine).
 - `--target floor`: Daphne serves bench/channels_floor.py instead, the bare Channels floor (one ORM
   write and 20 frames per message), measured the same way.
 - `--profile`: py-spy (PY_SPY, or on PATH) samples the first Daphne's GIL-holding threads
@@ -522,7 +524,7 @@ def ai_lines(results: list[dict], timings: list[dict]) -> list[str]:
     for request in timings:
         if request["kind"] == "turn" and request["artist"] is not None:
             requests[request["artist"]].append(request)
-    overheads, forwarding, unmatched, retried, differing = [], [], 0, 0, 0
+    overheads, after_save, forwarding, unmatched, retried, differing = [], [], [], 0, 0, 0
     for result in results:
         mine = sorted(requests[result["number"]], key=lambda request: request["arrived"])
         turns = [turn for turn in result["turns"] if turn["sent"]]
@@ -534,11 +536,14 @@ def ai_lines(results: list[dict], timings: list[dict]) -> list[str]:
                 continue
             retried += len(asked) - 1
             overheads.append(asked[0]["arrived"] - turn["sent"])
+            if turn["echo"]:
+                after_save.append(asked[0]["arrived"] - turn["echo"])
             trips, different = token_trips(asked[-1]["tokens"], turn["tokens"])
             forwarding += trips
             differing += different
     bios = sum(1 for request in timings if request["kind"] == "bio")
     return [series("answer frame → provider request", overheads),
+            series("  shown back (saved) → provider", after_save),
             series("per token: provider → browser", forwarding),
             f"  provider requests: {len(timings)} ({bios} bios); answers with no request {unmatched}, "
             f"retried {retried}; tokens shown differently {differing}"]
