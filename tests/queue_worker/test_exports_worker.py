@@ -24,6 +24,12 @@ def exports_at(settings, location: Path) -> None:
         "BACKEND": "django.core.files.storage.FileSystemStorage", "OPTIONS": {"location": str(location)}}}
 
 
+def export_job_state() -> str:
+    job = QueuedJob.objects.get(job_type="presskit.version_export")
+    return (f"export job: {job.status}, {job.attempts} attempt(s), next at {job.next_attempt_at:%H:%M:%S.%f}, "
+            f"lease until {job.lease_expires_at}, last error {job.last_error!r}")
+
+
 def publish_one() -> PresskitVersion:
     presskit = presskit_create("Luna Roja")
     type(presskit).objects.filter(pk=presskit.pk).update(genres=["house"], short_bio="Luna Roja es DJ de house.",
@@ -37,7 +43,10 @@ def test_a_worker_exports_a_published_version(queue_stack, settings, tmp_path):
     version = publish_one()
     stack.start_worker()
     stack.start_beat()
-    wait_until(lambda: PresskitVersion.objects.get(pk=version.pk).pdf_name, 30, "the PDF made by the worker", stack)
+    try:
+        wait_until(lambda: PresskitVersion.objects.get(pk=version.pk).pdf_name, 30, "the PDF made by the worker", stack)
+    except AssertionError as missing:  # once seen in CI: say where the job stood (the worker's log is cut)
+        raise AssertionError(f"{export_job_state()}\n{missing}") from None
     slug = version.document["slug"]
     assert (tmp_path / "exports" / f"pdf/{slug}-v1.pdf").read_bytes().startswith(b"%PDF")
     assert snapshot_read(slug)["version"] == 1
