@@ -1,9 +1,8 @@
 """Chaos drills: staff rehearse an outage by making one AI provider fail for a while.
 
     chaos_start(provider="openai", seconds=120, started_by="ana")   # every process sees it
-    if chaos_active("openai"):                                      # the provider code, per call
-    if await chaos_active_async("openai"):                          # the same, on an event loop
-        raise ChaosFault("openai")
+    if await chaos_active_async("openai"):                          # the provider code, per call
+        raise ChaosFault("openai")                                  # (chaos_active from sync code)
     chaos_stop(provider="openai")                                   # or let it run out
 
 A drill is one Redis key, `<RESILIENCE_KEY_PREFIX>:chaos:<provider>`, whose TTL is the drill's
