@@ -65,6 +65,15 @@ async def server_sent_events(lines: AsyncIterator[str]) -> AsyncIterator[Event]:
         yield Event(name, "\n".join(data))
 
 
+def _json_or_text(event: Event) -> Any:
+    """An error event's body: its JSON when it has any (the provider's error type is read from
+    it), else its text: an error reported in words is still an error, not a malformed reply."""
+    try:
+        return event.json()
+    except ValueError:
+        return event.data
+
+
 def _field(value: Any, *keys: str) -> Any:
     """A nested field of a chunk, None where any level is missing or not an object."""
     for key in keys:
@@ -139,9 +148,10 @@ class AnthropicStream(_SDKStream):
             async for event in server_sent_events(response.iter_lines()):
                 if event.name in ("", "ping"):
                     continue
-                data = event.json()
                 if event.name == "error":  # as the SDK raises it: a status error, with the stream's 200
-                    raise anthropic.APIStatusError(str(data), response=response.http_response, body=data)
+                    raise anthropic.APIStatusError(event.data, response=response.http_response,
+                                                   body=_json_or_text(event))
+                data = event.json()
                 kind = data.get("type")
                 if kind == "message_start":
                     tokens_in = _field(data, "message", "usage", "input_tokens")
