@@ -9,6 +9,7 @@ from channels.consumer import get_handler_name
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
 from django.utils.translation import get_language_from_request
+from redis.exceptions import RedisError
 
 from chat import conversation, groups, rendering, throttle
 from chat.db import in_database_pool
@@ -222,8 +223,9 @@ class ChatConsumer(AsyncWebsocketConsumer):
         try:  # at once, and bounded: what is not undone here expires by itself (counts, group entries)
             async with asyncio.timeout(DISCONNECT_CLEANUP_SECONDS):
                 await asyncio.gather(*cleanup)
-        except TimeoutError:
-            logger.info("closed socket's cleanup left to expire (chat %s): Redis too slow", self.session_id)
+        except (TimeoutError, RedisError) as error:  # RedisError: e.g. no free connection when thousands close at once
+            logger.info("closed socket's cleanup left to expire (chat %s, Redis: %s)", self.session_id,
+                        type(error).__name__)
 
     async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
         if not self.session_id:

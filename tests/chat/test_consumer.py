@@ -10,6 +10,7 @@ import pytest
 from asgiref.sync import sync_to_async
 from channels.layers import get_channel_layer
 from channels_redis.core import RedisChannelLayer
+from redis.exceptions import ConnectionError as RedisConnectionError
 
 from chat.models import ChatMessage, ChatSession
 from tests.conftest import answer, error_text, message_texts, send_and_collect
@@ -147,6 +148,19 @@ async def test_a_reconnect_resumes_the_same_step_with_the_transcript(artist, con
     assert all(text in texts for text in SEVEN_ANSWERS[:4])
     frames = await answer(again, SEVEN_ANSWERS[4])
     assert "Paso 6 de 7" in frames[-1]
+
+
+async def test_a_socket_closed_while_redis_has_no_free_connection_ends_quietly(artist, open_chat, monkeypatch, caplog):
+    """Thousands of sockets closing at once can find the Redis pool empty: their group entries are
+    left to expire, with no "Exception inside application" per socket."""
+    communicator = await open_chat(artist)
+
+    async def no_free_connection(self, group, channel):
+        raise RedisConnectionError("No connection available.")
+
+    monkeypatch.setattr(RedisChannelLayer, "group_discard", no_free_connection)
+    await communicator.disconnect()  # raises what the consumer raised
+    assert "left to expire" in caplog.text
 
 
 async def test_a_turn_never_waits_for_channels_shared_database_thread(artist, open_chat):
