@@ -12,6 +12,7 @@ from channels.sessions import SessionMiddlewareStack  # noqa: E402
 
 from chat.routing import websocket_urlpatterns  # noqa: E402
 from presskit.body_limit import RequestBodyLimit  # noqa: E402
+from presskit.collector import collector_tuned  # noqa: E402
 from presskit.daphne_patches import daphne_form_parsing_off, daphne_websocket_close_codes_on  # noqa: E402
 from presskit.origins import WebsocketOriginValidator  # noqa: E402
 from presskit.shedding import ShedNewChats  # noqa: E402
@@ -27,3 +28,4 @@ application = ProtocolTypeRouter(
         "websocket": WebsocketOriginValidator(SessionMiddlewareStack(URLRouter(websocket_urlpatterns))),
     }
 )
+collector_tuned()  # last: what is loaded by now lives as long as the process

@@ -108,6 +108,8 @@ MIDDLEWARE = [
 
 ROOT_URLCONF = "presskit.urls"
 ASGI_APPLICATION = "presskit.asgi.application"
+# Python's garbage collector thresholds in Daphne (presskit.collector; CPython's default: 700,10,10).
+GC_THRESHOLDS = tuple(env.list("GC_THRESHOLDS", cast=int, default=[20_000, 10, 100]))
 
 TEMPLATES = [
     {

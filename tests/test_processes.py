@@ -98,3 +98,16 @@ def test_manage_commands_run_without_redis_url(tmp_path):
     assert result.returncode == 0, result.stderr
     assert "System check identified no issues" in result.stdout
     assert "[stack] embedded Redis stopped" in result.stdout
+
+
+def test_the_app_daphne_loads_tunes_the_garbage_collector_and_freezes_what_it_loaded():
+    """Daphne imports presskit.asgi: from then on young collections are rare and the loaded app
+    (~300 k objects) is never visited by a full collection (presskit/collector.py)."""
+    env = server_environment(GC_THRESHOLDS="30000,12,90")
+    code = "import gc, presskit.asgi; print(*gc.get_threshold(), gc.get_freeze_count())"
+    result = subprocess.run([sys.executable, "-c", code], cwd=REPO, env=env, capture_output=True, text=True,
+                            timeout=120)
+    assert result.returncode == 0, result.stderr
+    *threshold, frozen = map(int, result.stdout.split())
+    assert threshold == [30000, 12, 90]
+    assert frozen > 100_000
