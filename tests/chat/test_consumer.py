@@ -2,18 +2,20 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import re
 import time
 from html import unescape
 
 import pytest
+import redis
 from asgiref.sync import sync_to_async
 from channels.layers import get_channel_layer
 from channels_redis.core import RedisChannelLayer
 from redis.exceptions import ConnectionError as RedisConnectionError
 
 from chat.models import ChatMessage, ChatSession
-from tests.conftest import answer, error_text, message_texts, send_and_collect
+from tests.conftest import answer, error_text, make_artist, message_texts, send_and_collect
 
 _TOKEN = re.compile(r'<span id="stream-text" hx-swap-oob="beforeend">(.*?)</span>', re.DOTALL)
 
@@ -161,6 +163,21 @@ async def test_a_socket_closed_while_redis_has_no_free_connection_ends_quietly(a
     monkeypatch.setattr(RedisChannelLayer, "group_discard", no_free_connection)
     await communicator.disconnect()  # raises what the consumer raised
     assert "left to expire" in caplog.text
+
+
+def _redis_clients() -> int:
+    # type(), not isinstance(): that would evaluate lazy objects other tests left behind
+    return sum(issubclass(type(thing), redis.Redis) for thing in gc.get_objects())
+
+
+async def test_open_sockets_share_the_process_redis_client(connect):
+    """Not a client per socket (Django's caches are per asyncio context): 13 KB each, kept as long as the socket."""
+    artists = [await sync_to_async(make_artist)() for _ in range(5)]
+    before = _redis_clients()
+    for artist in artists:
+        communicator, connected, _ = await connect(artist)
+        assert connected and 'id="progress"' in await communicator.receive_from(5)
+    assert _redis_clients() <= before + 1  # the shared one, if no test made it yet
 
 
 async def test_a_turn_never_waits_for_channels_shared_database_thread(artist, open_chat):
