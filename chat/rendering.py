@@ -5,6 +5,7 @@ escaped wherever they appear. Fragments swap out-of-band by id (`hx-swap-oob`).
 """
 from __future__ import annotations
 
+import functools
 import logging
 from dataclasses import asdict
 from typing import Any
@@ -226,8 +227,10 @@ def render_draft(session: ChatSession, level: Level) -> str:
     return render_to_string("chat/_draft.html", {**chat_context(session, with_messages=False, level=level), "oob": True})
 
 
+@functools.lru_cache(maxsize=64)
 def render_service(level: Level, language: str) -> str:
-    """The banner and service mode, pushed to every open chat when the level changes."""
+    """The banner and service mode, pushed to every open chat when the level changes: the same
+    for every chat of a language, so a broadcast renders it once per process, not per socket."""
     return _render("service.html", {"mode": service_mode(level, language)})
 
 
