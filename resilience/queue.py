@@ -276,7 +276,8 @@ def job_settle(claim: Claim, *, value: Any = None, error: BaseException | None =
     if isinstance(error, CircuitOpenError):
         job_release(claim, seconds=settings.QUEUE_DRAIN_INTERVAL, reason=describe_error(error))
         return "released"
-    logger.warning("job %s failed (attempt %s): %s", job, claim.attempt, describe_error(error))
+    # With its traceback: the stored error is one line, and an error without a message is only its class.
+    logger.warning("job %s failed (attempt %s): %s", job, claim.attempt, describe_error(error), exc_info=error)
     if job_type_get(job.job_type).skippable:
         integration_failure_record(job.dependency, error)
     job_fail(claim, error)
