@@ -45,8 +45,10 @@ def test_a_worker_exports_a_published_version(queue_stack, settings, tmp_path):
     stack.start_beat()
     try:
         wait_until(lambda: PresskitVersion.objects.get(pk=version.pk).pdf_name, 30, "the PDF made by the worker", stack)
-    except AssertionError as missing:  # once seen in CI: say where the job stood (the worker's log is cut)
-        raise AssertionError(f"{export_job_state()}\n{missing}") from None
+    except AssertionError as missing:  # seen in CI: where the job stood, and its first failure's traceback
+        failed = [p.output[p.output.index("failed (attempt"):][:4000] for p in stack.processes
+                  if "failed (attempt" in p.output]
+        raise AssertionError(f"{export_job_state()}\n{''.join(failed[:1])}\n{missing}") from None
     slug = version.document["slug"]
     assert (tmp_path / "exports" / f"pdf/{slug}-v1.pdf").read_bytes().startswith(b"%PDF")
     assert snapshot_read(slug)["version"] == 1
