@@ -2,15 +2,14 @@
 set of chats that have some. `chat.pending` applies them once the database is back."""
 from __future__ import annotations
 
-import functools
 import json
 import time
 import uuid
 from dataclasses import dataclass
 
 from django.conf import settings
-from django_redis import get_redis_connection
-from redis import Redis
+
+from resilience.redis_client import process_redis
 
 
 @dataclass(frozen=True)
@@ -31,22 +30,12 @@ def chats_key() -> str:
     return f"{_prefix()}:chats"
 
 
-@functools.cache
-def kept_answers_redis() -> Redis:
-    """The default cache's Redis client, one for the process. `get_redis_connection` finds it
-    through `django.core.cache.caches`, which holds a backend per asyncio context: called from a
-    chat socket's database calls (every connect and turn), it built a client for each socket,
-    kept as long as the socket (13 KB, a quarter of an idle socket's memory). Clients are
-    thread-safe: each command takes a connection from the one pool."""
-    return get_redis_connection("default")
-
-
 def pending_answer_keep(*, session_id: str, text: str, language: str) -> KeptAnswer:
     """Keep an answer for later (with the chat's language, which stores the chat if this is its
     first answer). Raises the Redis error if even Redis cannot take it."""
     kept = KeptAnswer(uuid.uuid4().hex, text)
     entry = json.dumps({"id": kept.id, "text": text, "language": language, "kept_at": time.time()})
-    pipe = kept_answers_redis().pipeline()
+    pipe = process_redis().pipeline()
     pipe.rpush(chat_key(session_id), entry)
     pipe.sadd(chats_key(), session_id)
     pipe.execute()
@@ -55,11 +44,11 @@ def pending_answer_keep(*, session_id: str, text: str, language: str) -> KeptAns
 
 def pending_answers_of(session_id: str) -> list[KeptAnswer]:
     """The chat's answers still waiting, oldest first (shown as pending in its transcript)."""
-    entries = kept_answers_redis().lrange(chat_key(session_id), 0, -1)
+    entries = process_redis().lrange(chat_key(session_id), 0, -1)
     return [KeptAnswer(entry["id"], entry["text"]) for entry in map(json.loads, entries)]
 
 
 def pending_answers_count(session_id: str | None = None) -> int:
-    redis = kept_answers_redis()
+    redis = process_redis()
     chats = [session_id] if session_id else [chat.decode() for chat in redis.smembers(chats_key())]
     return sum(int(redis.llen(chat_key(chat))) for chat in chats)

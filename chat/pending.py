@@ -21,11 +21,12 @@ from chat import rendering, services
 from chat.bios import bio_after_answers, finishes_presskit
 from chat.chain import Reply
 from chat.groups import group_publish_now
-from chat.kept import chat_key, chats_key, kept_answers_redis
+from chat.kept import chat_key, chats_key
 from chat.models import ChatMessage, ChatSession
 from chat.providers.template import compose_reply
 from presskit.integrations import integrations_sync
 from resilience.degradation import Level, degradation_current
+from resilience.redis_client import process_redis
 
 logger = logging.getLogger(__name__)
 LOCK_SECONDS = 30
@@ -70,7 +71,7 @@ def _finish(session_id: str, version: str) -> None:
 def pending_answers_replay_chat(session_id: str) -> int:
     """Apply one chat's kept answers, oldest first. Returns how many. Raises database errors
     (the answer stays kept)."""
-    redis = kept_answers_redis()
+    redis = process_redis()
     key = chat_key(session_id)
     if not redis.exists(key):
         return 0
@@ -110,7 +111,7 @@ def pending_answers_replay() -> int:
     """Every chat's kept answers, while writes are possible (the beat task). Returns how many."""
     if degradation_current().level >= Level.MINIMAL:
         return 0
-    redis = kept_answers_redis()
+    redis = process_redis()
     applied = 0
     for session_id in [chat.decode() for chat in redis.smembers(chats_key())]:
         try:

@@ -24,7 +24,6 @@ from enum import StrEnum
 from typing import Any, Generic, TypeVar
 
 from asgiref.sync import sync_to_async
-from django.core.cache import cache
 from django.db import close_old_connections
 
 from resilience.breakers import get_breaker
@@ -33,6 +32,7 @@ from resilience.queue import (
     Claim, JobRequest, Status, describe_error, gate_get, job_enqueue, job_settle, run_through,
 )
 from resilience.skips import integration_failure_record, integration_skip_seconds
+from resilience.redis_client import process_cache
 
 logger = logging.getLogger(__name__)
 
@@ -133,7 +133,7 @@ class _Plan:
 
 def _cache_get(key: str) -> Any:
     try:
-        return cache.get(key)
+        return process_cache().get(key)
     except Exception as error:  # noqa: BLE001 - the cache is a fallback: without Redis there is none
         logger.warning("fallback cache unreadable (%s)", describe_error(error))
         return None
@@ -141,7 +141,7 @@ def _cache_get(key: str) -> Any:
 
 def _cache_put(key: str, value: Any) -> None:
     try:
-        cache.set(key, value, CACHE_TTL)
+        process_cache().set(key, value, CACHE_TTL)
     except Exception as error:  # noqa: BLE001 - the value is served and recorded: the cache can wait
         logger.warning("fallback cache not written (%s)", describe_error(error))
 

@@ -11,11 +11,11 @@ import logging
 import re
 
 from asgiref.sync import sync_to_async
-from django.core.cache import cache
 
 from chat.prompts import build_prompt
 from chat.providers.base import ReplyRequest
 from chat.providers.template import TOKEN
+from resilience.redis_client import process_cache
 
 logger = logging.getLogger(__name__)
 
@@ -33,8 +33,8 @@ def reply_cache_key(request: ReplyRequest) -> str:
 
 # django-redis is synchronous: run it in a worker thread of its own, not in the one thread that
 # Channels gives every database call, so a slow cache never holds up other chats.
-_cache_get = sync_to_async(lambda key: cache.get(key), thread_sensitive=False)
-_cache_set = sync_to_async(lambda key, value, ttl: cache.set(key, value, ttl), thread_sensitive=False)
+_cache_get = sync_to_async(lambda key: process_cache().get(key), thread_sensitive=False)
+_cache_set = sync_to_async(lambda key, value, ttl: process_cache().set(key, value, ttl), thread_sensitive=False)
 
 
 class ReplyCache:
