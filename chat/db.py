@@ -5,10 +5,12 @@ behind a single thread, which at a few hundred artists is busy most of the time,
 on Postgres. Each call the chat makes is a unit of its own, though: one transaction (an answer
 saved, a reply recorded, a panel change, each locking the rows it changes) or reads of rows
 already committed (a turn's fragments). None needs a connection shared with another call, so
-they run on a pool of threads of their own: two fewer than the process's pooled connections
-(DATABASE_POOL_MAX), so the page views and the other work of the process always find one. A call
-holds a connection only while it runs, and closes its thread's old connections before and after
-(which returns a pooled one to the pool).
+they run on a pool of threads of their own: CHAT_DATABASE_THREADS, at most two fewer than the
+process's pooled connections (DATABASE_POOL_MAX), so the page views and the other work of the
+process always find one. Few: each thread's ORM work holds the GIL the event loop needs, and with
+8 of them at 400 artists the loop waited behind their turns (bench/chat_load.py: p99 first word
+161–178 ms, 87–103 ms with 2). A call holds a connection only while it runs, and closes its
+thread's old connections before and after (which returns a pooled one to the pool).
 """
 from __future__ import annotations
 
@@ -34,7 +36,7 @@ def _database_threads() -> ThreadPoolExecutor:
     global _executor
     with _executor_lock:
         if _executor is None:
-            threads = max(1, settings.DATABASE_POOL_MAX - CONNECTIONS_LEFT_TO_OTHERS)
+            threads = max(1, min(settings.CHAT_DATABASE_THREADS, settings.DATABASE_POOL_MAX - CONNECTIONS_LEFT_TO_OTHERS))
             _executor = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="chat-db")
         return _executor
 

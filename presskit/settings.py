@@ -129,8 +129,10 @@ TEMPLATES = [
 # Database: SQLite in the data folder unless DATABASE_URL names another (Postgres in production).
 DATABASES = {"default": env.db("DATABASE_URL", default=f"sqlite:///{DATA_DIR / 'db.sqlite3'}")}
 DATABASES["default"]["CONN_MAX_AGE"] = 0  # Daphne: connections are not reused across events
-# Connections each process's pool holds (Postgres), and threads the chat's database work runs on (chat.db).
+# Connections each process's pool holds (Postgres).
 DATABASE_POOL_MAX = env.int("DATABASE_POOL_MAX", default=10)
+# Threads the chat's database work runs on (chat.db): few, as they share the GIL with the event loop.
+CHAT_DATABASE_THREADS = env.int("CHAT_DATABASE_THREADS", default=2)
 if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     # psycopg 3's pool instead of persistent connections, which leak under ASGI.
     DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
