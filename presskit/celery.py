@@ -3,13 +3,22 @@ import logging
 import os
 
 from celery import Celery
-from celery.signals import after_setup_logger, worker_process_shutdown
+from celery.signals import after_setup_logger, worker_init, worker_process_shutdown
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "presskit.settings")
 
 app = Celery("presskit")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
+
+
+@worker_init.connect
+def pdf_engine_preload(**kwargs: object) -> None:
+    """In the worker's main process, before its pool forks: every child has the PDF engine loaded
+    (its pages shared), outside any job's time limit. WeasyPrint starts no thread, so it forks safely."""
+    from presskit.exports import pdf_engine_load
+
+    pdf_engine_load()
 
 
 @worker_process_shutdown.connect

@@ -135,16 +135,34 @@ def _fetch_own(url: str) -> tuple[bytes, str]:
     raise ValueError(f"not fetched: {url[:80]}")
 
 
-def _write_pdf(html: str) -> bytes:
-    # WeasyPrint needs Debian's Pango: loaded only to make a PDF, so the rest runs without it.
+def _pdf_engine_import() -> str:
+    """WeasyPrint, imported on first use (it needs Debian's Pango, so the rest runs without it);
+    returns its version."""
+    import weasyprint
     from PIL import ImageFile
-    from weasyprint import HTML, URLFetcher
-    from weasyprint.urls import URLFetcherResponse
 
     # Importing WeasyPrint turns Pillow's LOAD_TRUNCATED_IMAGES on for the whole process: a
     # truncated upload would then decode, padded, and be kept (presskit.photos refuses it). The
     # sheet prints only photos we encoded ourselves, never truncated: off again.
     ImageFile.LOAD_TRUNCATED_IMAGES = False
+    return weasyprint.__version__
+
+
+def pdf_engine_load() -> None:
+    """Import the PDF engine now, not in a job: a Celery worker calls this before it starts its
+    pool. A job's time limit that lands inside WeasyPrint's first import (a second of work)
+    leaves half-loaded modules behind, and every later export in that process fails (an
+    AttributeError or AssertionError each attempt, until the job is dead)."""
+    try:
+        logger.info("PDF engine loaded: WeasyPrint %s", _pdf_engine_import())
+    except (ImportError, OSError) as missing:  # no Pango here: exports fail, and are retried, until it is installed
+        logger.warning("PDF engine not loaded: %s", describe_error(missing))
+
+
+def _write_pdf(html: str) -> bytes:
+    _pdf_engine_import()
+    from weasyprint import HTML, URLFetcher
+    from weasyprint.urls import URLFetcherResponse
 
     class OwnFilesOnly(URLFetcher):
         def fetch(self, url: str, headers: dict | None = None) -> URLFetcherResponse:

@@ -49,6 +49,11 @@ def test_a_worker_exports_a_published_version(queue_stack, settings, tmp_path):
         failed = [p.output[p.output.index("failed (attempt"):][:4000] for p in stack.processes
                   if "failed (attempt" in p.output]
         raise AssertionError(f"{export_job_state()}\n{''.join(failed[:1])}\n{missing}") from None
+    # Loaded by the worker before its pool started, not by the job: a time limit landing inside
+    # that import would have broken every later export in the process.
+    worker_log = stack.workers[0].output
+    assert worker_log.index("PDF engine loaded: WeasyPrint") < worker_log.index(" ready.")
+    assert QueuedJob.objects.get(job_type="presskit.version_export").attempts == 1
     slug = version.document["slug"]
     assert (tmp_path / "exports" / f"pdf/{slug}-v1.pdf").read_bytes().startswith(b"%PDF")
     assert snapshot_read(slug)["version"] == 1
