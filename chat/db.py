@@ -23,6 +23,8 @@ from asgiref.sync import SyncToAsync
 from django.conf import settings
 from django.db import close_old_connections
 
+from resilience import overload
+
 P = ParamSpec("P")
 R = TypeVar("R")
 CONNECTIONS_LEFT_TO_OTHERS = 2
@@ -36,8 +38,11 @@ def _database_threads() -> ThreadPoolExecutor:
     global _executor
     with _executor_lock:
         if _executor is None:
-            threads = max(1, min(settings.CHAT_DATABASE_THREADS, settings.DATABASE_POOL_MAX - CONNECTIONS_LEFT_TO_OTHERS))
+            threads = max(1, min(settings.CHAT_DATABASE_THREADS,
+                                 settings.DATABASE_POOL_MAX - CONNECTIONS_LEFT_TO_OTHERS))
             _executor = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="chat-db")
+            # Turns queueing here is overload even while the event loop is on time: shed then too.
+            overload.pool_watched("chat database work", _executor)
         return _executor
 
 

@@ -511,10 +511,11 @@ CHAT_TURN_LIMITS = _rate_limits(env("CHAT_TURN_LIMITS", default="5/10seconds;20/
 # network is one client, hence room for many artists.
 CLIENT_CHATS_LIMIT = _rate_limits(env("CLIENT_CHATS_LIMIT", default="60/hour"))
 CLIENT_SOCKETS_MAX = env.int("CLIENT_SOCKETS_MAX", default=30)  # chat sockets open at once per client
-# Load shedding (resilience.overload): when this process's event loop runs LOAD_SHED_LAG_MS late
-# (smoothed, timed every LOAD_SHED_SAMPLE_SECONDS), new chats are refused politely — the chat page
-# answers 503 with Retry-After: LOAD_SHED_RETRY_AFTER, a new socket closes with 4013 — while the
-# chats already open go on. 0 turns it off.
+# Load shedding (resilience.overload): when this process's event loop runs LOAD_SHED_LAG_MS late, or
+# its chat database work waits that long for a thread (smoothed, timed every
+# LOAD_SHED_SAMPLE_SECONDS), new chats are refused politely — the chat page answers 503 with
+# Retry-After: LOAD_SHED_RETRY_AFTER, a new socket closes with 4013 — while the chats already open
+# go on. 0 turns it off.
 LOAD_SHED_LAG_MS = env.float("LOAD_SHED_LAG_MS", default=500.0)
 LOAD_SHED_SAMPLE_SECONDS = env.float("LOAD_SHED_SAMPLE_SECONDS", default=0.1)
 LOAD_SHED_RETRY_AFTER = env.int("LOAD_SHED_RETRY_AFTER", default=10)

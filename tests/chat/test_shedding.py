@@ -1,8 +1,10 @@
-"""Load shedding through the doors artists use: while a process's event loop runs late, the chat
-page answers "vuelve en un momento" and a new socket is told to wait, while the chats already open
-go on; once the loop is on time again, everything is welcome."""
+"""Load shedding through the doors artists use: while a process's event loop runs late, or its
+chats' database work waits for a thread, the chat page answers "vuelve en un momento" and a new
+socket is told to wait, while the chats already open go on; once the loop is on time again,
+everything is welcome."""
 import asyncio
 import re
+import threading
 from contextlib import asynccontextmanager
 
 import pytest
@@ -10,6 +12,7 @@ from asgiref.sync import sync_to_async
 from channels.testing import HttpCommunicator
 from django.test import Client
 
+from chat.db import in_database_pool
 from presskit.asgi import application
 from resilience import overload
 from tests.conftest import HOST, answer, error_text, message_texts, swamp
@@ -86,3 +89,31 @@ async def test_a_swamped_process_turns_new_chats_away_politely_while_open_ones_g
     assert (await get("/"))["status"] == 200
     again, _, _ = await connect(other_artist)
     assert 'id="progress"' in await again.receive_from(5)
+
+
+async def test_chats_whose_database_work_queues_turn_new_chats_away_though_the_loop_is_on_time(shedding_on, settings,
+                                                                                                 artist, connect):
+    free = threading.Event()
+    # More units of work than the chat has database threads: every thread held, the rest queued.
+    held = [asyncio.create_task(in_database_pool(free.wait)(10)) for _ in range(16)]
+    try:
+        async with asyncio.timeout(5):
+            while not overload.shedding("probe"):
+                await asyncio.sleep(0.01)
+        page = await get("/", accept_language="es-ES,es;q=0.9")
+        assert page["status"] == 503 and "Hay mucha gente creando su presskit ahora mismo" in page["body"].decode()
+        refused, _, _ = await connect(artist)
+        assert (await refused.receive_output(10))["type"] == "websocket.send"  # the chat says why, then 4013
+        assert (await refused.receive_output(10)) == {"type": "websocket.close", "code": 4013, "reason": "overloaded"}
+        metrics = (await sync_to_async(Client().get, thread_sensitive=False)("/metrics")).content.decode()
+        waited = float(re.search(r'^thread_pool_wait_seconds\{pool="chat database work"\} (\S+)', metrics,
+                                 re.MULTILINE).group(1))
+        assert waited > settings.LOAD_SHED_LAG_MS / 1000
+    finally:
+        free.set()
+        await asyncio.gather(*held)
+    async with asyncio.timeout(5):
+        while overload.shedding("probe"):
+            await asyncio.sleep(0.01)
+    settings.LOAD_SHED_LAG_MS = 1000  # as above: the doors open again, past any hiccup
+    assert (await get("/"))["status"] == 200

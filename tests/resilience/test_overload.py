@@ -1,6 +1,9 @@
-"""The lag gauge's rules (any sequence of samples), and the sampler on a real event loop."""
+"""The lag gauge's rules (any sequence of samples), and the sampler on a real event loop and a
+real thread pool."""
 import asyncio
 import logging
+import threading
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 from hypothesis import given
@@ -60,6 +63,39 @@ async def test_a_late_event_loop_sheds_and_recovers_with_one_warning_each_way(sh
     assert len(messages) == 2
     assert messages[0].startswith("overloaded: event loop") and "limit 30 ms" in messages[0]
     assert messages[1].startswith("no longer overloaded")
+
+
+async def shedding_within(seconds: float, expected: bool) -> None:
+    async with asyncio.timeout(seconds):
+        while overload.shedding("probe") is not expected:
+            await asyncio.sleep(0.01)
+
+
+@pytest.fixture
+def busy_pool(monkeypatch):
+    """A watched pool of one thread (watched for this test only), and the Event that frees it."""
+    monkeypatch.setattr(overload, "_watched", {})
+    pool, free = ThreadPoolExecutor(max_workers=1), threading.Event()
+    overload.pool_watched("test pool work", pool)
+    yield pool, free
+    free.set()
+    pool.shutdown()
+
+
+@pytest.mark.asyncio
+async def test_work_waiting_for_a_watched_pool_sheds_while_the_loop_is_on_time(shedding_on, busy_pool, caplog):
+    caplog.set_level(logging.WARNING, logger="resilience.overload")
+    pool, free = busy_pool
+    await shedding_within(1, False)  # timing starts; the idle pool's probes start at once
+    pool.submit(free.wait, 5)  # its one thread taken: the next probe waits
+    await shedding_within(2, True)
+    free.set()
+    await shedding_within(2, False)
+    # One warning each way about the pool (a busy test machine's loop may say something too).
+    messages = [record.getMessage() for record in caplog.records if "test pool work" in record.getMessage()]
+    assert len(messages) == 2, messages
+    assert messages[0].startswith("overloaded: test pool work ") and "limit 30 ms" in messages[0]
+    assert messages[1].startswith("no longer overloaded: test pool work ")
 
 
 @pytest.mark.asyncio
