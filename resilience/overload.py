@@ -65,8 +65,8 @@ class LagGauge:
 class PoolProbe:
     """Times how long work waits for one thread pool's threads, feeding a LagGauge."""
 
-    def __init__(self, executor: Executor, gauge: LagGauge) -> None:
-        self.executor, self.gauge = executor, gauge
+    def __init__(self, name: str, executor: Executor, gauge: LagGauge) -> None:
+        self.name, self.executor, self.gauge = name, executor, gauge
         self.sent: float | None = None
         self.started: float | None = None
 
@@ -107,7 +107,7 @@ class LoopSampler:
 
     def __init__(self, loop: asyncio.AbstractEventLoop, interval: float, gauge: LagGauge) -> None:
         self.loop, self.interval, self.gauge = loop, interval, gauge
-        self.pools: dict[str, PoolProbe] = {}
+        self.pools: dict[Executor, PoolProbe] = {}
         self._schedule()
 
     def _schedule(self) -> None:
@@ -129,16 +129,14 @@ class LoopSampler:
         self.gauge.limit = limit
         _announce(self.gauge.observe(self.loop.time() - self.due), "event loop", self.gauge)
         LOOP_LAG.set(self.gauge.lag)
-        for gone in self.pools.keys() - _watched.keys():
-            del self.pools[gone]
-        for name, executor in _watched.items():
-            probe = self.pools.get(name)
-            if probe is None or probe.executor is not executor:
-                probe = self.pools[name] = PoolProbe(executor, LagGauge(limit=limit))
+        # Probes of pools no longer watched go (a pool shut down takes no probe).
+        self.pools = {executor: self.pools.get(executor) or PoolProbe(name, executor, LagGauge(limit=limit))
+                      for name, executor in _watched.items()}
+        for probe in self.pools.values():
             probe.gauge.limit = limit
             if (waited := probe.wait()) is not None:
-                _announce(probe.gauge.observe(waited), name, probe.gauge)
-                POOL_WAIT.labels(pool=name).set(probe.gauge.lag)
+                _announce(probe.gauge.observe(waited), probe.name, probe.gauge)
+                POOL_WAIT.labels(pool=probe.name).set(probe.gauge.lag)
 
 
 _samplers: dict[asyncio.AbstractEventLoop, LoopSampler] = {}
